@@ -1,0 +1,1 @@
+"""Beam-free generators: (seed, chunk, params) -> Arrow tables. Population, behaviour, value pools."""

@@ -1,0 +1,69 @@
+"""Generation parameters (the ``generate:`` section of a run config). Fixed dates, never "now"."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PLANS = ("free", "standard", "premium", "enterprise")
+
+
+class ActivityParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sigma: float = Field(1.3, gt=0, le=4, description="Lognormal sigma of per-account activity weights.")
+    bot_weight: float = Field(12.0, gt=0, description="Mean activity of a bot relative to a human.")
+    external_weight: float = Field(0.3, gt=0, description="Mean activity of an external collaborator.")
+    weekend_level: float = Field(0.06, ge=0, le=1, description="Human weekend activity relative to a workday.")
+    night_level: float = Field(0.03, ge=0, le=1, description="Human night (0-6h local) activity level.")
+
+
+class SessionParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mean_events: float = Field(14.0, gt=1, description="Mean events per human session.")
+    bot_mean_events: float = Field(40.0, gt=1, description="Mean events per bot burst.")
+    gap_median_seconds: float = Field(35.0, gt=0, description="Median gap between events in a session.")
+    gap_sigma: float = Field(1.1, gt=0, le=4, description="Lognormal sigma of in-session gaps.")
+
+
+class GenerationParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: int = Field(1_000_000, gt=0, description="Events to generate (exact).")
+    start: dt.date = Field(dt.date(2026, 3, 2), description="First day (UTC) of the observed period.")
+    days: int = Field(28, ge=7, le=366, description="Length of the observed period in days.")
+    events_per_chunk: int = Field(250_000, ge=1000, description="Target events per logical chunk (shard).")
+    plan_mix: dict[str, float] = Field(
+        default_factory=lambda: {"free": 0.45, "standard": 0.33, "premium": 0.15, "enterprise": 0.07})
+    org_size_alpha: float = Field(1.15, gt=0.5, le=4, description="Pareto tail index of accounts per org.")
+    org_size_min: int = Field(3, ge=1)
+    org_size_max: int = Field(4000, ge=2)
+    team_size_mean: float = Field(7.0, ge=1)
+    remote_share: float = Field(0.15, ge=0, le=1, description="Humans not at their team's office.")
+    bot_share: float = Field(0.04, ge=0, le=0.5, description="Share of accounts that are integrations/bots.")
+    external_share: float = Field(0.05, ge=0, le=0.5, description="Share of external collaborators.")
+    admin_share: float = Field(0.04, ge=0, le=0.5)
+    multi_org_persons: float = Field(0.03, ge=0, le=0.5,
+                                     description="Persons holding accounts in several orgs, per human account.")
+    shared_email_share: float = Field(0.5, ge=0, le=1,
+                                      description="Multi-org persons who use one e-mail in all their orgs.")
+    config_changes_per_org: float = Field(6.0, ge=0, description="Mean config changes per org besides admin events.")
+    rare_config_share: float = Field(0.15, ge=0, le=1, description="Share of config values off the common set.")
+    control_share: float = Field(0.25, ge=0, le=1,
+                                 description="Size of the held-out control population relative to the main one.")
+    activity: ActivityParams = Field(default_factory=ActivityParams)
+    session: SessionParams = Field(default_factory=SessionParams)
+
+    @field_validator("plan_mix")
+    @classmethod
+    def _plans(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - set(PLANS)
+        if unknown:
+            raise ValueError(f"unknown plan(s) {sorted(unknown)}; plans are {list(PLANS)}")
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("plan weights must be >= 0 and not all 0")
+        return v
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.days)

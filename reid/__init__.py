@@ -1,0 +1,1 @@
+"""Re-identification attacks and risk metrics over Arrow/Polars. Beam-free."""
