@@ -34,7 +34,7 @@ class GenerationParams(BaseModel):
     days: int = Field(28, ge=7, le=366, description="Length of the observed period in days.")
     events_per_chunk: int = Field(250_000, ge=1000, description="Target events per logical chunk (shard).")
     plan_mix: dict[str, float] = Field(
-        default_factory=lambda: {"free": 0.45, "standard": 0.33, "premium": 0.15, "enterprise": 0.07})
+        default_factory=lambda: {"free": 0.46, "standard": 0.34, "premium": 0.15, "enterprise": 0.05})
     org_size_alpha: float = Field(1.15, gt=0.5, le=4, description="Pareto tail index of accounts per org.")
     org_size_min: int = Field(3, ge=1)
     org_size_max: int = Field(4000, ge=2)

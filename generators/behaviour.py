@@ -1,0 +1,226 @@
+"""Events of one chunk: sessions in local time, Markov action sequences, objects, devices and addresses.
+
+The model, each part vectorized over all accounts of the chunk:
+- activity per account is heavy-tailed (lognormal weights; events allotted exactly per org);
+- session starts follow a non-homogeneous Poisson process over the account's *local* hour and weekday
+  (Malmgren et al., PNAS 2008: circadian and weekly cycles modulate human activity), shifted by a personal
+  rhythm of a few hours; bots run flat around the clock;
+- within a session, gaps are lognormal (Stouffer et al., 2006, on heavy-tailed inter-event times) and
+  actions follow a first-order Markov chain per product and persona;
+- objects within a container follow a Zipf law; containers belong to teams;
+- addresses: the team office /24 on local working hours, home (or the org VPN) otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from generators import geo
+from generators.catalog import (
+    ADMIN_OBJECT_PREFIX,
+    NO_OBJECT_ACTIONS,
+    PERSONAS,
+    PRODUCT_MIX,
+    PRODUCTS,
+    markov_chain,
+)
+from generators.params import GenerationParams
+from generators.plan import epoch_us
+from generators.population import AUTH_TYPES, P_BOT, Accounts
+from generators.rng import grouped_categorical, hex_ids, to_hex
+
+US = 1_000_000
+# Relative activity by local hour of a workday (humans); nights and weekends scaled by parameters.
+_HOURLY = np.array([0, 0, 0, 0, 0, 0, 0.05, 0.25, 0.7, 1.0, 1.0, 0.95, 0.6, 0.85, 1.0, 0.95, 0.85, 0.6,
+                    0.35, 0.2, 0.16, 0.14, 0.1, 0.05])
+OUTCOMES = ("success", "failure", "denied")
+
+
+@functools.lru_cache(maxsize=16)
+def local_profiles(start: dt.date, days: int, weekend: float, night: float) -> np.ndarray:
+    """Cumulative weights of human activity over the local hours of the period (bots are flat)."""
+    hours = np.arange(days * 24)
+    dow = (start.weekday() + hours // 24) % 7
+    hod = hours % 24
+    w = np.where(_HOURLY[hod] == 0, night, _HOURLY[hod]) * np.where(dow >= 5, weekend, 1.0)
+    return np.cumsum(w)
+
+
+def _segment_rank(lengths: np.ndarray) -> np.ndarray:
+    """0..len-1 for each segment, concatenated."""
+    total = int(lengths.sum())
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.arange(total) - starts
+
+
+def _markov(rng: np.random.Generator, persona: np.ndarray, product: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """State (action) of every event, sessions laid end to end in session order."""
+    ch = markov_chain()
+    n_states = len(ch.states)
+    offsets = np.cumsum(lengths) - lengths
+    state = np.empty(int(lengths.sum()), dtype=np.int64)
+    # Each (persona, row) of the cumulative matrices is laid out on [r, r+1) so one searchsorted serves all.
+    rows_t = ch.cum.reshape(-1, n_states)
+    flat_t = (rows_t + np.arange(len(rows_t))[:, None]).ravel()
+    rows_e = ch.entry_cum.reshape(-1, n_states)
+    flat_e = (rows_e + np.arange(len(rows_e))[:, None]).ravel()
+    row_e = persona * len(PRODUCTS) + product
+    pos = np.searchsorted(flat_e, row_e + rng.random(len(row_e)) * (1 - 1e-12), side="right")
+    state[offsets] = np.minimum(pos - row_e * n_states, n_states - 1)
+    by_len = np.argsort(-lengths, kind="stable")
+    sorted_len = lengths[by_len]
+    for t in range(1, int(lengths.max(initial=0))):
+        k = int(np.searchsorted(-sorted_len, -t, side="left"))  # sessions longer than t
+        sess = by_len[:k]
+        idx = offsets[sess] + t
+        row = persona[sess] * n_states + state[idx - 1]
+        pos = np.searchsorted(flat_t, row + rng.random(k) * (1 - 1e-12), side="right")
+        state[idx] = np.minimum(pos - row * n_states, n_states - 1)
+    return state
+
+
+def build_events(rng: np.random.Generator, acc: Accounts, p: GenerationParams) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """The events of one chunk, sorted by time, and a few arrays the config-change builder needs."""
+    sp = p.session
+    n_acc = len(acc.events)
+    bot = acc.persona == P_BOT
+    c = acc.events.astype(np.int64)
+    mean_len = np.where(bot, sp.bot_mean_events, sp.mean_events)
+    n_sess = np.where(c > 0, 1 + rng.binomial(np.maximum(c - 1, 0), 1.0 / mean_len), 0)
+    s_acc = np.repeat(np.arange(n_acc), n_sess)
+    n_s = len(s_acc)
+    extra = c - n_sess
+    extra_draws = np.repeat(np.arange(n_acc), extra)
+    owner = grouped_categorical(rng, rng.exponential(1.0, n_s), s_acc, extra_draws) if len(extra_draws) else \
+        np.zeros(0, dtype=np.int64)
+    lengths = 1 + np.bincount(owner, minlength=n_s)
+
+    # --- when: local slot by profile, personal shift, to UTC with the zone's offset at that hour ----------
+    hours = p.days * 24
+    human_cum = local_profiles(p.start, p.days, p.activity.weekend_level, p.activity.night_level)
+    s_bot = bot[s_acc]
+    u = rng.random(n_s)
+    slot = np.where(s_bot, (u * hours).astype(np.int64),
+                    np.searchsorted(human_cum, u * human_cum[-1], side="right"))
+    slot = np.minimum(slot, hours - 1)
+    slot = (slot + np.where(s_bot, 0, acc.shift_h[s_acc])) % hours
+    offsets = geo.utc_offsets(p.start, hours)
+    start_us = epoch_us(p.start)
+    period = p.days * 86_400 * US
+    s_start = (slot * 3600 + rng.random(n_s) * 3600) * US - offsets[acc.tz[s_acc], slot] * US
+    s_start = s_start.astype(np.int64)
+
+    # --- what: product per session, actions per event ----------------------------------------------------------
+    persona_s = acc.persona[s_acc]
+    mix = np.cumsum(np.array([PRODUCT_MIX[name] for name in PERSONAS]), axis=1)
+    product = (rng.random(n_s)[:, None] * mix[persona_s, -1:] > mix[persona_s]).sum(1)
+    pref = acc.product_pref[s_acc]
+    product = np.where((pref >= 0) & (rng.random(n_s) < 0.8), pref, product)
+    state = _markov(rng, persona_s, product, lengths)
+
+    n_ev = int(lengths.sum())
+    e_sess = np.repeat(np.arange(n_s), lengths)
+    e_pos = _segment_rank(lengths)
+    gap_median = np.where(s_bot, 2.0, sp.gap_median_seconds)[e_sess]
+    gaps = np.exp(np.log(gap_median) + sp.gap_sigma * rng.standard_normal(n_ev))
+    gaps[e_pos == 0] = 0.0
+    csum = np.cumsum(gaps)
+    within = csum - np.repeat(csum[np.cumsum(lengths) - lengths], lengths)
+    t_rel = (s_start[e_sess] + (within * US).astype(np.int64)) % period
+    e_time = start_us + t_rel
+
+    # --- where from: per session address and device ----------------------------------------------------------
+    local_hour = slot % 24
+    local_dow = (p.start.weekday() + slot // 24) % 7
+    office_hours = (local_dow < 5) & (local_hour >= 8) & (local_hour < 19)
+    has_office = ~np.asarray(acc.ip_office.is_null().to_numpy(zero_copy_only=False))[s_acc]
+    has_vpn = ~np.asarray(acc.ip_vpn.is_null().to_numpy(zero_copy_only=False))[s_acc]
+    at_office = has_office & office_hours & (rng.random(n_s) < 0.85)
+    on_vpn = ~at_office & has_vpn & (rng.random(n_s) < 0.35)
+    where = np.where(at_office, 0, np.where(on_vpn, 2, 1))  # 0 office, 1 home, 2 vpn
+    alt_device = ~s_bot & (rng.random(n_s) < 0.15)
+    auth = acc.auth_main[s_acc]
+    auth = np.where((auth == 1) & (rng.random(n_s) < 0.1), 2, auth)
+
+    # --- on what: containers of the team (bots: any team of their org), Zipf objects ---------------------------
+    team = acc.team[s_acc]
+    org_s = acc.org[s_acc]
+    any_team = acc.team_base[org_s] + (rng.random(n_s) * acc.teams_per_org[org_s]).astype(np.int64)
+    team = np.where(team < 0, any_team, team)
+    n_cont = 1 + rng.poisson(1.5, (acc.n_teams, len(PRODUCTS)))
+    cont_i = np.minimum(rng.zipf(2.0, n_s) - 1, n_cont[team, product] - 1)
+    cont_key = (team * len(PRODUCTS) + product) * 64 + np.minimum(cont_i, 63)
+
+    # --- sort by time; then build strings in final order ---------------------------------------------------------
+    order = np.lexsort((np.arange(n_ev), e_time))
+    e_sess, state, e_time = e_sess[order], state[order], e_time[order]
+    ch = markov_chain()
+    actions = np.array(ch.states, dtype=object)
+    no_obj = np.array([a in NO_OBJECT_ACTIONS for a in ch.states])
+    admin_prefix = np.array([ADMIN_OBJECT_PREFIX.get(a, "") for a in ch.states], dtype=object)
+    e_acc = s_acc[e_sess]
+    obj_rank = np.minimum(rng.zipf(1.3, n_ev), 5000)
+    u_out = rng.random(n_ev)
+    is_login = np.array([a == "user.logged_in" for a in ch.states])[state]
+    outcome = np.where(u_out < np.where(is_login, 0.04, 0.008), 1, np.where(u_out > 0.996, 2, 0))
+
+    sess_ids = to_hex(hex_ids(rng, n_s, 16))
+    event_ids = to_hex(hex_ids(rng, n_ev, 12))
+    # Container ids are keyed hashes of (chunk-local team, product, index): stable within the chunk's stream.
+    uniq_keys, cont_inv = np.unique(cont_key, return_inverse=True)
+    cont_names = to_hex(hex_ids(rng, len(uniq_keys), 5), "")
+    prod_letter = np.array(["J", "C", "B", "A"], dtype=object)[(uniq_keys // 64) % len(PRODUCTS)]
+    cont_names = pl.Series(np.asarray(prod_letter, dtype=str)) + "-" + pl.from_arrow(cont_names)
+
+    df = pl.DataFrame({
+        "sess": e_sess, "acc": e_acc, "state": state, "rank": obj_rank,
+        "cont": cont_inv.reshape(-1)[e_sess],
+    })
+    cont_col = cont_names.to_frame("c").with_row_index("i")
+    df = df.join(cont_col, left_on="cont", right_on="i", how="left", maintain_order="left")
+    action = pl.Series(actions[state].astype(str))
+    prefix = pl.Series(admin_prefix[state].astype(str))
+    nobj = pl.Series(no_obj[state])
+    df = df.with_columns(action=action, prefix=prefix, nobj=nobj)
+    df = df.with_columns(
+        container_id=pl.when(pl.col("nobj") | (pl.col("prefix") != "")).then(None).otherwise(pl.col("c")),
+        object_id=pl.when(pl.col("nobj")).then(None)
+        .when(pl.col("prefix") != "").then(pl.concat_str([pl.col("prefix"), pl.col("rank").cast(pl.String)],
+                                                          separator="-"))
+        .otherwise(pl.concat_str([pl.col("c"), pl.col("rank").cast(pl.String)], separator="-")),
+    )
+    take_s = pa.array(e_sess)
+    take_a = pa.array(e_acc)
+    where_e = where[e_sess]
+    ip = pa.compute.if_else(pa.array(where_e == 0), acc.ip_office.take(take_a),
+                            pa.compute.if_else(pa.array(where_e == 2), acc.ip_vpn.take(take_a),
+                                               acc.ip_home.take(take_a)))
+    geo_c = pa.compute.if_else(pa.array(where_e == 0), acc.geo_office.take(take_a),
+                               pa.compute.if_else(pa.array(where_e == 2), acc.geo_vpn.take(take_a),
+                                                  acc.geo_home.take(take_a)))
+    ua = pa.compute.if_else(pa.array(alt_device[e_sess]), acc.ua_alt.take(take_a), acc.ua_main.take(take_a))
+    events = pa.table({
+        "event_id": event_ids,
+        "event_time": pa.array(e_time, pa.timestamp("us", tz="UTC")),
+        "org_id": acc.org_ids.take(pa.array(acc.org[e_acc])),
+        "product": pa.array(np.array(PRODUCTS)[product[e_sess]]),
+        "action": df["action"].to_arrow(),
+        "account_id": acc.account_id.take(take_a),
+        "actor_email": acc.email.take(take_a),
+        "auth_type": pa.array(np.array(AUTH_TYPES)[auth[e_sess]]),
+        "session_id": sess_ids.take(take_s),
+        "object_id": df["object_id"].to_arrow(),
+        "container_id": df["container_id"].to_arrow(),
+        "client_ip": ip,
+        "user_agent": ua,
+        "geo_country": geo_c,
+        "outcome": pa.array(np.array(OUTCOMES)[outcome]),
+    })
+    is_cfg = np.array([a == "config.changed" for a in ch.states])[state]
+    extras = {"cfg_time": e_time[is_cfg], "cfg_acc": e_acc[is_cfg], "cfg_product": product[e_sess][is_cfg]}
+    return events, extras

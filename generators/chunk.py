@@ -1,0 +1,57 @@
+"""One logical chunk: (seed, scope, chunk, params) -> Arrow tables. The unit of work and of output shards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from generators import schema
+from generators.behaviour import build_events
+from generators.config_changes import build_config_changes
+from generators.params import GenerationParams
+from generators.plan import SCOPES, plan_for
+from generators.pools import build_pools
+from generators.population import build_accounts
+from generators.rng import stream
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """A chunk descriptor: all a worker needs (it rebuilds the small plan and the pools itself)."""
+
+    seed: int
+    scope: str
+    chunk: int
+    params_json: str
+
+
+def chunk_specs(seed: int, params: GenerationParams) -> list[ChunkSpec]:
+    """Every chunk of a run, main population first, then the control population."""
+    js = params.model_dump_json()
+    out = []
+    for scope in SCOPES:
+        plan = plan_for(seed, scope, params)
+        out += [ChunkSpec(seed, scope, c, js) for c in range(plan.n_chunks)]
+    return out
+
+
+def generate_chunk(spec: ChunkSpec) -> dict[str, pa.Table]:
+    """The tables of one chunk: orgs, users, events, config_changes and the truth ``accounts``."""
+    p = GenerationParams.model_validate_json(spec.params_json)
+    plan = plan_for(spec.seed, spec.scope, p)
+    pools = build_pools(spec.seed)
+    users, truth, acc = build_accounts(plan, spec.chunk, p, pools)
+    rng = stream(spec.seed, f"{spec.scope}/events", spec.chunk)
+    events, extras = build_events(rng, acc, p)
+    crng = stream(spec.seed, f"{spec.scope}/config", spec.chunk)
+    config = build_config_changes(crng, acc, p, extras["cfg_time"], extras["cfg_acc"])
+    lo, hi = plan.chunks[spec.chunk]
+    orgs = plan.orgs.slice(lo, hi - lo).select(schema.ORGS.names)
+    return {
+        "orgs": orgs.cast(schema.ORGS),
+        "users": users.cast(schema.USERS),
+        "events": events.cast(schema.EVENTS),
+        "config_changes": config.cast(schema.CONFIG_CHANGES),
+        "accounts": truth.cast(schema.ACCOUNTS_TRUTH),
+    }
