@@ -1,9 +1,155 @@
-"""Parameters of the event-level attacks (the ``attacks:`` section of a run config)."""
+"""Parameters of the event-level attacks (the ``attacks:`` section of a run config).
+
+Every check has its own small model with defaults that follow the paper it implements, so a run config may
+leave the whole section out. Durations are written as Polars duration strings (``30m``, ``1h``, ``1d``).
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import datetime as dt
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CHECKS = ("leak_scan", "dictionary", "unicity", "profile_linkage", "quasi_identifiers", "singling_out",
+          "linkability", "inference", "cross_tenant", "utility")
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
 
 
-class AttackParams(BaseModel):
+def parse_duration(text: str) -> dt.timedelta:
+    """``"1h"`` -> ``timedelta(hours=1)``; the units are s, m, h, d, w."""
+    m = _DURATION.match(text.strip())
+    if not m or int(m.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not a duration like 30m, 1h or 1d")
+    return dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class LeakScanParams(_Model):
+    extract_embedded: bool = Field(
+        True, description="Also find e-mail addresses and IPv4 addresses embedded inside longer strings.")
+
+
+class DictionaryParams(_Model):
+    columns: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {
+            "users": {"account_id": "account_id", "email": "email"},
+            "events": {"account_id": "account_id", "actor_email": "email", "client_ip": "ipv4"},
+        },
+        description="Anonymized table -> column -> candidate domain (account_id | email | ipv4).")
+    ipv4_prefix: int = Field(24, ge=16, le=32, description="The attacker enumerates these raw IPv4 prefixes.")
+    max_prefixes: int = Field(4000, ge=1, description="At most this many prefixes (the busiest) are enumerated.")
+
+
+class UnicityParams(_Model):
+    points: list[int] = Field(default_factory=lambda: [1, 2, 4, 8], description="Numbers of known points p.")
+    time_bucket: str = Field("1h", description="The attacker's time resolution.")
+    point_columns: list[str] = Field(default_factory=lambda: ["action"],
+                                     description="What the attacker knows of each point besides its time.")
+    targets: int = Field(1000, ge=1, description="Targets sampled (accounts with enough points).")
+
+    @field_validator("points")
+    @classmethod
+    def _points(cls, v: list[int]) -> list[int]:
+        if not v or any(p < 1 for p in v):
+            raise ValueError("points must be a non-empty list of integers >= 1")
+        return sorted(set(v))
+
+    @field_validator("time_bucket")
+    @classmethod
+    def _bucket(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class ProfileLinkageParams(_Model):
+    split: float = Field(0.5, gt=0.05, lt=0.95,
+                         description="Share of the period the attacker knows (raw); the rest is searched.")
+    targets: int = Field(1000, ge=1)
+    min_events: int = Field(5, ge=1, description="Actors with fewer events in a period are not profiled.")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"hour_of_week": 1.0, "action": 1.0, "user_agent": 1.0, "ip_prefix": 1.0},
+        description="Weight of each feature block in the cosine similarity.")
+    ipv4_prefix: int = Field(24, ge=8, le=32)
+    hash_buckets: int = Field(512, ge=16, description="Feature-hashing width of user agents and IP prefixes.")
+    min_overlap: float = Field(0.3, ge=0, le=1,
+                               description="A block is used only when this share of its anonymized values "
+                                           "also occurs in the attacker's raw vocabulary.")
+    block_size: int = Field(256, ge=1, description="Targets scored per matrix block.")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - {"hour_of_week", "action", "user_agent", "ip_prefix"}
+        if unknown:
+            raise ValueError(f"unknown feature block(s) {sorted(unknown)}")
+        return v
+
+
+class QuasiIdentifierParams(_Model):
+    sets: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "demographic": ["timezone", "locale", "country", "role"],
+            "with_org": ["timezone", "locale", "country", "role", "org_size_band", "org_plan"],
+        },
+        description="Named QI sets over the per-account profile columns.")
+    sensitive: str | None = Field("main_product", description="Sensitive attribute for l-diversity/t-closeness.")
+
+
+class AnonymeterParams(_Model):
+    n_attacks: int = Field(500, ge=1, description="Attacks per evaluator (anonymeter's n_attacks).")
+    max_attempts: int = Field(200_000, ge=1, description="Singling out: query attempts before giving up.")
+    columns: list[str] = Field(
+        default_factory=lambda: ["timezone", "locale", "country", "role", "account_type", "org_size_band",
+                                 "org_plan", "main_product", "activity_band", "peak_hour", "weekend_share_band"],
+        description="Profile columns the evaluators see.")
+    aux_a: list[str] = Field(default_factory=lambda: ["timezone", "locale", "country", "role", "org_plan"])
+    aux_b: list[str] = Field(default_factory=lambda: ["main_product", "activity_band", "peak_hour",
+                                                      "weekend_share_band", "org_size_band"])
+    secret: str = Field("main_product", description="Inference target column.")
+
+
+class CrossTenantParams(_Model):
+    link_columns: dict[str, list[str]] = Field(
+        default_factory=lambda: {"events": ["actor_email"], "users": ["email"]},
+        description="Identifier columns whose equal values link accounts across orgs.")
+    max_group: int = Field(5, ge=2, description="A value shared by more actors than this links nothing.")
+    behaviour: bool = Field(True, description="Also link by behavioural profile (nearest neighbour).")
+
+
+class UtilityParams(_Model):
+    enabled_metrics: list[str] | None = Field(None, description="Utility metrics to report (None: all).")
+
+
+class AttackParams(_Model):
+    """The ``attacks:`` section of a run config."""
+
+    seed: int = Field(0, ge=0, description="Seed of every sampling step in the attacks.")
+    checks: list[str] = Field(default_factory=lambda: list(CHECKS), description="Checks to run.")
+    actor_columns: list[str] = Field(
+        default_factory=lambda: ["account_id", "actor_email"],
+        description="Columns of the anonymized events that name an actor; the first present one is used.")
+    target_account_types: list[str] = Field(
+        default_factory=lambda: ["atlassian", "customer"],
+        description="Account types attacked (persons; bots are not targets).")
+    leak_scan: LeakScanParams = Field(default_factory=LeakScanParams)
+    dictionary: DictionaryParams = Field(default_factory=DictionaryParams)
+    unicity: UnicityParams = Field(default_factory=UnicityParams)
+    profile_linkage: ProfileLinkageParams = Field(default_factory=ProfileLinkageParams)
+    quasi_identifiers: QuasiIdentifierParams = Field(default_factory=QuasiIdentifierParams)
+    anonymeter: AnonymeterParams = Field(default_factory=AnonymeterParams)
+    cross_tenant: CrossTenantParams = Field(default_factory=CrossTenantParams)
+    utility: UtilityParams = Field(default_factory=UtilityParams)
+
+    @field_validator("checks")
+    @classmethod
+    def _checks(cls, v: list[str]) -> list[str]:
+        unknown = set(v) - set(CHECKS)
+        if unknown:
+            raise ValueError(f"unknown check(s) {sorted(unknown)}; checks are {list(CHECKS)}")
+        return v

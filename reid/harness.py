@@ -1,0 +1,256 @@
+"""The event-level attack harness: every check on one run directory and one chain, scored with ``truth/``.
+
+It reads the shards as Polars lazy scans (``raw/``, ``anon/<chain>/``, ``truth/``), works out — for the
+scorer only — which raw account each released actor is, runs the checks of ``AttackParams.checks`` and
+returns their metrics per check. A check that does not apply to a release (a chain that publishes aggregates
+instead of events has no traces to single out) yields rows with ``applicable: false`` in ``params`` and
+``n`` 0, never a crash and never a made-up figure.
+
+**How the scorer knows whose trace is whose.** The attacker never sees the truth. The scorer joins released
+rows back to raw rows:
+
+* *positionally* when the chain is row-preserving (every shard has the raw shard's name and row count; chains
+  keep shard and row order), which is exact;
+* otherwise by a *fingerprint* — the released columns that the chain left unchanged (object, container,
+  action, outcome…, and the time floored to the release's resolution) — joined shard by shard, each released
+  actor taking the raw account most of its rows match (majority vote; ``purity`` records how clear it was).
+
+Released actor -> raw account -> person (``truth/accounts.parquet``). Nothing here uses the chain's key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from generators.schema import IDENTIFIER_COLUMNS
+from reid import profiles
+from reid.cross_tenant import cross_tenant
+from reid.dictionary import dictionary_attack
+from reid.leak_scan import leak_scan
+from reid.params import AttackParams
+from reid.profile_linkage import profile_linkage
+from reid.result import Metric
+from reid.unicity import detect_resolution, unicity
+from reid.utility import utility
+
+FINGERPRINT = ("object_id", "container_id", "action", "product", "outcome", "auth_type", "geo_country",
+               "user_agent", "org_id")
+
+
+def _shards(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("part-*.parquet") if not p.name.startswith(".tmp-")) \
+        if folder.is_dir() else []
+
+
+def _scan(folder: Path) -> pl.LazyFrame | None:
+    parts = _shards(folder)
+    return pl.scan_parquet(parts) if parts else None
+
+
+def _rows(paths: list[Path]) -> list[tuple[str, int]]:
+    return [(p.name, pq.ParquetFile(p).metadata.num_rows) for p in paths]
+
+
+@dataclass
+class RunData:
+    """Lazy views of one run and one chain, and the scorer's truth maps (built once, on demand)."""
+
+    run: Path
+    chain: str
+    raw: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    anon: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    control: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    accounts: pl.DataFrame | None = None
+    control_accounts: pl.DataFrame | None = None
+    _truth: dict[str, tuple[pl.DataFrame, str]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, run: str | Path, chain: str) -> RunData:
+        run = Path(run)
+        data = cls(run=run, chain=chain)
+        for kind, base in (("raw", run / "raw"), ("anon", run / "anon" / chain), ("control", run / "truth" / "control")):
+            if base.is_dir():
+                for sub in sorted(base.iterdir()):
+                    lf = _scan(sub)
+                    if lf is not None:
+                        getattr(data, kind)[sub.name] = lf
+        if (run / "truth" / "accounts.parquet").is_file():
+            data.accounts = pl.read_parquet(run / "truth" / "accounts.parquet")
+        if (run / "truth" / "control" / "accounts.parquet").is_file():
+            data.control_accounts = pl.read_parquet(run / "truth" / "control" / "accounts.parquet")
+        return data
+
+    def row_preserving(self, table: str) -> bool:
+        raw = _shards(self.run / "raw" / table)
+        anon = _shards(self.run / "anon" / self.chain / table)
+        return bool(raw) and _rows(raw) == _rows(anon)
+
+    def actor_column(self, candidates: list[str]) -> str | None:
+        ev = self.anon.get("events")
+        if ev is None:
+            return None
+        names = ev.collect_schema().names()
+        return next((c for c in candidates if c in names), None)
+
+    def actor_truth(self, column: str) -> tuple[pl.DataFrame, str]:
+        """(actor -> account_id, person_id, purity; alignment mode) for an anonymized events column."""
+        if column not in self._truth:
+            self._truth[column] = self._align(column)
+        return self._truth[column]
+
+    def _align(self, column: str) -> tuple[pl.DataFrame, str]:
+        raw, anon = self.raw["events"], self.anon["events"]
+        if self.row_preserving("events"):
+            mode = "positional"
+            pairs = pl.concat([anon.select(pl.col(column).cast(pl.String).alias("actor")),
+                               raw.select("account_id")], how="horizontal")
+        else:
+            mode = "fingerprint"
+            pairs = self._fingerprint_pairs(column)
+        counts = pairs.drop_nulls().group_by("actor", "account_id").agg(pl.len().alias("n")) \
+            .collect(engine="streaming")
+        best = (counts.sort(["actor", "n", "account_id"], descending=[False, True, False])
+                .group_by("actor", maintain_order=True)
+                .agg(pl.col("account_id").first(), (pl.col("n").first() / pl.col("n").sum()).alias("purity")))
+        accounts = self.accounts if self.accounts is not None else pl.DataFrame(
+            schema={"account_id": pl.String, "person_id": pl.String})
+        return best.join(accounts.select("account_id", "person_id"), on="account_id", how="left"), mode
+
+    def _fingerprint_pairs(self, column: str) -> pl.LazyFrame:
+        raw_dir, anon_dir = self.run / "raw" / "events", self.run / "anon" / self.chain / "events"
+        anon_schema = self.anon["events"].collect_schema()
+        raw_schema = self.raw["events"].collect_schema()
+        keys = [c for c in FINGERPRINT if c in anon_schema and raw_schema.get(c) == anon_schema[c]
+                and c != column]
+        res = detect_resolution(self.anon["events"])
+        frames = []
+        for shard in _shards(anon_dir):
+            a = pl.scan_parquet(shard)
+            r = pl.scan_parquet(raw_dir / shard.name)
+            t_expr = [pl.col("event_time").dt.truncate(_dur(res)).alias("t")] if "event_time" in anon_schema else []
+            a = a.select(pl.col(column).cast(pl.String).alias("actor"), *keys, *t_expr)
+            r = r.select("account_id", *keys, *t_expr)
+            on = keys + (["t"] if t_expr else [])
+            frames.append(a.join(r, on=on, how="inner").select("actor", "account_id"))
+        return pl.concat(frames) if frames else pl.LazyFrame(schema={"actor": pl.String, "account_id": pl.String})
+
+    def targets(self, account_types: list[str]) -> pl.DataFrame:
+        """Eligible target accounts (account_id, person_id): persons of the listed account types."""
+        users = self.raw.get("users")
+        accounts = self.accounts if self.accounts is not None else pl.DataFrame(
+            schema={"account_id": pl.String, "person_id": pl.String})
+        if users is None:
+            return accounts.select("account_id", "person_id")
+        kept = users.filter(pl.col("account_type").is_in(account_types)).select("account_id").collect()
+        return accounts.join(kept, on="account_id", how="semi").select("account_id", "person_id")
+
+
+def _dur(res: dt.timedelta | None) -> str:
+    secs = int(res.total_seconds()) if res else 1
+    return f"{max(secs, 1)}s"
+
+
+def not_applicable(check: str, metrics: tuple[str, ...], reason: str) -> list[Metric]:
+    return [Metric(check, m, float("nan"), 0, params={"applicable": False, "reason": reason}) for m in metrics]
+
+
+def run_checks(run: str | Path, chain: str, params: AttackParams | None = None,
+               progress: Callable[[str], None] | None = None) -> dict[str, list[Metric]]:
+    """Every enabled check on ``RUN/anon/<chain>``; metrics per check name."""
+    params = params or AttackParams()
+    data = RunData.open(run, chain)
+    if "events" not in data.raw or data.accounts is None:
+        raise FileNotFoundError(f"{run}: raw/events or truth/accounts.parquet missing (not a complete run)")
+    out: dict[str, list[Metric]] = {}
+    for check in params.checks:
+        if progress:
+            progress(check)
+        t0 = time.perf_counter()
+        metrics = CHECKS[check](data, params)
+        seconds = time.perf_counter() - t0
+        out[check] = [m if m.seconds is not None else dataclasses.replace(m, seconds=seconds) for m in metrics]
+    return out
+
+
+def _event_context(data: RunData, params: AttackParams):
+    column = data.actor_column(params.actor_columns)
+    if column is None:
+        return None
+    truth, mode = data.actor_truth(column)
+    return column, truth, mode, detect_resolution(data.anon["events"])
+
+
+def _with(metrics: list[Metric], **extra: object) -> list[Metric]:
+    return [dataclasses.replace(m, params={**m.params, **extra}) for m in metrics]
+
+
+def _leak_scan(data: RunData, p: AttackParams) -> list[Metric]:
+    return leak_scan(data.raw, data.anon, IDENTIFIER_COLUMNS, extract_embedded=p.leak_scan.extract_embedded)
+
+
+def _dictionary(data: RunData, p: AttackParams) -> list[Metric]:
+    d = p.dictionary
+    return dictionary_attack(data.raw, data.anon, d.columns, ipv4_prefix=d.ipv4_prefix,
+                             max_prefixes=d.max_prefixes, seed=p.seed)
+
+
+def _unicity(data: RunData, p: AttackParams) -> list[Metric]:
+    u = p.unicity
+    ctx = _event_context(data, p)
+    names = ("unique_share", "reidentified_share", "baseline")
+    if ctx is None:
+        return not_applicable("unicity", names, "no event-level actors released")
+    column, truth, mode, res = ctx
+    missing = [c for c in ["event_time", *u.point_columns] if c not in data.anon["events"].collect_schema().names()]
+    if missing:
+        return not_applicable("unicity", names, f"released events lack {missing}")
+    return _with(unicity(data.raw["events"], data.anon["events"], actor_column=column, actor_truth=truth,
+                         targets=data.targets(p.target_account_types), points=u.points, time_bucket=u.time_bucket,
+                         point_columns=u.point_columns, n_targets=u.targets, seed=p.seed,
+                         release_resolution=res), truth_alignment=mode)
+
+
+def _profile_linkage(data: RunData, p: AttackParams) -> list[Metric]:
+    ctx = _event_context(data, p)
+    names = ("top1_accuracy", "top10_accuracy", "baseline", "baseline_top10")
+    if ctx is None or "event_time" not in data.anon["events"].collect_schema().names():
+        return not_applicable("profile_linkage", names, "no event-level actors with times released")
+    column, truth, mode, res = ctx
+    return _with(profile_linkage(data.raw["events"], data.anon["events"], actor_column=column, actor_truth=truth,
+                                 targets=data.targets(p.target_account_types), params=p.profile_linkage,
+                                 seed=p.seed, release_resolution=res), truth_alignment=mode)
+
+
+def _cross_tenant(data: RunData, p: AttackParams) -> list[Metric]:
+    ctx = _event_context(data, p)
+    column, truth, res = (ctx[0], ctx[1], ctx[3]) if ctx else (None, None, None)
+    accounts = data.accounts.join(data.targets(p.target_account_types), on="account_id", how="semi")
+    return cross_tenant(data.anon, accounts=accounts, actor_column=column, actor_truth=truth,
+                        user_truth=profiles.user_truth(data, p), params=p.cross_tenant, seed=p.seed,
+                        release_resolution=res)
+
+
+def _utility(data: RunData, p: AttackParams) -> list[Metric]:
+    return utility(data.raw["events"], data.anon, p.utility.enabled_metrics)
+
+
+CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
+    "leak_scan": _leak_scan,
+    "dictionary": _dictionary,
+    "unicity": _unicity,
+    "profile_linkage": _profile_linkage,
+    "quasi_identifiers": profiles.quasi_identifier_check,
+    "singling_out": profiles.singling_out_check,
+    "linkability": profiles.linkability_check,
+    "inference": profiles.inference_check,
+    "cross_tenant": _cross_tenant,
+    "utility": _utility,
+}

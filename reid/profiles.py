@@ -1,0 +1,185 @@
+"""Per-account profiles of a run (raw, released, control), and the table-mode checks run on them.
+
+Table-mode attacks (``quasi_identifiers``, anonymeter's ``singling_out``, ``linkability``, ``inference``)
+want one row per person. A run has users, orgs and events instead, so each side is summarised per account:
+the user's attributes (time zone, locale, country, role, account type), its org's (plan, size band,
+country, industry) and its behaviour (main product, activity band = ⌊log2 events⌋, peak UTC hour, weekend
+share in tenths). The same function builds the raw profiles (the "original" records the release was made
+from), the released ones (what an analyst receives, summarised the same way from ``anon/<chain>``) and the
+control ones (``truth/control/``: same population model, never released — anonymeter's control set, Giomi
+et al., PoPETs 2023). Persons only: bots (account type ``app``) are left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from reid.params import AttackParams
+from reid.result import Metric
+
+if TYPE_CHECKING:
+    from reid.harness import RunData
+
+USER_COLUMNS = ("timezone", "locale", "country", "role", "account_type")
+ORG_COLUMNS = {"plan": "org_plan", "size_band": "org_size_band", "country": "org_country",
+               "industry": "org_industry"}
+ANONYMETER_METRICS = ("risk", "attack_rate", "control_rate", "baseline_rate")
+
+
+def behaviour(events: pl.LazyFrame, key: str) -> pl.DataFrame:
+    """Per-actor behaviour columns from events keyed by ``key`` (actor column)."""
+    names = events.collect_schema().names()
+    aggs: list[pl.Expr] = [pl.len().log(2).floor().cast(pl.Int64).cast(pl.String).alias("activity_band")]
+    if "product" in names:
+        aggs.append(pl.col("product").mode().sort().first().cast(pl.String).alias("main_product"))
+    if "event_time" in names:
+        t = pl.col("event_time")
+        aggs.append(t.dt.hour().mode().sort().first().cast(pl.String).alias("peak_hour"))
+        aggs.append(((t.dt.weekday() >= 6).mean() * 10).round(0).cast(pl.Int64).cast(pl.String)
+                    .alias("weekend_share_band"))
+    return (events.filter(pl.col(key).is_not_null())
+            .group_by(pl.col(key).cast(pl.String).alias("key")).agg(aggs).collect(engine="streaming"))
+
+
+def build(users: pl.LazyFrame | None, orgs: pl.LazyFrame | None, events: pl.LazyFrame | None,
+          events_key: str | None, users_key: str = "account_id",
+          account_types: list[str] | None = None) -> pl.DataFrame | None:
+    """One row per account (users rows, else released actors) with user, org and behaviour columns."""
+    table: pl.DataFrame | None = None
+    if users is not None and users_key in users.collect_schema().names():
+        names = users.collect_schema().names()
+        cols = [pl.col(users_key).cast(pl.String).alias("key")] + [pl.col(c).cast(pl.String) for c in USER_COLUMNS
+                                                                   if c in names]
+        if "org_id" in names:
+            cols.append(pl.col("org_id").cast(pl.String))
+        table = users.select(cols).collect()
+        if account_types and "account_type" in table.columns:
+            table = table.filter(pl.col("account_type").is_in(account_types))
+        if orgs is not None and "org_id" in table.columns and "org_id" in orgs.collect_schema().names():
+            onames = orgs.collect_schema().names()
+            org = orgs.select([pl.col("org_id").cast(pl.String)] + [pl.col(c).cast(pl.String).alias(a)
+                                                                    for c, a in ORG_COLUMNS.items() if c in onames])
+            table = table.join(org.collect().unique("org_id"), on="org_id", how="left")
+    if events is not None and events_key and events_key in events.collect_schema().names():
+        beh = behaviour(events, events_key)
+        table = beh if table is None else table.join(beh, on="key", how="left")
+    return None if table is None else table.drop("org_id", strict=False)
+
+
+def raw_profiles(data: RunData, p: AttackParams) -> pl.DataFrame | None:
+    return build(data.raw.get("users"), data.raw.get("orgs"), data.raw.get("events"), "account_id",
+                 account_types=p.target_account_types)
+
+
+def control_profiles(data: RunData, p: AttackParams) -> pl.DataFrame | None:
+    return build(data.control.get("users"), data.control.get("orgs"), data.control.get("events"), "account_id",
+                 account_types=p.target_account_types)
+
+
+def released_profiles(data: RunData, p: AttackParams) -> pl.DataFrame | None:
+    column = data.actor_column(p.actor_columns)
+    users_key = "email" if column == "actor_email" else "account_id"
+    return build(data.anon.get("users"), data.anon.get("orgs"), data.anon.get("events"), column, users_key,
+                 account_types=p.target_account_types)
+
+
+def user_truth(data: RunData, p: AttackParams) -> pl.DataFrame | None:
+    """Released users row index (``row``) -> person_id, for the scorer: positional when the users table is
+    row-preserving, else through the released account_id pseudonym shared with the events."""
+    users = data.anon.get("users")
+    if users is None or data.accounts is None:
+        return None
+    if data.row_preserving("users"):
+        raw = data.raw["users"].select("account_id").collect().with_row_index("row")
+        return raw.join(data.accounts.select("account_id", "person_id"), on="account_id", how="left")
+    if "account_id" not in users.collect_schema().names() or data.actor_column(["account_id"]) is None:
+        return None
+    truth, _ = data.actor_truth("account_id")
+    rows = users.select(pl.col("account_id").cast(pl.String).alias("actor")).collect().with_row_index("row")
+    return rows.join(truth.select("actor", "person_id"), on="actor", how="left").select("row", "person_id")
+
+
+def _na(check: str, names: tuple[str, ...], reason: str, **params: object) -> list[Metric]:
+    return [Metric(check, m, float("nan"), 0, params={**params, "applicable": False, "reason": reason})
+            for m in names]
+
+
+def _table_fn(module: str):
+    """The table-mode function ``reid.<module>.<module>`` (built beside this module); None while missing."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"reid.{module}"), module)
+    except (ImportError, AttributeError):
+        return None
+
+
+def quasi_identifier_check(data: RunData, p: AttackParams) -> list[Metric]:
+    """``quasi_identifiers`` on the released per-account table, for every configured QI set."""
+    names = ("k", "equivalence_classes", "unique_share", "prosecutor_risk_max", "prosecutor_risk_avg")
+    fn = _table_fn("quasi_identifiers")
+    released = released_profiles(data, p)
+    if fn is None:
+        return _na("quasi_identifiers", names, "table-mode functions not installed")
+    if released is None or released.height == 0:
+        return _na("quasi_identifiers", names, "no per-account table released")
+    out: list[Metric] = []
+    for set_name, qis in p.quasi_identifiers.sets.items():
+        missing = [c for c in qis if c not in released.columns]
+        if missing:
+            out += _na("quasi_identifiers", names, f"released table lacks {missing}", qi_set=set_name)
+            continue
+        sensitive = p.quasi_identifiers.sensitive if p.quasi_identifiers.sensitive in released.columns else None
+        metrics = fn(released, qis, sensitive=sensitive)
+        out += [dataclasses.replace(m, params={**m.params, "qi_set": set_name}) for m in metrics]
+    return out
+
+
+def _anonymeter_inputs(data: RunData, p: AttackParams, check: str, needed: list[str]):
+    fn = _table_fn(check)
+    if fn is None:
+        return None, _na(check, ANONYMETER_METRICS, "table-mode functions not installed")
+    ori, syn, ctl = raw_profiles(data, p), released_profiles(data, p), control_profiles(data, p)
+    if syn is None or syn.height == 0:
+        return None, _na(check, ANONYMETER_METRICS, "no per-account table released")
+    if ctl is None or ctl.height == 0:
+        return None, _na(check, ANONYMETER_METRICS, "no control population in truth/control")
+    cols = [c for c in p.anonymeter.columns if c in ori.columns and c in syn.columns and c in ctl.columns]
+    missing = [c for c in needed if c not in cols]
+    if missing or not cols:
+        return None, _na(check, ANONYMETER_METRICS, f"released table lacks {missing or p.anonymeter.columns}")
+    return (fn, ori.select(cols), syn.select(cols), ctl.select(cols), cols), None
+
+
+def singling_out_check(data: RunData, p: AttackParams) -> list[Metric]:
+    """anonymeter's singling-out risk on the per-account profiles, against the control population."""
+    got, na = _anonymeter_inputs(data, p, "singling_out", [])
+    if got is None:
+        return na
+    fn, ori, syn, ctl, _ = got
+    return fn(ori, syn, ctl, n_attacks=p.anonymeter.n_attacks, seed=p.seed, max_attempts=p.anonymeter.max_attempts)
+
+
+def linkability_check(data: RunData, p: AttackParams) -> list[Metric]:
+    """anonymeter's linkability risk between two auxiliary column sets of the profiles."""
+    a, b = p.anonymeter.aux_a, p.anonymeter.aux_b
+    got, na = _anonymeter_inputs(data, p, "linkability", [*a, *b])
+    if got is None:
+        return na
+    fn, ori, syn, ctl, _ = got
+    return fn(ori, syn, ctl, aux_cols=(a, b), n_attacks=p.anonymeter.n_attacks, seed=p.seed)
+
+
+def inference_check(data: RunData, p: AttackParams) -> list[Metric]:
+    """anonymeter's inference risk on the secret column, from all other profile columns."""
+    secret = p.anonymeter.secret
+    got, na = _anonymeter_inputs(data, p, "inference", [secret])
+    if got is None:
+        return na
+    fn, ori, syn, ctl, cols = got
+    aux = [c for c in cols if c != secret]
+    return fn(ori, syn, ctl, aux_cols=aux, secret=secret, n_attacks=p.anonymeter.n_attacks,
+                             seed=p.seed)
