@@ -7,6 +7,7 @@ Each command's work lives in ``anonbench.commands.<name>``; this module only par
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -16,9 +17,9 @@ from typing import Any
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no telemetry, ever
 
-import typer  # noqa: E402
+import typer
 
-from anonbench.errors import AnonbenchError  # noqa: E402
+from anonbench.errors import AnonbenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Can this 'anonymized' usage metadata be re-identified, and how much use is left in it?")
@@ -29,6 +30,9 @@ PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
     _STATE["debug"] = debug
+    # Libraries (Beam, GX) log chatter at WARNING/INFO; progress is printed by the commands themselves.
+    logging.basicConfig(level=logging.INFO if debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
 
 
 def _err(msg: str) -> None:

@@ -7,6 +7,7 @@ and ``InProcess``. Beam options after ``--`` pass through unchanged.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,12 +24,22 @@ _ALIASES = {
 }
 
 
-def resolve_runner(name: str | None) -> Any:
-    """A runner object or a name Beam understands."""
+def resolve_runner(name: str | None, workers: int | None = None) -> Any:
+    """A runner object or a name Beam understands.
+
+    The in-process runner with ``workers`` > 1 runs bundles in worker subprocesses started through
+    ``pipelines.beam_worker`` (Beam's harness without its log chatter).
+    """
     key = _ALIASES.get(name.lower() if name else name, name)
     if key == IN_PROCESS:
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+        if workers and workers > 1:
+            from apache_beam.transforms import environments
+
+            env = environments.SubprocessSDKEnvironment.from_command_string(
+                f"{sys.executable} -m pipelines.beam_worker")
+            return FnApiRunner(default_environment=env)
         return FnApiRunner()
     if key == "apache_beam.runners.dask.dask_runner.DaskRunner":
         try:
@@ -45,10 +56,13 @@ def make_pipeline_options(runner: str | None = None, beam_args: Sequence[str] = 
 
     On the in-process runner, ``workers`` > 1 runs bundles in that many worker processes.
     """
-    runner_obj = resolve_runner(runner)
     args = list(beam_args)
+    for a in args:
+        if a.startswith("--direct_num_workers="):
+            workers = int(a.split("=", 1)[1])
+    runner_obj = resolve_runner(runner, workers)
     is_in_process = not isinstance(runner_obj, str) and type(runner_obj).__name__ == "FnApiRunner"
     if is_in_process and workers and workers > 1 and not any(a.startswith("--direct_num_workers") for a in args):
-        args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+        args.append(f"--direct_num_workers={workers}")
     opts = PipelineOptions(args, save_main_session=False, pickle_library="cloudpickle")
     return runner_obj, opts

@@ -1,0 +1,94 @@
+"""``generate``: chunk descriptors -> Arrow tables per chunk -> one Parquet shard per table and chunk.
+
+    specs | 'GenerateChunks' >> GenerateChunks(run_dir)
+
+Each chunk is one Beam element; its DoFn generates the chunk's tables with the Beam-free ``generators``
+package and writes each as ``part-NNNNN.parquet`` (temporary name, then rename). Shards are named after the
+logical chunk, never the worker, so the bytes are the same on every runner and worker count. The driver then
+gathers the small truth tables and writes ``manifest.json`` last.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from generators.chunk import ChunkSpec, chunk_specs, generate_chunk
+from generators.params import GenerationParams
+from pipelines.options import make_pipeline_options
+from pipelines.runio import remove_tmp_files, shard_name, shards, write_parquet_atomic
+
+RAW_TABLES = ("orgs", "users", "events", "config_changes")
+PARTS = "_parts"
+
+
+def shard_path(run: Path, scope: str, table: str, chunk: int) -> Path:
+    if table == "accounts":
+        base = run / "truth" if scope == "main" else run / "truth" / "control"
+        return base / PARTS / "accounts" / shard_name(chunk)
+    base = run / "raw" if scope == "main" else run / "truth" / "control"
+    return base / table / shard_name(chunk)
+
+
+class GenerateChunkFn(beam.DoFn):
+    """Generate one chunk and write its shards; emit (scope, table, chunk, rows) per shard."""
+
+    def __init__(self, run_dir: str):
+        self.run_dir = run_dir
+
+    def process(self, spec: ChunkSpec) -> Iterator[tuple[str, str, int, int]]:
+        run = Path(self.run_dir)
+        for table, data in generate_chunk(spec).items():
+            write_parquet_atomic(data, shard_path(run, spec.scope, table, spec.chunk))
+            yield (spec.scope, table, spec.chunk, data.num_rows)
+
+
+class GenerateChunks(beam.PTransform):
+    """Chunk descriptors in, shard records out."""
+
+    def __init__(self, run_dir: str):
+        super().__init__()
+        self.run_dir = run_dir
+
+    def expand(self, specs: beam.PCollection) -> beam.PCollection:
+        return (specs
+                | "Spread" >> beam.Reshuffle()
+                | "GenerateAndWrite" >> beam.ParDo(GenerateChunkFn(self.run_dir)))
+
+
+def _gather_truth(run: Path) -> None:
+    """Concatenate the per-chunk truth parts into ``accounts.parquet`` (small: one row per account)."""
+    for base in (run / "truth", run / "truth" / "control"):
+        parts = shards(base / PARTS / "accounts")
+        if not parts:
+            continue
+        table = pa.concat_tables([pq.read_table(p) for p in parts])
+        write_parquet_atomic(table, base / "accounts.parquet")
+        shutil.rmtree(base / PARTS)
+
+
+def run_generation(run: Path, seed: int, params: GenerationParams, runner: str | None = None,
+                   beam_args: Sequence[str] = (), workers: int | None = None) -> dict[str, Any]:
+    """Generate every chunk into ``run`` (which must be prepared: empty of run data). Returns stats."""
+    specs = chunk_specs(seed, params)
+    t0 = time.perf_counter()
+    n_workers = workers if workers is not None else min(2, len(specs))
+    runner_obj, options = make_pipeline_options(runner, beam_args, workers=n_workers)
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    with beam.Pipeline(runner=runner_obj, options=options) as p:
+        _ = (p
+             | "ChunkSpecs" >> beam.Create(specs, reshuffle=False)
+             | "GenerateChunks" >> GenerateChunks(str(run)))
+    _gather_truth(run)
+    remove_tmp_files(run)
+    seconds = time.perf_counter() - t0
+    main_chunks = sum(1 for s in specs if s.scope == "main")
+    return {"chunks": {"main": main_chunks, "control": len(specs) - main_chunks}, "seconds": round(seconds, 3)}
