@@ -1,0 +1,55 @@
+"""No value holds an e-mail-shaped string: the first promise of any anonymized release.
+
+Direct identifiers such as e-mail addresses are the one thing every de-identification standard removes
+(HIPAA Safe Harbor §164.514(b)(2)(i)(M); ISO/IEC 20889 §7.2). The check searches *anywhere* in the value, so
+an address embedded in a display name or user agent (``Ann <ann@x.io>``) is caught too.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pandas as pd
+from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.expectations.expectation import ColumnMapExpectation
+from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnMapMetricProvider,
+    column_condition_partial,
+)
+
+from expectations.forms import EMAIL_REGEX
+
+
+def not_email_mask(column: pd.Series) -> pd.Series:
+    """True where a (non-null) value contains no e-mail-shaped substring. Vectorized; the regex only runs on
+    values that contain an ``@`` at all."""
+    text = column if isinstance(column.dtype, pd.StringDtype) else column.astype("str")
+    has_at = text.str.contains("@", regex=False).fillna(False).astype(bool)
+    ok = ~has_at
+    if has_at.any():
+        ok[has_at] = ~text[has_at].str.contains(EMAIL_REGEX, regex=True).fillna(False).astype(bool)
+    return ok
+
+
+class ColumnValuesNotEmail(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.anonbench_not_email"
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column: pd.Series, **kwargs: object) -> pd.Series:
+        return not_email_mask(column)
+
+
+class ExpectColumnValuesToNotBeEmailAddresses(ColumnMapExpectation):
+    """Expect no value of the column to contain an e-mail address (searched anywhere in the value).
+
+    Args:
+        column: the column to scan (string-like; other types are scanned as their text form).
+        mostly: share of non-null values that must pass (default 1: none may hold an address).
+
+    How to read it: ``unexpected_count`` is the number of values that still carry an address — a direct
+    identifier; anything above 0 means the release is not anonymous.
+    """
+
+    map_metric = "column_values.anonbench_not_email"
+    success_keys = ("mostly",)
+    library_metadata: ClassVar[dict] = {"tags": ["privacy", "anonbench"], "contributors": ["anonbench"]}
