@@ -1,0 +1,158 @@
+"""The CI gate: risk and validation results against thresholds, per chain and role.
+
+A *candidate* chain passes when none of its figures breaches a threshold (its privacy contract included: the
+count of failed expectations of its validation stage). A *control* chain passes when it is *caught*: for each
+check its rule names, at least one figure breaches (see ``anonbench.thresholds``). A control whose catching
+check is missing has escaped — an attack that cannot see through ``none`` has lost its teeth.
+The raw tables' own validation must hold too (a broken generator is a failed run).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import polars as pl
+
+from anonbench import thresholds as th
+from anonbench.report.results import ChainInfo, RunData
+
+VALIDATION_CHECK = "validation"
+VALIDATION_METRIC = "failed_expectations"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One figure with the threshold it was held to (``passed`` is None when no threshold applies or the
+    figure was not measured)."""
+
+    chain: str
+    check: str
+    metric: str
+    params: Mapping[str, Any]
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    threshold: th.Threshold | None = None
+    passed: bool | None = None
+
+    @property
+    def label(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()) if k in ("p", "column", "table"))
+        return f"{self.check}.{self.metric}" + (f"[{extra}]" if extra else "")
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    chain: ChainInfo
+    outcomes: tuple[Outcome, ...]
+    passed: bool
+    caught: bool | None = None  # controls only
+    problems: tuple[str, ...] = ()  # one line per breach (candidate) or escape (control)
+
+    @property
+    def breaches(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.passed is False)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of a run: per chain, the raw validation, and the lines naming each failure."""
+
+    run: str
+    chains: tuple[ChainVerdict, ...]
+    raw_validation: tuple[int, int]  # (expectations, failed)
+    thresholds: th.ThresholdSet = field(repr=False, default_factory=th.defaults)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        raw_total, raw_failed = self.raw_validation
+        lines = [f"raw tables: {raw_failed} of {raw_total} expectations failed"] if raw_failed else []
+        for v in self.chains:
+            lines.extend(v.problems)
+        return tuple(lines)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def verdict(self, chain: str) -> ChainVerdict:
+        for v in self.chains:
+            if v.chain.name == chain:
+                return v
+        raise KeyError(chain)
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def outcome(ts: th.ThresholdSet, row: Mapping[str, Any]) -> Outcome:
+    """One risk row (a dict in the DESIGN risk schema) held to the threshold that applies to it."""
+    params = th.params_of(row.get("params"))
+    t = ts.for_metric(row["check"], row["metric"], params)
+    value, lo, hi = _num(row.get("value")), _num(row.get("ci_low")), _num(row.get("ci_high"))
+    figure = {"value": value, "ci_low": lo, "ci_high": hi}[t.on] if t else None
+    return Outcome(row["chain"], row["check"], row["metric"], params, value, lo, hi, int(row.get("n") or 0),
+                   t, t.passes(figure) if t else None)
+
+
+def _validation_outcome(ts: th.ThresholdSet, chain: str, rows: pl.DataFrame) -> Outcome | None:
+    if rows.is_empty():
+        return None
+    failed = int((~rows["success"].fill_null(False)).sum())
+    row = {"chain": chain, "check": VALIDATION_CHECK, "metric": VALIDATION_METRIC, "params": "{}",
+           "value": float(failed), "n": rows.height}
+    return outcome(ts, row)
+
+
+def _breach_line(o: Outcome) -> str:
+    assert o.threshold is not None
+    shown = o.value if o.threshold.on == "value" else {"ci_low": o.ci_low, "ci_high": o.ci_high}[o.threshold.on]
+    on = "" if o.threshold.on == "value" else f" ({o.threshold.on})"
+    return (f"chain {o.chain}: check {o.check}, metric {o.label.split('.', 1)[1]}{on} = {shown:.4g}, "
+            f"threshold {o.threshold.describe()} (n={o.n})")
+
+
+def judge_chain(info: ChainInfo, outcomes: list[Outcome], ts: th.ThresholdSet) -> ChainVerdict:
+    """Candidate: pass iff nothing breaches. Control: pass iff caught by every check its rule names."""
+    breaches = [o for o in outcomes if o.passed is False]
+    if not info.is_control:
+        problems = [_breach_line(o) for o in breaches]
+        if not outcomes:
+            problems.append(f"chain {info.name}: no risk results (was it attacked?)")
+        return ChainVerdict(info, tuple(outcomes), not problems, None, tuple(problems))
+    rule = ts.control_rule(info.name)
+    ran = {o.check for o in outcomes}
+    breached = {o.check for o in breaches}
+    if rule.caught_by:
+        missing = [c for c in rule.caught_by if c not in breached]
+        problems = [f"control chain {info.name} escaped: check {c} "
+                    f"{'did not run' if c not in ran else 'found no breach'} ({rule.reason})" for c in missing]
+    else:
+        problems = [] if breaches else [f"control chain {info.name} escaped: no figure breached a threshold "
+                                        f"({rule.reason})"]
+    return ChainVerdict(info, tuple(outcomes), not problems, not problems, tuple(problems))
+
+
+def evaluate(data: RunData, ts: th.ThresholdSet | None = None) -> CheckResult:
+    """Hold every figure of ``data`` to ``ts`` (the defaults when None) and judge each chain."""
+    ts = ts or th.defaults()
+    verdicts = []
+    for info in data.chains:
+        if not info.is_control and info.name in ts.controls:
+            # A thresholds document may demote a known-weak candidate to a control: the attacks must catch it.
+            info = replace(info, role="control", description=(info.description + " [judged as a control by "
+                                                               "the thresholds' controls section]").strip())
+        rows = data.risk_of(info.name).sort("check", "metric", "params").to_dicts()
+        outcomes = [outcome(ts, r) for r in rows]
+        v = _validation_outcome(ts, info.name, data.validation_of(info.name))
+        if v is not None:
+            outcomes.append(v)
+        verdicts.append(judge_chain(info, outcomes, ts))
+    raw = data.validation_of(None)
+    raw_failed = int((~raw["success"].fill_null(False)).sum()) if raw.height else 0
+    return CheckResult(data.name, tuple(verdicts), (raw.height, raw_failed), ts)

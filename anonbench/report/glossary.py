@@ -1,0 +1,92 @@
+"""What each check measures, how to read it, and the paper it follows — shown in the report and the card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    title: str
+    measures: str
+    reading: str
+    reference: str
+
+
+GLOSSARY: dict[str, Entry] = {
+    "quasi_identifiers": Entry(
+        "Quasi-identifiers (k-anonymity and its refinements)",
+        "Groups released records by their quasi-identifying columns. k is the smallest group; unique_share the "
+        "share of records alone in their group; prosecutor_risk_max / _avg the largest and mean 1/|group|; "
+        "l_distinct, l_entropy and t_closeness how varied the sensitive value is inside a group.",
+        "Higher k and l, lower risks and t are safer. A prosecutor risk of 0.09 corresponds to groups of 11.",
+        "Sweeney, IJUFKS 2002 (k-anonymity); Machanavajjhala et al., ACM TKDD 2007 (l-diversity); Li et al., "
+        "ICDE 2007 (t-closeness); definitions as in ARX and pycanon."),
+    "unicity": Entry(
+        "Unicity of traces",
+        "Draws p events (hour, place-like attributes) of a person's trace and counts how often they match "
+        "that person only (unique_share) and how often the attack picks the right person (reidentified_share).",
+        "The share of people singled out by p known points; it grows with p. Near 0 is safe.",
+        "de Montjoye, Hidalgo, Verleysen & Blondel, Unique in the Crowd, Sci. Rep. 2013."),
+    "profile_linkage": Entry(
+        "Profile linkage across periods",
+        "Builds a behavioural profile of each person in one period and links it to the profiles of a later, "
+        "non-overlapping period; top1/top10 accuracy are the shares linked at rank 1 / within the first 10.",
+        "Compare with the baseline (random guessing). Time-persistent behaviour makes this high.",
+        "Tournier & de Montjoye, Expanding the attack surface, Sci. Adv. 2022."),
+    "singling_out": Entry(
+        "Singling out (anonymeter)",
+        "Predicates learnt from the release that match exactly one original record, scored on the targets and "
+        "on a held-out control set of the same population.",
+        "risk = (attack rate − control rate) / (1 − control rate), with a 95% interval; 0 means no better "
+        "than what the population itself reveals.",
+        "Giomi et al., A Unified Framework for Quantifying Privacy Risk in Synthetic Data, PoPETs 2023; "
+        "Article 29 WP Opinion 05/2014."),
+    "linkability": Entry(
+        "Linkability (anonymeter)",
+        "Links two partial views of a target (disjoint column sets) through their nearest neighbours in the "
+        "release.",
+        "As for singling out: risk over the control, with its interval and the random baseline.",
+        "Giomi et al., PoPETs 2023; Article 29 WP Opinion 05/2014."),
+    "inference": Entry(
+        "Inference (anonymeter)",
+        "Guesses a secret column of a target from its other columns through the release.",
+        "As for singling out: risk over the control, with its interval and the baseline.",
+        "Giomi et al., PoPETs 2023; Article 29 WP Opinion 05/2014."),
+    "dictionary": Entry(
+        "Dictionary attack on pseudonyms",
+        "Hashes candidate values an attacker can list (e-mail patterns, id ranges) and counts pseudonyms so "
+        "reversed, per identifier column.",
+        "Any reversal means the pseudonym is as good as the identifier: salted/keyed hashing (HMAC) prevents it.",
+        "ENISA, Pseudonymisation techniques and best practices, 2019; Article 29 WP Opinion 05/2014."),
+    "leak_scan": Entry(
+        "Leak scan",
+        "Looks for every direct identifier of the raw data (e-mails, account ids, IPs, names) anywhere in the "
+        "released tables. Only the count is kept, never the values.",
+        "Must be 0: a single leaked identifier re-identifies its person.",
+        "GDPR Recital 26; DESIGN.md ('never raw data in anon/')."),
+    "cross_tenant": Entry(
+        "Cross-tenant linkage",
+        "Persons who hold accounts in several organisations: the share whose accounts the release lets an "
+        "attacker link.",
+        "Near 0 is safe; shared e-mails or stable behaviour make it high.",
+        "Narayanan & Shmatikov, Robust De-anonymization of Large Sparse Datasets, IEEE S&P 2008."),
+    "utility": Entry(
+        "Utility",
+        "Relative errors and distances between raw and anonymized distributions (activity per hour of week, "
+        "actions, events per account, ...), named in the metric.",
+        "Lower is better; 0 means the distribution survived unchanged. The report's utility score is "
+        "1 − mean(min(1, error)).",
+        "Total variation distance and relative error; cf. Snoke et al., General and specific utility measures "
+        "for synthetic data, JRSS A 2018."),
+    "validation": Entry(
+        "Validation (Great Expectations)",
+        "Expectation suites on the raw tables (schema, keys, ranges, referential integrity) and, per chain, a "
+        "privacy contract derived from its steps (no e-mail-shaped strings, IP prefixes, time buckets, ...).",
+        "failed_expectations must be 0. Results carry counts only, never the unexpected values.",
+        "Great Expectations 1.x; the contract follows the chain's declared steps."),
+}
+
+
+def entry(check: str) -> Entry:
+    return GLOSSARY.get(check, Entry(check, "A check contributed by a plugin.", "See its documentation.", "—"))

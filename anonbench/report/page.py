@@ -1,0 +1,258 @@
+"""``report/index.html``: one self-contained page (inline CSS and SVG, no script, nothing from the network).
+
+A Content-Security-Policy of ``default-src 'none'`` makes the browser refuse any request the page might make,
+so the file opens offline and phones nowhere. Every string from the run is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from anonbench.report import svg
+from anonbench.report.gate import ChainVerdict, CheckResult, Outcome
+from anonbench.report.glossary import GLOSSARY
+from anonbench.report.profiles import Profile, top_actions, tvd
+from anonbench.report.results import RunData
+from anonbench.report.scores import headline, pareto
+from anonbench.report.summary import verdict_word
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+CSS = """
+:root{--ink:#1f2328;--muted:#57606a;--line:#d8dee4;--ok:#1a7f37;--bad:#cf222e;--bg:#f6f8fa}
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+color:var(--ink);background:#fff}header{padding:28px 40px 20px;border-bottom:1px solid var(--line);background:var(--bg)}
+h1{margin:0 0 6px;font-size:26px}h2{margin:36px 0 8px;font-size:20px;border-bottom:1px solid var(--line);
+padding-bottom:6px}h3{font-size:16px;margin:22px 0 6px}main{padding:0 40px 60px;max-width:1320px}
+.lede{color:var(--muted);margin:0}.badge{display:inline-block;padding:2px 10px;border-radius:12px;
+font-weight:600;font-size:13px}.ok{background:#dafbe1;color:var(--ok)}.bad{background:#ffebe9;color:var(--bad)}
+.neutral{background:#eaeef2;color:var(--muted)}nav{margin-top:12px;font-size:14px}nav a{margin-right:14px;color:#0969da;text-decoration:none}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13.5px}th,td{padding:5px 10px;border-bottom:1px solid var(--line);
+text-align:left;vertical-align:top}th{background:var(--bg);font-weight:600}td.num{text-align:right;
+font-variant-numeric:tabular-nums}tr.fail td{background:#fff5f5}.grid{display:grid;
+grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:18px 28px;align-items:start}
+figure{margin:8px 0}figcaption{color:var(--muted);font-size:13px;max-width:640px}svg.chart{max-width:100%;height:auto}
+.problems li{color:var(--bad)}.note{color:var(--muted);font-size:13px}code{background:var(--bg);padding:1px 4px;
+border-radius:4px;font-size:12.5px}dl.gloss dt{font-weight:600;margin-top:12px}dl.gloss dd{margin:2px 0 0 0}
+.small{font-size:12.5px;color:var(--muted)}
+"""
+
+
+def _badge(ok: bool | None, yes: str, no: str, unknown: str = "—") -> str:
+    if ok is None:
+        return f'<span class="badge neutral">{unknown}</span>' if unknown else ""
+    return f'<span class="badge {"ok" if ok else "bad"}">{escape(yes if ok else no)}</span>'
+
+
+def _f(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None else escape(f"{x:.{digits}g}")
+
+
+def _colours(result: CheckResult) -> dict[str, str]:
+    return {v.chain.name: svg.colour(i) for i, v in enumerate(result.chains)}
+
+
+def verdict_section(result: CheckResult) -> str:
+    rows = []
+    for v in result.chains:
+        h = headline(v.outcomes)
+        rows.append(f'<tr class="{"" if v.passed else "fail"}"><td><code>{escape(v.chain.name)}</code></td>'
+                    f"<td>{escape(v.chain.role)}</td><td>{_badge(v.passed, *_words(v))}</td>"
+                    f'<td class="num">{_f(h.risk)}</td><td>{escape(h.risk_from)}</td>'
+                    f'<td class="num">{_f(h.utility)}</td><td class="num">{len(v.breaches)}</td></tr>')
+    total, failed = result.raw_validation
+    probs = "".join(f"<li>{escape(p)}</li>" for p in result.problems)
+    return ("<h2 id='verdict'>Verdict</h2><table><tr><th>chain</th><th>role</th><th>verdict</th>"
+            "<th>headline risk</th><th>from</th><th>utility</th><th>breaches</th></tr>" + "".join(rows) +
+            "</table>" + (f'<ul class="problems">{probs}</ul>' if probs else "") +
+            f"<p class='note'>Raw-table validation: {total - failed} of {total} expectations hold. Candidates pass "
+            "when no figure breaches its threshold; controls pass when they are caught (see "
+            "<a href='#thresholds'>thresholds</a>). Headline risk = the largest re-identification share of any "
+            "attack (a leaked identifier counts as 1); utility = 1 − mean utility error.</p>")
+
+
+def _words(v: ChainVerdict) -> tuple[str, str]:
+    w = verdict_word(v).split(" ", 1)[1]
+    return (w, w)
+
+
+def frontier_section(result: CheckResult, colours: Mapping[str, str]) -> str:
+    pts, missing = [], []
+    for v in result.chains:
+        h = headline(v.outcomes)
+        if h.risk is None or h.utility is None:
+            missing.append(v.chain.name)
+            continue
+        pts.append(svg.Point(v.chain.name, h.risk, h.utility, colours[v.chain.name], v.chain.is_control,
+                             v.chain.role))
+    front = set(pareto([(p.label, p.x, p.y) for p in pts if not p.hollow]))
+    limit = result.thresholds.thresholds.get("unicity.reidentified_share")
+    chart = svg.scatter(pts, "headline re-identification risk (lower is safer)", "utility (higher keeps more)",
+                        "Privacy–utility frontier", limit.bound if limit and limit.op == "max" else None,
+                        [p for p in pts if p.label in front])
+    note = (f"<p class='note'>Not plotted (no risk or no utility figure): {escape(', '.join(missing))}.</p>"
+            if missing else "")
+    return ("<h2 id='frontier'>Privacy–utility frontier</h2><figure>" + chart + "<figcaption>One point per chain. "
+            "Hollow points are controls, which should sit far right. The dashed line joins candidates that no "
+            "other candidate beats on both axes.</figcaption></figure>" + note)
+
+
+def unicity_section(data: RunData, result: CheckResult, colours: Mapping[str, str]) -> str:
+    charts = []
+    limit = result.thresholds.thresholds.get("unicity.reidentified_share")
+    for metric, title in (("reidentified_share", "Re-identified share"), ("unique_share", "Unique share")):
+        series = []
+        for v in result.chains:
+            pts = sorted((float(o.params["p"]), o.value) for o in v.outcomes
+                         if o.check == "unicity" and o.metric == metric and "p" in o.params and o.value is not None)
+            if pts:
+                series.append(svg.Series(v.chain.name, tuple(p for p, _ in pts), tuple(y for _, y in pts),
+                                         colours[v.chain.name], v.chain.is_control))
+        if series:
+            lim = limit.bound if metric == "reidentified_share" and limit and limit.op == "max" else None
+            charts.append("<figure>" + svg.lines(series, "known points p", title.lower(), f"{title} vs p", lim) +
+                          f"<figcaption>{title} of targets against the number p of their events an attacker "
+                          "knows (dashed: controls).</figcaption></figure>")
+    body = "<div class='grid'>" + "".join(charts) + "</div>" if charts else \
+        "<p class='note'>No unicity results in this run.</p>"
+    return "<h2 id='unicity'>Unicity against known points</h2>" + body
+
+
+def profiles_section(profiles: Mapping[str, Profile], result: CheckResult, colours: Mapping[str, str]) -> str:
+    raw = profiles.get("raw")
+    if raw is None or raw.hour_of_week is None:
+        return "<h2 id='profiles'>Activity profiles</h2><p class='note'>No raw events to profile.</p>"
+    weeks = []
+    for v in result.chains:
+        p = profiles.get(v.chain.name)
+        if p is None:
+            continue
+        note = (f"TVD {tvd(raw.hour_of_week, p.hour_of_week):.3f} · {p.events:,} events" if p.hour_of_week
+                else p.note or "no timestamps")
+        weeks.append("<figure>" + svg.week_profile(raw.hour_of_week, p.hour_of_week, v.chain.name,
+                                                   colours[v.chain.name], note) + "</figure>")
+    cats = top_actions(raw)
+    series = [("raw", [raw.actions.get(c, 0.0) for c in cats], svg.INK)]
+    series += [(v.chain.name, [profiles[v.chain.name].actions.get(c, 0.0) for c in cats], colours[v.chain.name])
+               for v in result.chains if v.chain.name in profiles and profiles[v.chain.name].actions]
+    dots = svg.dot_plot(cats, series, "Share of events per action") if cats else ""
+    return ("<h2 id='profiles'>Activity profiles: raw against anonymized</h2>"
+            f"<p class='note'>Share of events per hour of the week (UTC; grey area = raw, {raw.events:,} events; "
+            "line = the chain). TVD = total variation distance between the two profiles (0 = same shape).</p>"
+            "<div class='grid'>" + "".join(weeks) + "</div><h3>Actions</h3><figure>" + dots +
+            "<figcaption>The ten most frequent raw actions; hollow ring = raw, dots = chains.</figcaption>"
+            "</figure>")
+
+
+def _risk_row(o: Outcome) -> str:
+    ci = "" if o.ci_low is None or o.ci_high is None else f"[{_f(o.ci_low)}, {_f(o.ci_high)}]"
+    bound = escape(o.threshold.describe()) if o.threshold else ""
+    src = f' title="{escape(o.threshold.source)}"' if o.threshold else ""
+    return (f'<tr class="{"fail" if o.passed is False else ""}"><td>{escape(o.check)}</td>'
+            f"<td>{escape(o.label.split('.', 1)[1])}</td><td class='num'>{_f(o.value, 4)}</td>"
+            f"<td class='num'>{ci}</td><td class='num'>{o.n:,}</td><td{src}>{bound}</td>"
+            f"<td>{_badge(o.passed, 'pass', 'breach', '')}</td></tr>")
+
+
+def risk_section(result: CheckResult) -> str:
+    parts = ["<h2 id='risk'>Risk and utility figures</h2><p class='note'>Every figure with its sample size n and, "
+             "for estimated proportions, a 95% Wilson interval. Hover a threshold for its source.</p>"]
+    for v in result.chains:
+        head = (f"<h3><code>{escape(v.chain.name)}</code> ({escape(v.chain.role)}) "
+                f"{_badge(v.passed, *_words(v))}</h3>")
+        steps = "".join(f"<li><code>{escape(str(s.get('use', '?')))}</code> "
+                        f"<span class='small'>{escape(json.dumps({k: s[k] for k in s if k != 'use'}, default=str))}"
+                        "</span></li>" for s in v.chain.steps)
+        rows = "".join(_risk_row(o) for o in v.outcomes)
+        parts.append(head + (f"<ul>{steps}</ul>" if steps else "") +
+                     "<table><tr><th>check</th><th>metric</th><th>value</th><th>95% CI</th><th>n</th>"
+                     f"<th>threshold</th><th></th></tr>{rows}</table>")
+    return "".join(parts)
+
+
+def validation_section(data: RunData) -> str:
+    df = data.validation
+    if df.is_empty():
+        return "<h2 id='validation'>Validation</h2><p class='note'>No validation results in this run.</p>"
+    rows = []
+    for (stage,), g in sorted(df.group_by(["stage"]), key=lambda kv: str(kv[0][0])):
+        failed = g.filter(~g["success"].fill_null(False))
+        rows.append(f"<tr class='{'fail' if failed.height else ''}'><td><code>{escape(str(stage))}</code></td>"
+                    f"<td class='num'>{g.height}</td><td class='num'>{failed.height}</td>"
+                    f"<td>{_badge(not failed.height, 'all hold', 'failures')}</td></tr>")
+    failures = df.filter(~df["success"].fill_null(False)).head(200)
+    frows = "".join(
+        f"<tr class='fail'><td><code>{escape(str(r['stage']))}</code></td><td>{escape(str(r['table']))}</td>"
+        f"<td>{escape(str(r['expectation']))}</td><td>{escape(str(r['column'] or ''))}</td>"
+        f"<td class='num'>{'' if r['unexpected_count'] is None else r['unexpected_count']}</td></tr>"
+        for r in failures.iter_rows(named=True))
+    detail = ("<h3>Failed expectations</h3><table><tr><th>stage</th><th>table</th><th>expectation</th>"
+              f"<th>column</th><th>unexpected</th></tr>{frows}</table>") if frows else ""
+    return ("<h2 id='validation'>Validation (Great Expectations)</h2><table><tr><th>stage</th>"
+            "<th>expectations</th><th>failed</th><th></th></tr>" + "".join(rows) + "</table>" + detail +
+            "<p class='note'>Counts only: validation keeps no unexpected values.</p>")
+
+
+def glossary_section() -> str:
+    items = "".join(f"<dt>{escape(e.title)} <code>{escape(k)}</code></dt><dd>{escape(e.measures)} "
+                    f"<em>Reading:</em> {escape(e.reading)} <span class='small'>Follows: {escape(e.reference)}"
+                    "</span></dd>" for k, e in GLOSSARY.items())
+    return f"<h2 id='metrics'>What the metrics mean</h2><dl class='gloss'>{items}</dl>"
+
+
+def thresholds_section(result: CheckResult) -> str:
+    ts = result.thresholds
+    rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(t.describe())}"
+                   f"{escape(' where ' + json.dumps(dict(t.where))) if t.where else ''}"
+                   f"{escape(' on ' + t.on) if t.on != 'value' else ''}</td><td class='small'>{escape(t.source)}"
+                   "</td></tr>" for k, t in sorted(ts.thresholds.items()))
+    controls = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(', '.join(c.caught_by) or 'any check')}"
+                       f"</td><td class='small'>{escape(c.reason)}</td></tr>" for k, c in sorted(ts.controls.items()))
+    return ("<h2 id='thresholds'>Thresholds</h2><p class='note'>In force: " + escape(" → ".join(ts.origins)) +
+            ".</p><table><tr><th>figure</th><th>bound</th><th>source</th></tr>" + rows + "</table>"
+            "<h3>When is a control caught?</h3><table><tr><th>control chain</th><th>must breach in</th>"
+            f"<th>why</th></tr>{controls}</table>")
+
+
+def run_section(data: RunData) -> str:
+    man = data.manifest
+    cfg = man.get("config") if isinstance(man.get("config"), dict) else {}
+    facts = {"run": data.name, "seed": man.get("seed", cfg.get("seed")), "created by": "anonbench " +
+             str((man.get("versions") or {}).get("anonbench", "?"))}
+    gen = cfg.get("generate") if isinstance(cfg.get("generate"), dict) else {}
+    rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in facts.items())
+    gen_rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(_short(v))}</td></tr>" for k, v in gen.items())
+    vers = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>"
+                   for k, v in sorted((man.get("versions") or {}).items()))
+    return ("<h2 id='run'>About this run</h2><div class='grid'><div><table>" + rows + "</table>" +
+            (f"<h3>Generator parameters</h3><table>{gen_rows}</table>" if gen_rows else "") +
+            "</div><div>" + (f"<h3>Versions</h3><table>{vers}</table>" if vers else "") + "</div></div>")
+
+
+def _short(v: Any) -> str:
+    s = json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v)
+    return s if len(s) <= 120 else s[:117] + "…"
+
+
+def render(data: RunData, result: CheckResult, profiles: Mapping[str, Profile]) -> str:
+    colours = _colours(result)
+    verdict = _badge(result.passed, "passed", "failed")
+    toc = "".join(f"<a href='#{a}'>{t}</a>" for a, t in (
+        ("verdict", "Verdict"), ("frontier", "Frontier"), ("unicity", "Unicity"), ("profiles", "Profiles"),
+        ("risk", "Risk"), ("validation", "Validation"), ("metrics", "Metrics"), ("thresholds", "Thresholds"),
+        ("run", "Run")))
+    body = "".join((verdict_section(result), frontier_section(result, colours),
+                    unicity_section(data, result, colours), profiles_section(profiles, result, colours),
+                    risk_section(result), validation_section(data), glossary_section(),
+                    thresholds_section(result), run_section(data)))
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>anonbench report — {escape(data.name)}</title><style>{CSS}</style></head><body><header>"
+            f"<h1>anonbench report — {escape(data.name)} {verdict}</h1><p class='lede'>Who can be re-identified in "
+            "this 'anonymized' usage metadata, and how much use is left in it? "
+            f"{len(result.chains)} chains, scored against the generator's ground truth.</p>"
+            f"<nav>{toc}</nav></header><main>{body}</main></body></html>\n")
+

@@ -1,0 +1,95 @@
+"""The gate's public entry point: resolve thresholds, judge, and record the verdict in the run.
+
+``check_run`` writes the ``threshold`` and ``passed`` columns of every ``risk/<chain>/<check>.parquet`` (atomic
+rewrite) and a ``check`` section in the manifest holding the exact thresholds used, so ``report`` (and its
+``summary.md`` / ``summary.json``) says what the last ``check`` said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from anonbench import thresholds as th
+from anonbench.report.gate import CheckResult, evaluate, outcome
+from anonbench.report.results import RunData, load_run
+from pipelines import manifest as manifest_io
+from pipelines.runio import TMP_PREFIX, write_parquet_atomic
+from reid.result import RISK_SCHEMA
+
+CHECK_SECTION = "check"
+
+
+def config_thresholds(data: RunData) -> Mapping[str, Any] | None:
+    cfg = data.manifest.get("config")
+    return cfg.get("thresholds") if isinstance(cfg, dict) else None
+
+
+def effective_thresholds(data: RunData, file: str | Path | None = None, *,
+                         prefer_recorded: bool = False) -> th.ThresholdSet:
+    """Defaults, then the run config's ``thresholds:``, then ``file``. With ``prefer_recorded`` (the report),
+    the set the last ``check`` recorded in the manifest wins when no file is given."""
+    recorded = data.manifest.get(CHECK_SECTION)
+    if prefer_recorded and file is None and isinstance(recorded, dict) and isinstance(recorded.get("thresholds"),
+                                                                                      dict):
+        return th.from_recorded(recorded["thresholds"], tuple(recorded.get("origins") or ("recorded",)))
+    return th.resolve(config_thresholds(data), file)
+
+
+def annotate_table(table: pa.Table, ts: th.ThresholdSet) -> pa.Table:
+    """The same rows with ``threshold`` and ``passed`` set from ``ts`` (None where no threshold applies)."""
+    rows = table.to_pylist()
+    bounds, verdicts = [], []
+    for r in rows:
+        o = outcome(ts, r)
+        bounds.append(o.threshold.bound if o.threshold else None)
+        verdicts.append(o.passed)
+    table = table.set_column(table.schema.get_field_index("threshold"), "threshold",
+                             pa.array(bounds, pa.float64()))
+    return table.set_column(table.schema.get_field_index("passed"), "passed", pa.array(verdicts, pa.bool_()))
+
+
+def write_back(run: Path, ts: th.ThresholdSet) -> list[Path]:
+    """Rewrite the risk files whose ``threshold``/``passed`` columns differ from ``ts``; returns them."""
+    changed = []
+    for path in sorted((run / "risk").glob("*/*.parquet")) if (run / "risk").is_dir() else []:
+        if path.name.startswith(TMP_PREFIX):
+            continue
+        table = pq.read_table(path)
+        if "threshold" not in table.column_names or "passed" not in table.column_names:
+            continue
+        new = annotate_table(table, ts)
+        if not new.equals(table):
+            if set(RISK_SCHEMA.names) <= set(new.column_names):
+                new = new.select(RISK_SCHEMA.names).cast(RISK_SCHEMA)
+            write_parquet_atomic(new, path)
+            changed.append(path)
+    return changed
+
+
+def check_run(run: str | Path, thresholds: str | Path | None = None, *, record: bool = True) -> CheckResult:
+    """Judge a run against defaults + run config thresholds + ``thresholds`` (a YAML file).
+
+    With ``record`` (the default) the verdict is written into the run: risk columns and the manifest's
+    ``check`` section. Raises ``UsageError`` (exit 2) for a missing run or a bad thresholds file.
+    """
+    data = load_run(run)
+    ts = effective_thresholds(data, thresholds)
+    result = evaluate(data, ts)
+    if record:
+        write_back(data.path, ts)
+        section = {"thresholds": ts.to_dict(), "origins": list(ts.origins), "passed": result.passed,
+                   "problems": list(result.problems),
+                   "chains": {v.chain.name: {"role": v.chain.role, "passed": v.passed} for v in result.chains}}
+        manifest_io.update_section(data.path, CHECK_SECTION, None, section, files_under=["risk"])
+    return result
+
+
+def judge(run: str | Path | RunData) -> tuple[RunData, CheckResult]:
+    """The report's view: the thresholds last recorded by ``check`` (else defaults + run config)."""
+    data = run if isinstance(run, RunData) else load_run(run)
+    return data, evaluate(data, effective_thresholds(data, prefer_recorded=True))

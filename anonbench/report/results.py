@@ -1,0 +1,184 @@
+"""What a run measured, read once: manifest, risk rows, validation rows and each chain's role.
+
+The report, the gate and the publisher read only these aggregates (and, for the activity profiles, counts
+computed from the shards): never a raw value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from anonbench.errors import UsageError
+from pipelines import manifest as manifest_io
+from pipelines.runio import TMP_PREFIX
+from reid.result import RISK_SCHEMA
+
+CONTROL_NAMES = frozenset({"none", "naive-hash"})
+RAW_STAGE = "raw"
+VALIDATION_COLUMNS = {"stage": pl.Utf8, "table": pl.Utf8, "expectation": pl.Utf8, "column": pl.Utf8,
+                      "kwargs": pl.Utf8, "success": pl.Boolean, "unexpected_count": pl.Int64}
+_SECRET_KEY = re.compile(r"key|secret|salt|password|token|pepper", re.I)
+
+
+@dataclass(frozen=True)
+class ChainInfo:
+    """A chain as the report shows it: name, role and its steps with secrets replaced by a note."""
+
+    name: str
+    role: str = "candidate"
+    steps: tuple[Mapping[str, Any], ...] = ()
+    description: str = ""
+
+    @property
+    def is_control(self) -> bool:
+        return self.role == "control"
+
+
+@dataclass(frozen=True)
+class RunData:
+    """One run's results: ``risk`` in the DESIGN risk schema (all chains), ``validation`` one row per
+    expectation result, ``chains`` in a stable order (controls last)."""
+
+    path: Path
+    manifest: Mapping[str, Any]
+    risk: pl.DataFrame
+    validation: pl.DataFrame
+    chains: tuple[ChainInfo, ...] = field(default_factory=tuple)
+
+    @property
+    def name(self) -> str:
+        cfg = self.manifest.get("config") or {}
+        return str(cfg.get("name") or self.manifest.get("name") or self.path.name)
+
+    def chain(self, name: str) -> ChainInfo:
+        for c in self.chains:
+            if c.name == name:
+                return c
+        raise UsageError(f"{self.path}: no chain named {name!r} in this run "
+                         f"(have: {', '.join(c.name for c in self.chains) or 'none'})")
+
+    def risk_of(self, chain: str) -> pl.DataFrame:
+        return self.risk.filter(pl.col("chain") == chain)
+
+    def validation_of(self, chain: str | None) -> pl.DataFrame:
+        """Validation rows of a chain's stage(s); ``None`` = the raw stage."""
+        if self.validation.is_empty():
+            return self.validation
+        want = [stage_chain(s) for s in self.validation["stage"].to_list()]
+        mask = pl.Series([w == (chain or RAW_STAGE) for w in want], dtype=pl.Boolean)
+        return self.validation.filter(mask)
+
+
+def stage_chain(stage: str) -> str:
+    """The chain a validation stage belongs to: ``raw`` for the raw tables, else the chain name
+    (stages may be written ``anon/<chain>``, ``anon.<chain>`` or just ``<chain>``)."""
+    for prefix in ("anon/", "anon.", "anon-", "anon_", "anon:"):
+        if stage.startswith(prefix):
+            return stage[len(prefix):]
+    return stage
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """Chain parameters without secrets: secret-like keys and env:/file: references become a note."""
+    if isinstance(value, Mapping):
+        return {str(k): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v, key) for v in value]
+    if isinstance(value, str) and (value.startswith(("env:", "file:")) or _SECRET_KEY.search(key)):
+        return "(secret, not included)"
+    if _SECRET_KEY.search(key) and value is not None and not isinstance(value, (bool, int, float)):
+        return "(secret, not included)"
+    return value
+
+
+def _read_parquets(files: list[Path]) -> pl.DataFrame:
+    frames = [pl.from_arrow(pq.read_table(p)) for p in files]
+    frames = [f for f in frames if isinstance(f, pl.DataFrame) and f.height]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def _complete(folder: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in folder.glob(pattern) if not p.name.startswith(TMP_PREFIX)) if folder.is_dir() else []
+
+
+def load_risk(run: Path) -> pl.DataFrame:
+    """All ``risk/<chain>/<check>.parquet`` rows (the DESIGN risk schema), one frame."""
+    df = _read_parquets(_complete(run / "risk", "*/*.parquet"))
+    if df.is_empty():
+        return pl.from_arrow(RISK_SCHEMA.empty_table())  # type: ignore[return-value]
+    for name in RISK_SCHEMA.names:
+        if name not in df.columns:
+            raise UsageError(f"{run / 'risk'}: column {name!r} missing from the risk results")
+    return df.with_columns(pl.col("value", "ci_low", "ci_high", "threshold", "seconds").cast(pl.Float64),
+                           pl.col("passed").cast(pl.Boolean), pl.col("n").cast(pl.Int64))
+
+
+def load_validation(run: Path) -> pl.DataFrame:
+    """All ``validation/<stage>.parquet`` rows; an empty frame with the expected columns when none ran."""
+    df = _read_parquets(_complete(run / "validation", "*.parquet"))
+    if df.is_empty():
+        return pl.DataFrame(schema=VALIDATION_COLUMNS)
+    for name, dtype in VALIDATION_COLUMNS.items():
+        if name not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    if df["kwargs"].dtype != pl.Utf8:
+        df = df.with_columns(pl.col("kwargs").map_elements(lambda v: json.dumps(v, default=str),
+                                                           return_dtype=pl.Utf8))
+    return df.with_columns(pl.col("success").cast(pl.Boolean), pl.col("unexpected_count").cast(pl.Int64))
+
+
+def _chain_yaml(name: str) -> Mapping[str, Any]:
+    import yaml
+
+    from anonbench.config import CONFIG_DIR
+
+    path = CONFIG_DIR / "chains" / f"{name}.yaml"
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text())
+    return data if isinstance(data, dict) else {}
+
+
+def chain_info(name: str, manifest: Mapping[str, Any]) -> ChainInfo:
+    """Role and steps of a chain: from the manifest (``anon.<chain>`` or ``chains.<chain>``), else from
+    ``configs/chains/<name>.yaml``, else ``none``/``naive-hash`` are controls and the rest candidates."""
+    spec: Mapping[str, Any] = {}
+    for section in ("anon", "chains", "anonymize"):
+        entry = (manifest.get(section) or {}).get(name) if isinstance(manifest.get(section), dict) else None
+        if isinstance(entry, dict):
+            spec = entry.get("chain") if isinstance(entry.get("chain"), dict) else entry
+            break
+    if not spec.get("steps") and not spec.get("role"):
+        spec = {**_chain_yaml(name), **spec}
+    role = str(spec.get("role") or ("control" if name in CONTROL_NAMES else "candidate"))
+    steps = tuple(redact(s) for s in spec.get("steps") or () if isinstance(s, Mapping))
+    return ChainInfo(name, role, steps, str(spec.get("description") or ""))
+
+
+def load_run(run: str | Path) -> RunData:
+    """Read a run's results. A run without a manifest is incomplete: exit 2 naming it."""
+    run = Path(run)
+    if not run.is_dir():
+        raise UsageError(f"{run}: no such run directory")
+    try:
+        man = manifest_io.load(run)
+    except FileNotFoundError:
+        raise UsageError(f"{run / manifest_io.MANIFEST}: no manifest (the run is missing or incomplete)") from None
+    except ValueError:
+        raise UsageError(f"{run / manifest_io.MANIFEST}: not valid JSON") from None
+    risk = load_risk(run)
+    validation = load_validation(run)
+    names = set(risk["chain"].unique().to_list())
+    names |= {p.name for p in (run / "risk").iterdir() if p.is_dir()} if (run / "risk").is_dir() else set()
+    names |= {p.name for p in (run / "anon").iterdir() if p.is_dir()} if (run / "anon").is_dir() else set()
+    chains = [chain_info(n, man) for n in names if not n.startswith(TMP_PREFIX)]
+    chains.sort(key=lambda c: (c.is_control, c.name))
+    return RunData(run, man, risk, validation, tuple(chains))

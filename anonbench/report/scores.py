@@ -1,0 +1,71 @@
+"""Two headline numbers per chain, for the privacy–utility frontier and the summary table.
+
+*Headline risk* is the largest re-identification probability any attack achieved on the chain (each is a
+share of targets re-identified, linked or singled out, in [0, 1]); a leaked identifier counts as 1. *Utility*
+is 1 − mean(min(1, e)) over the chain's utility errors and distances (0 = nothing survived, 1 = unchanged).
+Both are summaries for the eye; the gate judges every figure on its own threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from anonbench.report.gate import Outcome
+
+HEADLINE_RISK = (
+    ("unicity", "reidentified_share"),
+    ("profile_linkage", "top1_accuracy"),
+    ("quasi_identifiers", "prosecutor_risk_avg"),
+    ("singling_out", "risk"),
+    ("linkability", "risk"),
+    ("inference", "risk"),
+    ("cross_tenant", "linked_share"),
+    ("dictionary", "reversed_share"),
+)
+
+
+@dataclass(frozen=True)
+class Headline:
+    risk: float | None
+    risk_from: str
+    utility: float | None
+    utility_n: int
+
+
+def headline(outcomes: Iterable[Outcome]) -> Headline:
+    """The chain's headline risk (with the figure it came from) and utility score."""
+    best: tuple[float, str] | None = None
+    errors: list[float] = []
+    for o in outcomes:
+        if o.value is None:
+            continue
+        if o.check == "leak_scan" and o.metric == "leaked_values" and o.value > 0:
+            cand = (1.0, f"{o.value:g} leaked identifiers")
+        elif (o.check, o.metric) in HEADLINE_RISK:
+            cand = (min(max(o.value, 0.0), 1.0), o.label)
+        elif o.check == "utility":
+            errors.append(min(max(o.value, 0.0), 1.0))
+            continue
+        else:
+            continue
+        if best is None or cand[0] > best[0]:
+            best = cand
+    utility = 1.0 - sum(errors) / len(errors) if errors else None
+    return Headline(best[0] if best else None, best[1] if best else "no risk figure", utility, len(errors))
+
+
+def utility_figures(outcomes: Iterable[Outcome]) -> dict[str, float | None]:
+    """``{metric label: value}`` of the chain's utility figures (summary.json's ``utility``)."""
+    return {o.label.split(".", 1)[1]: o.value for o in outcomes if o.check == "utility"}
+
+
+def pareto(points: list[tuple[str, float, float]]) -> list[str]:
+    """Names of the non-dominated (risk, utility) points: no other point has lower-or-equal risk and
+    higher-or-equal utility with one of them strict."""
+    keep = []
+    for name, r, u in points:
+        dominated = any((r2 <= r and u2 >= u) and (r2 < r or u2 > u) for _, r2, u2 in points)
+        if not dominated:
+            keep.append(name)
+    return keep

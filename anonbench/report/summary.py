@@ -1,0 +1,89 @@
+"""``summary.json`` (the DESIGN shape) and ``summary.md`` (a CI job summary or PR comment), from one verdict.
+
+Both are rendered from the same ``CheckResult`` that ``check`` returns, so they say what ``check`` says.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anonbench.report.gate import ChainVerdict, CheckResult, Outcome
+from anonbench.report.scores import headline, utility_figures
+
+MAX_MD_ROWS = 40  # per chain, inside <details>; keeps a PR comment far below GitHub's 65,536 characters
+
+
+def _check_row(o: Outcome) -> dict[str, Any]:
+    return {"check": o.check, "metric": o.metric, "params": dict(o.params), "value": o.value,
+            "ci_low": o.ci_low, "ci_high": o.ci_high, "n": o.n,
+            "threshold": o.threshold.bound if o.threshold else None,
+            "op": o.threshold.op if o.threshold else None, "passed": o.passed}
+
+
+def _chain_json(v: ChainVerdict) -> dict[str, Any]:
+    h = headline(v.outcomes)
+    return {"role": v.chain.role, "passed": v.passed, "caught": v.caught,
+            "checks": [_check_row(o) for o in v.outcomes], "utility": utility_figures(v.outcomes),
+            "headline": {"risk": h.risk, "risk_from": h.risk_from, "utility": h.utility},
+            "problems": list(v.problems)}
+
+
+def summary_json(result: CheckResult) -> dict[str, Any]:
+    """``{"run", "chains": {NAME: {"checks": [...], "utility": {...}, "passed"}}, "passed"}`` plus context."""
+    total, failed = result.raw_validation
+    return {"run": result.run, "passed": result.passed,
+            "chains": {v.chain.name: _chain_json(v) for v in result.chains},
+            "validation": {"raw": {"expectations": total, "failed": failed, "passed": failed == 0}},
+            "thresholds": list(result.thresholds.origins), "problems": list(result.problems)}
+
+
+def _f(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}g}"
+
+
+def verdict_word(v: ChainVerdict) -> str:
+    if v.chain.is_control:
+        return "✅ caught" if v.passed else "❌ escaped"
+    return "✅ pass" if v.passed else "❌ fail"
+
+
+def _ci(o: Outcome) -> str:
+    return "" if o.ci_low is None or o.ci_high is None else f"[{_f(o.ci_low)}, {_f(o.ci_high)}]"
+
+
+def _mark(o: Outcome) -> str:
+    return {True: "✅", False: "❌", None: ""}[o.passed]
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def summary_md(result: CheckResult) -> str:
+    """Markdown: verdict, one row per chain, the failures by name, then every figure folded per chain."""
+    head = "✅ passed" if result.passed else "❌ failed"
+    lines = [f"## anonbench: {head} — run `{_md_escape(result.run)}`", "",
+             "| chain | role | verdict | headline risk | utility | breaches |", "|---|---|---|---|---|---|"]
+    for v in result.chains:
+        h = headline(v.outcomes)
+        lines.append(f"| `{_md_escape(v.chain.name)}` | {v.chain.role} | {verdict_word(v)} | {_f(h.risk)} "
+                     f"({_md_escape(h.risk_from)}) | {_f(h.utility)} | {len(v.breaches)} |")
+    total, failed = result.raw_validation
+    lines += ["", f"Raw-table validation: {total - failed} of {total} expectations hold." if total
+              else "Raw-table validation: not run."]
+    if result.problems:
+        lines += ["", "### What failed", ""] + [f"- {_md_escape(p)}" for p in result.problems]
+    lines += ["", "Candidates pass when no figure breaches its threshold; controls (`none`, `naive-hash`) "
+              "pass when the attacks catch them. Thresholds: " + ", ".join(result.thresholds.origins) + "."]
+    for v in result.chains:
+        rows = [o for o in v.outcomes if o.threshold is not None] + [o for o in v.outcomes if o.threshold is None]
+        lines += ["", f"<details><summary><code>{_md_escape(v.chain.name)}</code> — {len(v.outcomes)} figures"
+                  "</summary>", "", "| check | metric | value | 95% CI | n | threshold | |", "|---|---|---|---|---|---|---|"]
+        for o in rows[:MAX_MD_ROWS]:
+            bound = o.threshold.describe() if o.threshold else ""
+            lines.append(f"| {o.check} | {_md_escape(o.label.split('.', 1)[1])} | {_f(o.value, 4)} | {_ci(o)} "
+                         f"| {o.n} | {bound} | {_mark(o)} |")
+        if len(rows) > MAX_MD_ROWS:
+            lines.append(f"| … | {len(rows) - MAX_MD_ROWS} more in report/index.html | | | | | |")
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"

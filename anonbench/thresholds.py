@@ -1,0 +1,266 @@
+"""Thresholds that turn risk figures into a verdict, each with the source a user can cite to defend it.
+
+A threshold bounds one metric of one check (``check.metric``, see DESIGN.md): ``max`` (the figure must be at
+most the bound) or ``min`` (at least). ``where`` restricts it to rows whose ``params`` match (e.g. ``{p: 4}``
+for unicity), ``on`` picks the figure compared (``value`` by default; ``ci_high`` for a cautious gate).
+
+Chains have a role. A *candidate* passes when no figure breaches. A *control* (``none``, ``naive-hash``) is
+there to prove the harness has teeth: it passes only when it is *caught*, i.e. for every check its rule names,
+at least one figure of that check breaches. A control whose catching check did not run is not caught.
+
+A thresholds document (a ``--thresholds`` file or the run config's ``thresholds:`` section) looks like::
+
+    quasi_identifiers.k: {min: 11, source: "max risk 1/11 ~ 0.09, EMA Policy 0070"}
+    unicity.reidentified_share: 0.05          # a bare number means {max: 0.05}
+    utility.*: {max: 0.2}                     # every metric of a check
+    profile_linkage.top1_accuracy: null       # switch a default off
+    controls:
+      none: {caught_by: [leak_scan, unicity]}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from anonbench.errors import UsageError
+
+Op = Literal["max", "min"]
+On = Literal["value", "ci_low", "ci_high"]
+
+EMA = ("EMA Policy 0070 external guidance (2018) and Health Canada, Public Release of Clinical Information "
+       "guidance (2019): re-identification probability at most 0.09 for public release")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A bound on one metric: ``value <= bound`` (max) or ``value >= bound`` (min)."""
+
+    check: str
+    metric: str
+    op: Op
+    bound: float
+    source: str = ""
+    where: Mapping[str, Any] = field(default_factory=dict)
+    on: On = "value"
+
+    @property
+    def key(self) -> str:
+        return f"{self.check}.{self.metric}"
+
+    def applies(self, params: Mapping[str, Any]) -> bool:
+        return all(str(params.get(k)) == str(v) for k, v in self.where.items())
+
+    def passes(self, figure: float | None) -> bool | None:
+        """True/False, or None when the figure was not measured (None or NaN)."""
+        if figure is None or (isinstance(figure, float) and math.isnan(figure)):
+            return None
+        return figure <= self.bound if self.op == "max" else figure >= self.bound
+
+    def describe(self) -> str:
+        return f"{'<=' if self.op == 'max' else '>='} {self.bound:g}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {self.op: self.bound, "source": self.source}
+        if self.where:
+            d["where"] = dict(self.where)
+        if self.on != "value":
+            d["on"] = self.on
+        return d
+
+
+@dataclass(frozen=True)
+class ControlRule:
+    """What "caught" means for a control chain: every check in ``caught_by`` has a breached figure
+    (an empty tuple: any breach at all)."""
+
+    caught_by: tuple[str, ...] = ()
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"caught_by": list(self.caught_by), "reason": self.reason}
+
+
+def _t(key: str, op: Op, bound: float, source: str, **kw: Any) -> tuple[str, Threshold]:
+    check, metric = key.split(".", 1)
+    return key, Threshold(check, metric, op, bound, source, **kw)
+
+
+DEFAULT_THRESHOLDS: dict[str, Threshold] = dict([
+    _t("quasi_identifiers.prosecutor_risk_avg", "max", 0.09, EMA + " (average risk, prosecutor model)"),
+    _t("quasi_identifiers.k", "min", 5, "El Emam & Dankar, JAMIA 2008, and El Emam, Guide to the "
+       "De-Identification of Personal Health Information (2013): smallest class of 5, i.e. a maximum "
+       "prosecutor risk of 0.2"),
+    _t("unicity.reidentified_share", "max", 0.09, EMA + "; the share of targets re-identified from p known "
+       "points (de Montjoye et al., Sci. Rep. 2013) is an empirical average re-identification probability"),
+    _t("profile_linkage.top1_accuracy", "max", 0.09, EMA + "; the share of persons linked across periods "
+       "(Tournier & de Montjoye, Sci. Adv. 2022) is an empirical re-identification probability"),
+    _t("singling_out.risk", "max", 0.09, EMA + "; singling out is the first criterion of Article 29 WP "
+       "Opinion 05/2014, measured as in anonymeter (Giomi et al., PoPETs 2023)"),
+    _t("linkability.risk", "max", 0.09, EMA + "; linkability, Article 29 WP Opinion 05/2014, measured as in "
+       "anonymeter (Giomi et al., PoPETs 2023)"),
+    _t("inference.risk", "max", 0.09, EMA + "; inference, Article 29 WP Opinion 05/2014, measured as in "
+       "anonymeter (Giomi et al., PoPETs 2023)"),
+    _t("cross_tenant.linked_share", "max", 0.09, EMA + "; applied to persons linked across tenants"),
+    _t("dictionary.reversed_share", "max", 0.0, "ENISA, Pseudonymisation techniques and best practices "
+       "(2019), and Article 29 WP Opinion 05/2014: a pseudonym that a dictionary of candidate values "
+       "reverses is no pseudonym; no reversal is tolerated"),
+    _t("leak_scan.leaked_values", "max", 0.0, "GDPR Recital 26 and DESIGN.md: no direct identifier of the "
+       "raw data may appear in a release"),
+    _t("validation.failed_expectations", "max", 0.0, "the chain's privacy contract (Great Expectations "
+       "suites derived from its steps): every expectation must hold"),
+])
+
+DEFAULT_CONTROLS: dict[str, ControlRule] = {
+    "none": ControlRule(("leak_scan", "unicity"), "the release is the raw data: the leak scan must find the "
+                        "identifiers and unicity must single people out from a few events"),
+    "naive-hash": ControlRule(("dictionary", "unicity"), "unsalted hashes of guessable identifiers: the "
+                              "dictionary attack must reverse them and unicity must still single people out"),
+}
+ANY_BREACH = ControlRule((), "a control chain must breach at least one threshold")
+
+
+@dataclass(frozen=True)
+class ThresholdSet:
+    """The effective thresholds: exact keys (``check.metric``) and wildcards (``check.*``), plus control rules."""
+
+    thresholds: Mapping[str, Threshold]
+    controls: Mapping[str, ControlRule]
+    origins: tuple[str, ...] = ("defaults",)
+
+    def for_metric(self, check: str, metric: str, params: Mapping[str, Any]) -> Threshold | None:
+        for key in (f"{check}.{metric}", f"{check}.*"):
+            t = self.thresholds.get(key)
+            if t is not None and t.applies(params):
+                return replace(t, check=check, metric=metric) if key.endswith("*") else t
+        return None
+
+    def control_rule(self, chain: str) -> ControlRule:
+        return self.controls.get(chain, ANY_BREACH)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A thresholds document that ``parse_document`` reads back to the same set."""
+        doc: dict[str, Any] = {k: t.to_dict() for k, t in sorted(self.thresholds.items())}
+        doc["controls"] = {k: c.to_dict() for k, c in sorted(self.controls.items())}
+        return doc
+
+
+def defaults() -> ThresholdSet:
+    return ThresholdSet(dict(DEFAULT_THRESHOLDS), dict(DEFAULT_CONTROLS))
+
+
+def from_recorded(doc: Mapping[str, Any], origins: tuple[str, ...] = ("recorded",)) -> ThresholdSet:
+    """The set that ``ThresholdSet.to_dict`` wrote (e.g. into the manifest by ``check``), exactly."""
+    ts = parse_document(dict(doc), "recorded thresholds", ThresholdSet({}, {}, ()))
+    return replace(ts, origins=origins)
+
+
+def _fail(origin: str, key: str, reason: str) -> UsageError:
+    return UsageError(f"{origin}: {key}: {reason}")
+
+
+def _parse_threshold(origin: str, key: str, spec: Any) -> Threshold | None:
+    if "." not in key or key.startswith(".") or key.endswith("."):
+        raise _fail(origin, key, "a threshold key is 'check.metric' (or 'check.*')")
+    check, metric = key.split(".", 1)
+    if spec is None:
+        return None
+    if isinstance(spec, bool) or not isinstance(spec, (int, float, dict)):
+        raise _fail(origin, key, "expected a number, null, or a mapping with 'max' or 'min'")
+    if not isinstance(spec, dict):
+        spec = {"max": spec}
+    unknown = set(spec) - {"max", "min", "source", "where", "on"}
+    if unknown:
+        raise _fail(origin, f"{key}.{sorted(unknown)[0]}", "unknown field (allowed: max, min, source, where, on)")
+    ops = [op for op in ("max", "min") if op in spec]
+    if len(ops) != 1:
+        raise _fail(origin, key, "give exactly one of 'max' or 'min'")
+    op = ops[0]
+    bound = spec[op]
+    if isinstance(bound, bool) or not isinstance(bound, (int, float)) or math.isnan(float(bound)):
+        raise _fail(origin, f"{key}.{op}", "must be a number")
+    where = spec.get("where", {}) or {}
+    if not isinstance(where, dict):
+        raise _fail(origin, f"{key}.where", "must be a mapping of params, e.g. {p: 4}")
+    on = spec.get("on", "value")
+    if on not in ("value", "ci_low", "ci_high"):
+        raise _fail(origin, f"{key}.on", "must be value, ci_low or ci_high")
+    source = spec.get("source", f"user thresholds ({origin})")
+    if not isinstance(source, str):
+        raise _fail(origin, f"{key}.source", "must be a string")
+    return Threshold(check, metric, op, float(bound), source, where, on)
+
+
+def _parse_controls(origin: str, spec: Any) -> dict[str, ControlRule]:
+    if not isinstance(spec, dict):
+        raise _fail(origin, "controls", "must map a control chain name to {caught_by: [check, ...]}")
+    out = {}
+    for name, rule in spec.items():
+        if not isinstance(rule, dict) or set(rule) - {"caught_by", "reason"}:
+            raise _fail(origin, f"controls.{name}", "expected {caught_by: [check, ...], reason: text}")
+        checks = rule.get("caught_by", [])
+        if not isinstance(checks, list) or not all(isinstance(c, str) for c in checks):
+            raise _fail(origin, f"controls.{name}.caught_by", "must be a list of check names")
+        out[str(name)] = ControlRule(tuple(checks), str(rule.get("reason", f"user rule ({origin})")))
+    return out
+
+
+def parse_document(doc: Any, origin: str, base: ThresholdSet | None = None) -> ThresholdSet:
+    """Layer a thresholds document over ``base`` (the defaults when None). Errors name origin and key."""
+    base = base or defaults()
+    if doc is None:
+        return base
+    if not isinstance(doc, dict):
+        raise _fail(origin, "(top level)", "a thresholds document must be a mapping")
+    if set(doc) == {"thresholds"}:  # a file may wrap its document like a run config does
+        doc = doc["thresholds"] or {}
+        if not isinstance(doc, dict):
+            raise _fail(origin, "thresholds", "must be a mapping")
+    merged: dict[str, Threshold] = dict(base.thresholds)
+    controls: dict[str, ControlRule] = dict(base.controls)
+    for key, spec in doc.items():
+        key = str(key)
+        if key == "controls":
+            controls.update(_parse_controls(origin, spec))
+            continue
+        t = _parse_threshold(origin, key, spec)
+        if t is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = t
+    return ThresholdSet(merged, controls, (*base.origins, origin))
+
+
+def load_file(path: str | Path, base: ThresholdSet | None = None) -> ThresholdSet:
+    """Read a thresholds YAML file (exit 2 naming the file and key when it is wrong)."""
+    from anonbench.config import load_yaml
+
+    return parse_document(load_yaml(path), str(path), base)
+
+
+def resolve(run_config_thresholds: Mapping[str, Any] | None = None,
+            file: str | Path | None = None) -> ThresholdSet:
+    """Defaults, overridden by the run config's ``thresholds:`` section, then by ``file``."""
+    ts = defaults()
+    if run_config_thresholds:
+        ts = parse_document(dict(run_config_thresholds), "run config thresholds", ts)
+    if file is not None:
+        ts = load_file(file, ts)
+    return ts
+
+
+def params_of(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``params`` column (a JSON string) as a dict."""
+    if raw is None:
+        return {}
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

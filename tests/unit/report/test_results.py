@@ -1,0 +1,70 @@
+"""anonbench.report.results: reading a run, chain roles, stage names, secret redaction."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from anonbench.errors import UsageError
+from anonbench.report.results import chain_info, load_run, redact, stage_chain
+
+
+@pytest.mark.parametrize(("stage", "chain"), [
+    ("raw", "raw"), ("anon-generalize", "generalize"), ("anon/naive-hash", "naive-hash"),
+    ("anon.kanon", "kanon"), ("dp-aggregates", "dp-aggregates"),
+])
+def test_stage_chain(stage, chain):
+    assert stage_chain(stage) == chain
+
+
+@pytest.mark.parametrize(("value", "key", "expected"), [
+    ("env:ANONBENCH_KEY", "key", "(secret, not included)"),
+    ("file:/etc/k", "whatever", "(secret, not included)"),
+    ("hunter2", "salt", "(secret, not included)"),
+    (24, "ipv4_prefix", 24),
+    ("1h", "every", "1h"),
+    ({"with": {"key": "abc", "k": 5}}, "", {"with": {"key": "(secret, not included)", "k": 5}}),
+])
+def test_redact(value, key, expected):
+    assert redact(value, key) == expected
+
+
+@pytest.mark.parametrize(("manifest", "name", "role"), [
+    ({"anon": {"x": {"role": "control", "steps": []}}}, "x", "control"),
+    ({"chains": {"x": {"chain": {"role": "control"}}}}, "x", "control"),
+    ({}, "none", "control"),           # configs/chains/none.yaml, or the built-in control names
+    ({}, "naive-hash", "control"),
+    ({}, "some-new-chain", "candidate"),
+])
+def test_chain_role(manifest, name, role):
+    assert chain_info(name, manifest).role == role
+
+
+def test_load_run(run_dir):
+    data = load_run(run_dir)
+    assert [c.name for c in data.chains] == ["generalize", "naive-hash", "none"]  # candidates first
+    assert set(data.risk["chain"].unique()) == {"generalize", "none", "naive-hash"}
+    assert data.validation_of(None).height == 4
+    assert data.validation_of("generalize").height == 4
+    steps = json.dumps(data.chain("generalize").steps)
+    assert "env:" not in steps and "(secret, not included)" in steps
+
+
+@pytest.mark.parametrize("breakage", ["no_dir", "no_manifest", "bad_json"])
+def test_incomplete_runs_are_usage_errors(run_dir, tmp_path, breakage):
+    if breakage == "no_dir":
+        target = tmp_path / "nothing"
+    else:
+        target = run_dir
+        if breakage == "no_manifest":
+            (run_dir / "manifest.json").unlink()
+        else:
+            (run_dir / "manifest.json").write_text("{")
+    with pytest.raises(UsageError, match=str(target)):
+        load_run(target)
+
+
+def test_unknown_chain_is_named(run_dir):
+    with pytest.raises(UsageError, match="no chain named 'nope'"):
+        load_run(run_dir).chain("nope")
