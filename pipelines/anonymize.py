@@ -1,0 +1,261 @@
+"""The anonymize pipeline: ``RUN/raw/<table>/part-NNNNN.parquet`` -> ``RUN/anon/<chain>/<table>/part-NNNNN.parquet``.
+
+One Beam element per raw shard. For every stateful step, a first pass pushes each shard through the steps
+before it and reduces it to the step's ``partial``; ``CombinePerKey`` merges the partials per table and the
+step's ``finalize`` turns them into a side input for the main pass. The main pass streams each shard batch by
+batch through the whole chain and writes the shard under the same number, atomically. An aggregating step
+(``dp.aggregate``) pre-aggregates per shard, sums per (account, partition) across shards and runs PipelineDP
+on its ``BeamBackend``. Everything goes to ``anon/.tmp-<chain>/`` first and is renamed into place at the end;
+then the manifest gains ``chains[<chain>]`` (parameters with key *references* only, rows in/out per table,
+rows dropped per step, step reports, privacy budget).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from anonymizers import registry as registry_mod
+from anonymizers.chain import Chain, find_chain, load_spec, resolve_chain, secret_references
+from anonymizers.dp_aggregate import rows_of
+from anonymizers.local import TableStats, apply_steps, first_pass_tables, step_partial
+from pipelines import manifest
+from pipelines.options import make_pipeline_options
+from pipelines.runio import PARQUET_OPTS, TMP_PREFIX, atomic_path, shard_name, shards, write_parquet_atomic
+
+BATCH_ROWS = 1 << 17
+"""Rows per batch inside a shard (fixed: per-batch randomness such as time jitter depends on it)."""
+
+Element = tuple[str, int, str]  # (table, shard number, path)
+
+
+class RunError(ValueError):
+    """The run directory cannot be anonymized (missing, incomplete, no raw tables)."""
+
+
+def raw_elements(run: Path) -> list[Element]:
+    out = []
+    for folder in sorted((run / "raw").iterdir()) if (run / "raw").is_dir() else []:
+        for p in shards(folder):
+            out.append((folder.name, int(p.stem.split("-")[1]), str(p)))
+    return out
+
+
+def raw_schemas(run: Path) -> dict[str, pa.Schema]:
+    return {folder.name: pq.read_schema(parts[0]) for folder in sorted((run / "raw").iterdir())
+            if folder.is_dir() and (parts := shards(folder))}
+
+
+def iter_batches(path: str) -> Iterator[tuple[int, pa.Table]]:
+    f = pq.ParquetFile(path)
+    n = 0
+    for rb in f.iter_batches(batch_size=BATCH_ROWS):
+        yield n, pa.Table.from_batches([rb])
+        n += 1
+    if n == 0:
+        yield 0, f.schema_arrow.empty_table()
+
+
+def _states(kw: Mapping[str, Any]) -> dict[int, Any]:
+    return {int(k[1:]): v for k, v in kw.items()}
+
+
+def anonymize_shard(element: Element, chain: Chain, out_dir: str, stats_dir: str, **states) -> None:
+    """Stream one raw shard through the chain and write it under the same shard number (nothing when the
+    chain no longer releases the table); its row counts go to ``stats_dir``."""
+    table, shard, path = element
+    st = _states(states)
+    schema = chain.output_schemas.get(table)
+    total = TableStats()
+    if schema is None:
+        for no, batch in iter_batches(path):
+            total = total.add(apply_steps(chain, table, batch, st, shard, no)[1])
+    else:
+        with atomic_path(Path(out_dir) / table / shard_name(shard)) as tmp, \
+                pq.ParquetWriter(tmp, schema, **PARQUET_OPTS) as writer:
+            for no, batch in iter_batches(path):
+                out, stats = apply_steps(chain, table, batch, st, shard, no)
+                total = total.add(stats)
+                if out is not None and out.num_rows:
+                    writer.write_table(out.select(schema.names).cast(schema))
+    _write_json(Path(stats_dir) / f"table-{table}-{shard:05d}.json", total.as_dict())
+
+
+def shard_partial(element: Element, chain: Chain, step_index: int, **states) -> Iterator[tuple[str, Any]]:
+    table, shard, path = element
+    step = chain.steps[step_index]
+    st = _states(states)
+    for no, batch in iter_batches(path):
+        part = step_partial(chain, step, table, batch, st, shard, no)
+        if part is not None:
+            yield table, part
+
+
+class MergePartials(beam.CombineFn):
+    """Merges a stateful step's partials of one table (the step's own ``merge``)."""
+
+    def __init__(self, chain: Chain, step_index: int) -> None:
+        self.anonymizer = chain.steps[step_index].anonymizer
+
+    def create_accumulator(self) -> Any:
+        return None
+
+    def add_input(self, acc: Any, part: Any) -> Any:
+        return part if acc is None else self.anonymizer.merge(acc, part)
+
+    def merge_accumulators(self, accs: Any) -> Any:
+        out = None
+        for a in accs:
+            if a is not None:
+                out = a if out is None else self.anonymizer.merge(out, a)
+        return out
+
+    def extract_output(self, acc: Any) -> Any:
+        return acc
+
+
+def finalize_state(pairs: list[tuple[str, Any]], chain: Chain, step_index: int, stats_dir: str) -> Any:
+    step = chain.steps[step_index]
+    state = step.anonymizer.finalize(dict(sorted(pairs, key=lambda kv: kv[0])))
+    _write_json(Path(stats_dir) / f"step-{step_index}.json", step.anonymizer.report(state))
+    return state
+
+
+def write_release(results: list[Any], chain: Chain, step_index: int, out_dir: str) -> None:
+    step = chain.steps[step_index]
+    schema = chain.output_schemas[step.releases]
+    released = step.anonymizer.to_table(results, schema)
+    write_parquet_atomic(released, Path(out_dir) / step.releases / shard_name(0))
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, sort_keys=True, default=str))
+
+
+class AnonymizeChain(beam.PTransform):
+    """Shard elements -> written ``anon/<chain>/`` shards (first passes, main pass, releases)."""
+
+    def __init__(self, chain: Chain, out_dir: Path, stats_dir: Path) -> None:
+        super().__init__()
+        self.chain, self.out_dir, self.stats_dir = chain, str(out_dir), str(stats_dir)
+
+    def expand(self, elements: beam.PCollection) -> Any:
+        chain = self.chain
+        views: dict[str, Any] = {}
+        for step in chain.steps:
+            if not step.stateful:
+                continue
+            tables = set(first_pass_tables(step))
+            i = step.index
+            partials = (elements
+                        | f"Step{i}ShardsFor{step.use}" >> beam.Filter(lambda e, ts=tables: e[0] in ts)
+                        | f"Step{i}Partial" >> beam.FlatMap(shard_partial, chain, i, **views))
+            if step.releases:
+                self._release(partials, step.index)
+                continue
+            state = (partials
+                     | f"Step{i}MergePerTable" >> beam.CombinePerKey(MergePartials(chain, i))
+                     | f"Step{i}Gather" >> beam.combiners.ToList()
+                     | f"Step{i}Finalize" >> beam.Map(finalize_state, chain, i, self.stats_dir))
+            views[f"s{i}"] = beam.pvalue.AsSingleton(state)
+        return elements | "AnonymizeShards" >> beam.Map(anonymize_shard, chain, self.out_dir, self.stats_dir,
+                                                           **views)
+
+    def _release(self, partials: beam.PCollection, i: int) -> None:
+        import pipeline_dp
+
+        step = self.chain.steps[i]
+        summed = (partials
+                  | f"Step{i}Rows" >> beam.FlatMap(lambda kv: rows_of(kv[1]))
+                  | f"Step{i}KeyByUnitAndPartition" >> beam.Map(lambda r: ((r[0], r[1]), r[2]))
+                  | f"Step{i}SumPerUnitAndPartition" >> beam.CombinePerKey(sum)
+                  | f"Step{i}Unkey" >> beam.Map(lambda kv: (kv[0][0], kv[0][1], kv[1])))
+        released, accountant = step.anonymizer.release(summed, pipeline_dp.BeamBackend())
+        accountant.compute_budgets()
+        (released
+         | f"Step{i}GatherRelease" >> beam.combiners.ToList()
+         | f"Step{i}WriteRelease" >> beam.Map(write_release, self.chain, i, self.out_dir))
+
+
+def ephemeral_for(chain_ref: str | Path, key: bytes | None) -> dict[str, bytes] | None:
+    """The chain's unset ``env:`` references mapped to ``key`` (``anonbench run`` with an ephemeral key)."""
+    if key is None:
+        return None
+    spec = load_spec(find_chain(chain_ref))
+    refs = secret_references(spec, registry_mod.load())
+    return {r: key for r in refs if r.startswith("env:") and not os.environ.get(r[4:])} or None
+
+
+def _gather_stats(chain: Chain, stats_dir: Path) -> tuple[dict[str, Any], dict[int, Any]]:
+    tables: dict[str, TableStats] = {}
+    for p in sorted(stats_dir.glob("table-*.json")):
+        d = json.loads(p.read_text())
+        name = p.stem[len("table-"):].rsplit("-", 1)[0]
+        tables[name] = tables.get(name, TableStats()).add(TableStats(**d))
+    reports = {int(p.stem.split("-")[1]): json.loads(p.read_text()) for p in stats_dir.glob("step-*.json")}
+    return {t: s.as_dict() for t, s in sorted(tables.items())}, reports
+
+
+def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = None,
+                  beam_args: Sequence[str] = (), ephemeral_key: bytes | None = None) -> dict[str, Any]:
+    """Apply one chain to a run; returns the manifest section written under ``chains[<name>]``.
+
+    Raises :class:`anonymizers.chain.ChainError` (bad chain, unresolvable key) or :class:`RunError` (bad run)
+    before any data moves. ``ephemeral_key`` (``anonbench run`` only) stands in for unset ``env:`` keys.
+    """
+    run = Path(run_dir)
+    if not manifest.is_complete(run):
+        raise RunError(f"{run}: no manifest.json (not a run directory, or the run is incomplete)")
+    elements = raw_elements(run)
+    if not elements:
+        raise RunError(f"{run}/raw: no raw shards")
+    resolved = resolve_chain(chain, schemas=raw_schemas(run), ephemeral_secrets=ephemeral_for(chain, ephemeral_key))
+    name = resolved.name
+    anon = run / "anon"
+    out_tmp = anon / f"{TMP_PREFIX}{name}"
+    stats_dir = run / f"{TMP_PREFIX}anonstats-{name}"
+    for d in (out_tmp, stats_dir):
+        shutil.rmtree(d, ignore_errors=True)
+    out_tmp.mkdir(parents=True)
+    started = time.monotonic()
+    runner_obj, options = make_pipeline_options(runner, beam_args)
+    try:
+        with beam.Pipeline(runner=runner_obj, options=options) as p:
+            _ = (p
+                 | "ListRawShards" >> beam.Create(elements)
+                 | f"Anonymize[{name}]" >> AnonymizeChain(resolved, out_tmp, stats_dir))
+        tables, reports = _gather_stats(resolved, stats_dir)
+        final = anon / name
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(out_tmp, final)
+    finally:
+        shutil.rmtree(out_tmp, ignore_errors=True)
+        shutil.rmtree(stats_dir, ignore_errors=True)
+    section = resolved.manifest_section()
+    for s in section["steps"]:
+        step = resolved.steps[s["index"]]
+        s["rows_dropped"] = {t: st["dropped_by_step"].get(step.label, 0) for t, st in tables.items()
+                             if t in step.tables}
+        if s["index"] in reports:
+            s["report"] = reports[s["index"]]
+        if step.releases:
+            released = final / step.releases / shard_name(0)
+            n = pq.ParquetFile(released).metadata.num_rows if released.is_file() else 0
+            s["report"] = {"budget": step.anonymizer.budget(), "partitions_released": n}
+            tables[step.releases] = {"rows_in": None, "rows_out": n, "dropped_by_step": {}}
+    section.update({"tables": tables, "output_schemas": {t: [f"{f.name}: {f.type}" for f in sch]
+                                                          for t, sch in resolved.output_schemas.items()},
+                    "runner": runner or "InProcess", "seconds": round(time.monotonic() - started, 3)})
+    manifest.update_section(run, "chains", name, section, files_under=[f"anon/{name}"])
+    return section
