@@ -160,7 +160,8 @@ def singling_out_check(data: RunData, p: AttackParams) -> list[Metric]:
     if got is None:
         return na
     fn, ori, syn, ctl, _ = got
-    return fn(ori, syn, ctl, n_attacks=p.anonymeter.n_attacks, seed=p.seed, max_attempts=p.anonymeter.max_attempts)
+    return fn(ori, syn, control=ctl, n_attacks=p.anonymeter.n_attacks, seed=p.seed,
+              max_attempts=p.anonymeter.max_attempts)
 
 
 def linkability_check(data: RunData, p: AttackParams) -> list[Metric]:
@@ -170,7 +171,7 @@ def linkability_check(data: RunData, p: AttackParams) -> list[Metric]:
     if got is None:
         return na
     fn, ori, syn, ctl, _ = got
-    return fn(ori, syn, ctl, aux_cols=(a, b), n_attacks=p.anonymeter.n_attacks, seed=p.seed)
+    return fn(ori, syn, aux_a=a, aux_b=b, control=ctl, n_attacks=p.anonymeter.n_attacks, seed=p.seed)
 
 
 def inference_check(data: RunData, p: AttackParams) -> list[Metric]:
@@ -181,5 +182,5 @@ def inference_check(data: RunData, p: AttackParams) -> list[Metric]:
         return na
     fn, ori, syn, ctl, cols = got
     aux = [c for c in cols if c != secret]
-    return fn(ori, syn, ctl, aux_cols=aux, secret=secret, n_attacks=p.anonymeter.n_attacks,
-                             seed=p.seed)
+    return fn(ori, syn, aux=aux, secret=secret, control=ctl, n_attacks=p.anonymeter.n_attacks,
+              seed=p.seed)

@@ -1,0 +1,91 @@
+"""``anonbench attack --run RUN --chain NAME``: the re-identification checks of ``reid.harness`` on one chain.
+
+Writes ``RUN/risk/<chain>/<check>.parquet`` (one row per metric, DESIGN's risk schema) atomically, removes
+results of checks no longer run, extends ``manifest.json`` with a ``risk.<chain>`` section, and prints the
+figures. The attack parameters come from ``--config`` (its ``attacks:`` section) or else from the config
+recorded in the run's manifest. Raw values never reach the output: the checks report counts and shares only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from anonbench.config import format_validation_error, load_run_config
+from anonbench.errors import UsageError
+from pipelines import manifest
+from pipelines.runio import remove_tmp_files, write_parquet_atomic
+from reid.harness import run_checks
+from reid.params import AttackParams
+from reid.result import Metric, to_table
+
+SHOWN_PARAMS = ("p", "table", "column", "qi_set", "mode", "reason")
+
+
+def load_params(run: Path, config: Path | None) -> AttackParams:
+    """The ``attacks:`` section of ``config``, else of the config recorded in the manifest, else defaults."""
+    if config is not None:
+        return load_run_config(config).attacks
+    recorded = manifest.load(run).get("config") or {}
+    section = recorded.get("attacks") if isinstance(recorded, dict) else None
+    try:
+        return AttackParams.model_validate(section or {})
+    except ValidationError as e:
+        raise UsageError(format_validation_error(f"{run / manifest.MANIFEST} (config.attacks)", e)) from None
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
+
+
+def render(results: dict[str, list[Metric]], chain: str, console: Console) -> None:
+    table = Table(title=f"risk and utility: {chain}")
+    for col in ("check", "metric", "where", "value", "95% CI", "n"):
+        table.add_column(col, justify="right" if col in ("value", "n") else "left")
+    for check, metrics in results.items():
+        for m in metrics:
+            where = ", ".join(f"{k}={m.params[k]}" for k in SHOWN_PARAMS if k in m.params)
+            ci = f"[{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]" if m.ci_low is not None else ""
+            table.add_row(check, m.metric, where, _fmt(m.value), ci, str(m.n))
+    console.print(table)
+
+
+def main(run: Path, chain: str, config: Path | None = None) -> int:
+    run = Path(run)
+    if not manifest.is_complete(run):
+        raise UsageError(f"{run}: no manifest.json (not a run directory, or the run is incomplete)")
+    if not (run / "anon" / chain).is_dir():
+        raise UsageError(f"{run / 'anon' / chain}: no such chain output (run `anonbench anonymize` first)")
+    params = load_params(run, config)
+    console = Console(stderr=True)
+    t0 = time.perf_counter()
+    try:
+        with console.status(f"attacking {chain}") as status:
+            results = run_checks(run, chain, params, progress=lambda c: status.update(f"{chain}: {c}"))
+    except FileNotFoundError as e:
+        raise UsageError(str(e)) from None
+    out_dir = run / "risk" / chain
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_tmp_files(out_dir)
+    for check, metrics in results.items():
+        write_parquet_atomic(to_table(metrics, chain), out_dir / f"{check}.parquet")
+    for stale in out_dir.glob("*.parquet"):
+        if stale.stem not in results:
+            stale.unlink()
+    seconds = time.perf_counter() - t0
+    section: dict[str, Any] = {
+        "checks": list(results), "seconds": round(seconds, 3), "params": params.model_dump(mode="json"),
+        "rows": {check: len(metrics) for check, metrics in results.items()},
+        "truth_alignment": sorted({str(m.params["truth_alignment"]) for ms in results.values() for m in ms
+                                   if "truth_alignment" in m.params}),
+    }
+    manifest.update_section(run, "risk", chain, section, files_under=[f"risk/{chain}"])
+    render(results, chain, Console(width=max(140, Console().width)))
+    console.print(f"wrote {out_dir} ({len(results)} checks, {seconds:.1f} s)")
+    return 0
