@@ -193,7 +193,11 @@ def _with(metrics: list[Metric], **extra: object) -> list[Metric]:
 
 
 def _leak_scan(data: RunData, p: AttackParams) -> list[Metric]:
-    return leak_scan(data.raw, data.anon, IDENTIFIER_COLUMNS, extract_embedded=p.leak_scan.extract_embedded)
+    raw = dict(data.raw)
+    if "users" in raw and "account_type" in raw["users"].collect_schema().names():
+        # an integration's display name is its product's ("Jenkins"), not a person's: persons' rows only
+        raw["users"] = raw["users"].filter(pl.col("account_type").is_in(p.target_account_types))
+    return leak_scan(raw, data.anon, IDENTIFIER_COLUMNS, extract_embedded=p.leak_scan.extract_embedded)
 
 
 def _dictionary(data: RunData, p: AttackParams) -> list[Metric]:

@@ -49,7 +49,7 @@ def feature_rows(events: pl.LazyFrame, entity: str, resolution: str, ipv4_prefix
     names = events.collect_schema().names()
     t = pl.col("event_time").dt.truncate(resolution)
     parts = [events.select(pl.col(entity).alias("entity"), pl.lit("hour_of_week").alias("block"),
-                           ((t.dt.weekday() - 1) * 24 + t.dt.hour()).cast(pl.String).alias("value"))]
+                           ((t.dt.weekday().cast(pl.Int32) - 1) * 24 + t.dt.hour().cast(pl.Int32)).cast(pl.String).alias("value"))]
     if "action" in names:
         parts.append(events.select(pl.col(entity).alias("entity"), pl.lit("action").alias("block"),
                                    pl.col("action").cast(pl.String).alias("value")))
@@ -57,8 +57,10 @@ def feature_rows(events: pl.LazyFrame, entity: str, resolution: str, ipv4_prefix
         parts.append(events.select(pl.col(entity).alias("entity"), pl.lit("user_agent").alias("block"),
                                    pl.col("user_agent").cast(pl.String).alias("value")))
     if "client_ip" in names:
+        # the prefix of an address; a token (pseudonymized address) is kept as it is: still a consistent value
+        ip = pl.coalesce(ip_prefix_expr("client_ip", ipv4_prefix), pl.col("client_ip").cast(pl.String))
         parts.append(events.select(pl.col(entity).alias("entity"), pl.lit("ip_prefix").alias("block"),
-                                   ip_prefix_expr("client_ip", ipv4_prefix).alias("value")))
+                                   ip.alias("value")))
     return pl.concat(parts).drop_nulls()
 
 
@@ -86,7 +88,7 @@ def profile_matrix(counts: pl.DataFrame, entities: pl.Series, blocks: list[str],
         offsets[b] = start
         start += 168 if b == "hour_of_week" else buckets
     col = pl.when(pl.col("block") == "hour_of_week").then(pl.col("value").cast(pl.Int64, strict=False)) \
-        .otherwise((pl.col("value").hash(7) % buckets).cast(pl.Int64))
+        .otherwise((pl.col("value").hash(7) % pl.lit(buckets, dtype=pl.UInt64)).cast(pl.Int64))
     df = (df.with_columns(col.alias("col"))
           .with_columns((pl.col("col") + pl.col("block").replace_strict(offsets, return_dtype=pl.Int64)).alias("col"))
           .group_by("row", "block", "col").agg(pl.col("n").sum().cast(pl.Float64)))

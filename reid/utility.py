@@ -17,6 +17,7 @@ the figures that table can answer; the others are reported as not applicable.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Mapping
 
@@ -24,12 +25,13 @@ import numpy as np
 import polars as pl
 
 from reid.result import Metric
+from reid.unicity import detect_resolution, duration_text
 
 CHECK = "utility"
 METRICS = ("retained_rows", "events_per_day_product_rel_error", "action_tv_distance",
            "hourly_profile_correlation", "session_length_ks")
 COUNT_COLUMNS = ("count", "n_events", "events", "value", "noisy_count")
-DAY_COLUMNS = ("day", "date", "event_date", "event_day")
+DAY_COLUMNS = ("day", "date", "event_date", "event_day", "period_start")
 
 
 def rel_error(raw: pl.DataFrame, released: pl.DataFrame, keys: list[str]) -> tuple[float, int]:
@@ -44,8 +46,10 @@ def tv_distance(raw: pl.DataFrame, released: pl.DataFrame, key: str) -> float:
     """Total variation distance between two count distributions over ``key``."""
     cells = raw.join(released, on=key, how="full", coalesce=True, suffix="_rel").fill_null(0) \
         .with_columns(pl.col("n", "n_rel").cast(pl.Float64))
-    p = cells["n"].to_numpy() / max(cells["n"].sum(), 1)
-    q = cells["n_rel"].to_numpy() / max(cells["n_rel"].sum(), 1)
+    if cells["n"].sum() == 0 or cells["n_rel"].sum() == 0:
+        return 1.0 if cells["n"].sum() != cells["n_rel"].sum() else 0.0   # nothing on one side: disjoint
+    p = cells["n"].to_numpy() / cells["n"].sum()
+    q = cells["n_rel"].to_numpy() / cells["n_rel"].sum()
     return float(0.5 * np.abs(p - q).sum())
 
 
@@ -61,7 +65,7 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def _hour_of_week(lf: pl.LazyFrame) -> np.ndarray:
     t = pl.col("event_time")
-    df = lf.group_by(((t.dt.weekday() - 1) * 24 + t.dt.hour()).alias("h")).agg(pl.len().alias("n")) \
+    df = lf.group_by(((t.dt.weekday().cast(pl.Int32) - 1) * 24 + t.dt.hour().cast(pl.Int32)).alias("h")).agg(pl.len().alias("n")) \
         .collect(engine="streaming")
     out = np.zeros(168)
     out[df["h"].to_numpy()] = df["n"].to_numpy()
@@ -113,11 +117,21 @@ def aggregate_utility(raw: pl.LazyFrame, aggregate: pl.LazyFrame, day_column: st
     names = set(aggregate.collect_schema().names())
     n_raw = raw.select(pl.len()).collect(engine="streaming").item()
     count = pl.col(count_column).cast(pl.Float64).clip(lower_bound=0).sum()
-    day = pl.col(day_column).cast(pl.Date) if aggregate.collect_schema()[day_column] != pl.String \
-        else pl.col(day_column).str.to_date(strict=False)
-    raw_cells = _per_day_product(raw, pl.col("event_time").dt.date(), pl.len().cast(pl.Float64))
+    dtype = aggregate.collect_schema()[day_column]
+    period = "1d"
+    if isinstance(dtype, pl.Datetime):
+        # periods may be coarser than a day (weeks): raw events are counted per the same period
+        res = detect_resolution(aggregate, day_column)
+        period = duration_text(max(res, dt.timedelta(days=1))) if res else "1d"
+        day = pl.col(day_column).dt.truncate(period).dt.date()
+    elif dtype == pl.String:
+        day = pl.col(day_column).str.to_date(strict=False)
+    else:
+        day = pl.col(day_column).cast(pl.Date)
+    raw_day = pl.col("event_time").dt.truncate(period).dt.date()
+    raw_cells = _per_day_product(raw, raw_day, pl.len().cast(pl.Float64))
     err, cells = rel_error(raw_cells, _per_day_product(aggregate, day, count), ["day", "product"])
-    out = [Metric(CHECK, "events_per_day_product_rel_error", err, cells)]
+    out = [Metric(CHECK, "events_per_day_product_rel_error", err, cells, params={"period": period})]
     if "action" in names:
         a = raw.group_by("action").agg(pl.len().alias("n")).collect(engine="streaming")
         b = aggregate.group_by("action").agg(count.alias("n")).collect(engine="streaming")
