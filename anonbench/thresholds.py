@@ -173,6 +173,7 @@ def _parse_threshold(origin: str, key: str, spec: Any) -> Threshold | None:
         raise _fail(origin, key, "expected a number, null, or a mapping with 'max' or 'min'")
     if not isinstance(spec, dict):
         spec = {"max": spec}
+    spec = {("on" if k is True else str(k)): v for k, v in spec.items()}  # YAML 1.1 reads `on:` as true
     unknown = set(spec) - {"max", "min", "source", "where", "on"}
     if unknown:
         raise _fail(origin, f"{key}.{sorted(unknown)[0]}", "unknown field (allowed: max, min, source, where, on)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from html import escape
 from typing import Any
 
 from anonbench.report import svg
@@ -18,6 +17,7 @@ from anonbench.report.profiles import Profile, top_actions, tvd
 from anonbench.report.results import RunData
 from anonbench.report.scores import headline, pareto
 from anonbench.report.summary import verdict_word
+from anonbench.report.svg import escape
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 CSS = """

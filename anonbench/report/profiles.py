@@ -46,7 +46,7 @@ def _hour_of_week(lf: pl.LazyFrame, schema: pl.Schema) -> tuple[float, ...] | No
     t = pl.col("event_time")
     if dtype.time_zone not in (None, "UTC"):
         t = t.dt.convert_time_zone("UTC")
-    counts = (lf.select(((t.dt.weekday() - 1) * 24 + t.dt.hour()).cast(pl.Int32).alias("how"))
+    counts = (lf.select(((t.dt.weekday().cast(pl.Int32) - 1) * 24 + t.dt.hour().cast(pl.Int32)).alias("how"))
               .drop_nulls().group_by("how").len().collect())
     total = int(counts["len"].sum()) if counts.height else 0
     if not total:

@@ -5,11 +5,13 @@ Both are rendered from the same ``CheckResult`` that ``check`` returns, so they 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from anonbench.report.gate import ChainVerdict, CheckResult, Outcome
 from anonbench.report.scores import headline, utility_figures
 
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
 MAX_MD_ROWS = 40  # per chain, inside <details>; keeps a PR comment far below GitHub's 65,536 characters
 
 
@@ -56,7 +58,8 @@ def _mark(o: Outcome) -> str:
 
 
 def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    """Table-safe text: pipes escaped, and no '<' that could open an HTML tag ('<=' stays readable)."""
+    return _TAG.sub("&lt;", s.replace("|", "\\|"))
 
 
 def summary_md(result: CheckResult) -> str:

@@ -8,13 +8,22 @@ palette, safe for colour-blind readers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
+from html import escape as _html_escape
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#8C6D1F", "#5E5E9E")
 INK, GRID, MUTED, RAW = "#1f2328", "#d8dee4", "#57606a", "#8c959f"
 FONT = 'font-family="system-ui,-apple-system,Segoe UI,Roboto,sans-serif"'
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def escape(text: str) -> str:
+    """HTML/XML-escaped text without control characters (which XML forbids)."""
+    return _html_escape(_CONTROL.sub("", text))
 
 
 def colour(i: int) -> str:

@@ -110,3 +110,17 @@ def test_recorded_round_trip(doc):
     back = th.from_recorded(ts.to_dict())
     assert dict(back.thresholds) == dict(ts.thresholds)
     assert dict(back.controls) == dict(ts.controls)
+
+
+def test_yaml_on_key_is_read_as_on(tmp_path: Path):
+    f = tmp_path / "t.yaml"
+    f.write_text("unicity.reidentified_share: {max: 0.01, on: ci_high}\n")  # YAML 1.1: `on` -> True
+    assert th.load_file(f).thresholds["unicity.reidentified_share"].on == "ci_high"
+
+
+def test_strict_example_file_loads():
+    from anonbench.config import CONFIG_DIR
+
+    ts = th.load_file(CONFIG_DIR / "thresholds" / "strict.yaml")
+    assert ts.thresholds["quasi_identifiers.k"].bound == 11
+    assert all(t.source for t in ts.thresholds.values())

@@ -1,0 +1,43 @@
+"""anonbench.report.scores: headline risk/utility and the Pareto frontier."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from anonbench.report.gate import Outcome
+from anonbench.report.scores import headline, pareto
+
+
+def o(check, metric, value, **params):
+    return Outcome("c", check, metric, params, value, None, None, 10)
+
+
+@pytest.mark.parametrize(("outcomes", "risk", "source", "utility"), [
+    ([o("unicity", "reidentified_share", 0.3, p=4), o("quasi_identifiers", "prosecutor_risk_avg", 0.1)],
+     0.3, "unicity.reidentified_share[p=4]", None),
+    ([o("leak_scan", "leaked_values", 12), o("unicity", "reidentified_share", 0.3)], 1.0, "12 leaked identifiers",
+     None),
+    ([o("leak_scan", "leaked_values", 0), o("utility", "a_tvd", 0.2), o("utility", "b_err", 3.0)], None,
+     "no risk figure", 1 - (0.2 + 1.0) / 2),
+    ([o("quasi_identifiers", "k", 40)], None, "no risk figure", None),
+])
+def test_headline(outcomes, risk, source, utility):
+    h = headline(outcomes)
+    assert (h.risk, h.risk_from) == (risk, source)
+    assert h.utility == pytest.approx(utility) if utility is not None else h.utility is None
+
+
+def test_pareto_simple():
+    pts = [("a", 0.1, 0.5), ("b", 0.2, 0.9), ("c", 0.3, 0.8), ("d", 0.1, 0.4)]
+    assert pareto(pts) == ["a", "b"]
+
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=3), st.floats(0, 1), st.floats(0, 1)), min_size=1,
+                max_size=12))
+def test_pareto_properties(pts):
+    front = set(pareto(pts))
+    assert front  # a non-empty set always has a non-dominated point
+    best_risk = min(r for _, r, _ in pts)
+    assert any(n in front for n, r, _ in pts if r == best_risk)
