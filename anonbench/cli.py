@@ -55,8 +55,10 @@ def _call(fn: Callable[..., Any], **kwargs: Any) -> None:
         if _STATE["debug"]:
             traceback.print_exc()
         # An unexpected failure is a bug, not bad input: exit 3, one line, --debug for the traceback.
-        _err(f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-             "(re-run with --debug for the traceback)")
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        # Beam wraps worker errors in a RuntimeError whose text is the remote traceback: show its last line.
+        msg = lines[-1] if lines and lines[0].startswith("Traceback") else (lines[0] if lines else "")
+        _err(f"internal error: {type(e).__name__}: {msg} (re-run with --debug for the traceback)")
         raise typer.Exit(3) from None
     raise typer.Exit(int(code or 0))
 

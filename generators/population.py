@@ -124,6 +124,8 @@ def build_accounts(plan: Plan, chunk: int, p: GenerationParams, pools: Pools) ->
     contractors = plan.contractors
     con = {c: contractors[c].to_numpy() for c in ("country", "tz", "locale", "first", "last", "ua", "home_ip",
                                                    "shared_email", "email_domain", "shift", "weight")}
+    if contractors.num_rows == 0:  # a tiny population: index a dummy row that no account uses
+        con = {c: np.zeros(1, dtype=v.dtype) for c, v in con.items()}
     cr = np.where(is_con, con_row, 0)
 
     # --- teams and offices --------------------------------------------------------------------------------
@@ -228,7 +230,8 @@ def build_accounts(plan: Plan, chunk: int, p: GenerationParams, pools: Pools) ->
     # --- ids, roles, dates ------------------------------------------------------------------------------------
     account_id = to_hex(hex_ids(rng, n, 12))
     person_id = to_hex(hex_ids(rng, n, 8), "p-")
-    person_id = pa.compute.if_else(pa.array(is_con), contractors["person_id"].take(pa.array(cr)), person_id)
+    if is_con.any():
+        person_id = pa.compute.if_else(pa.array(is_con), contractors["person_id"].take(pa.array(cr)), person_id)
     org_ids = orgs["org_id"].take(pa.array(org_of))
     role = np.where(persona == P_BOT, "app", np.where(persona == P_EXT, "guest",
                     np.where(persona == P_ADMIN, "org_admin",
