@@ -7,6 +7,7 @@ ephemeral key: a key reference that does not resolve is exit 2. Errors of the Be
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def list_anonymizers() -> int:
     reg = registry_mod.load()
     table = Table(title="anonbench anonymizers", show_lines=True)
     for col in ("name", "parameters (defaults)", "flags", "source"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for name in reg.names():
         e = reg.entries[name]
         if e.cls is None:
@@ -73,7 +74,7 @@ def list_anonymizers() -> int:
         on = [k for k, v in flags(e.cls).items() if v]
         extra = [f"releases {e.cls.releases}"] if e.cls.releases else []
         table.add_row(name, _params(e.cls), "\n".join(on + extra) or "-", e.source)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
     broken = reg.broken()
     for e in broken:
