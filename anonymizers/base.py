@@ -87,6 +87,12 @@ class Anonymizer:
         self.params = params
         self.secret = secret
 
+    def subkey(self, purpose: str) -> bytes:
+        """This step's sub-key for ``purpose`` (see :meth:`anonymizers.secrets.Secret.derive`)."""
+        if self.secret is None:
+            raise ValueError(f"{self.name}: needs a key")
+        return self.secret.derive(purpose)
+
     def __repr__(self) -> str:  # never shows the secret
         return f"{type(self).__name__}({self.name})"
 

@@ -252,9 +252,9 @@ def resolve_chain(name_or_path: str | Path, *, schemas: Mapping[str, pa.Schema] 
                 raise ChainError(f"{path}: {step.label}: releases table {step.releases!r}, which already exists")
             if len(step.columns) != 1:
                 raise ChainError(f"{path}: {step.label}: columns: name exactly one table to aggregate")
-            (table, cols), = step.columns.items()
+            (table, agg_cols), = step.columns.items()
             released[step.releases] = step.anonymizer.released_schema(  # type: ignore[attr-defined]
-                table, list(cols), before[table])
+                table, list(agg_cols), before[table])
         steps.append(step)
     return Chain(spec.name, spec.role, spec.description, str(path), tuple(steps), inputs,
                  {**current, **released}, tuple(used))

@@ -49,11 +49,12 @@ def offsets_days(subkey: bytes, ids: list[str], max_days: int, keep_weekday: boo
 class DateShift(Anonymizer):
     name = "perturb.date_shift"
     Params = DateShiftParams
+    params: DateShiftParams
     needs_secret = True
 
     def __init__(self, params: DateShiftParams, secret=None) -> None:
         super().__init__(params, secret)
-        self._subkey = self.secret.derive(PURPOSE)
+        self._subkey = self.subkey(PURPOSE)
 
     def check_column(self, table: str, column: str, dtype: pa.DataType) -> str | None:
         return need_timestamp(column, dtype)

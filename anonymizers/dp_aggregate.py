@@ -57,6 +57,7 @@ class DpAggregate(Anonymizer):
 
     name = "dp.aggregate"
     Params = DpAggregateParams
+    params: DpAggregateParams
     row_preserving = False
     deterministic = False
     stateful = True

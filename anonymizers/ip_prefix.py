@@ -39,6 +39,7 @@ def prefixes(values: list[str], v4: int, v6: int, with_length: bool = True) -> l
 class IpPrefix(Anonymizer):
     name = "generalize.ip_prefix"
     Params = IpPrefixParams
+    params: IpPrefixParams
 
     def check_column(self, table: str, column: str, dtype: pa.DataType) -> str | None:
         return need_string(column, dtype)

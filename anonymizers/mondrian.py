@@ -110,6 +110,7 @@ def summarize(values: pa.Array, labels: np.ndarray, n_classes: int, max_set: int
             lo, hi = _fmt(codes[rows].min(), values.type), _fmt(codes[rows].max(), values.type)
             out.append(lo if lo == hi else f"{lo}..{hi}")
         else:
+            assert text is not None
             distinct = sorted(set(text[rows].tolist()))
             out.append("|".join(distinct) if len(distinct) <= max_set else "*")
     return out
@@ -118,6 +119,7 @@ def summarize(values: pa.Array, labels: np.ndarray, n_classes: int, max_set: int
 class Mondrian(Anonymizer):
     name = "kanon.mondrian"
     Params = MondrianParams
+    params: MondrianParams
     row_preserving = False
     stateful = True
 

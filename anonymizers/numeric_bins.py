@@ -49,6 +49,7 @@ def bin_values(x: np.ndarray, p: NumericBinsParams) -> tuple[np.ndarray, np.ndar
 class NumericBins(Anonymizer):
     name = "generalize.numeric_bins"
     Params = NumericBinsParams
+    params: NumericBinsParams
 
     def check_column(self, table: str, column: str, dtype: pa.DataType) -> str | None:
         ok = pa.types.is_integer(dtype) or pa.types.is_floating(dtype)

@@ -38,11 +38,12 @@ def hmac_tokens(subkey: bytes, values: list[str], length: int, prefix: str = "")
 class HmacPseudonymizer(Anonymizer):
     name = "pseudonymize.hmac"
     Params = HmacParams
+    params: HmacParams
     needs_secret = True
 
     def __init__(self, params: HmacParams, secret=None) -> None:
         super().__init__(params, secret)
-        self._subkey = self.secret.derive(PURPOSE)
+        self._subkey = self.subkey(PURPOSE)
 
     def check_column(self, table: str, column: str, dtype: pa.DataType) -> str | None:
         return need_string(column, dtype)

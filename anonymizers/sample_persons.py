@@ -40,12 +40,13 @@ class SamplePersons(Anonymizer):
 
     name = "sample.persons"
     Params = SamplePersonsParams
+    params: SamplePersonsParams
     needs_secret = True
     row_preserving = False
 
     def __init__(self, params: SamplePersonsParams, secret=None) -> None:
         super().__init__(params, secret)
-        self._subkey = self.secret.derive(PURPOSE)
+        self._subkey = self.subkey(PURPOSE)
 
     def check_column(self, table: str, column: str, dtype: pa.DataType) -> str | None:
         return need_string(column, dtype)

@@ -34,6 +34,7 @@ def distinct_pairs(values: pa.ChunkedArray | pa.Array, ids: pa.ChunkedArray | pa
 class SuppressRare(Anonymizer):
     name = "suppress.rare"
     Params = SuppressRareParams
+    params: SuppressRareParams
     stateful = True
 
     def check_column(self, table: str, column: str, dtype: pa.DataType) -> str | None:

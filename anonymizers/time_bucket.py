@@ -44,6 +44,7 @@ def need_timestamp(column: str, dtype: pa.DataType) -> str | None:
 class TimeBucket(Anonymizer):
     name = "generalize.time_bucket"
     Params = TimeBucketParams
+    params: TimeBucketParams
 
     def check_column(self, table: str, column: str, dtype: pa.DataType) -> str | None:
         return need_timestamp(column, dtype)

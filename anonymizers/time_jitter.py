@@ -31,11 +31,12 @@ class TimeJitterParams(BaseModel):
 class TimeJitter(Anonymizer):
     name = "perturb.time_jitter"
     Params = TimeJitterParams
+    params: TimeJitterParams
     needs_secret = True
 
     def __init__(self, params: TimeJitterParams, secret=None) -> None:
         super().__init__(params, secret)
-        self._subkey = self.secret.derive(PURPOSE)
+        self._subkey = self.subkey(PURPOSE)
 
     def check_column(self, table: str, column: str, dtype: pa.DataType) -> str | None:
         return need_timestamp(column, dtype)

@@ -27,6 +27,7 @@ class RandomParams(BaseModel):
 class RandomTokens(Anonymizer):
     name = "tokenize.random"
     Params = RandomParams
+    params: RandomParams
     deterministic = False
 
     def __init__(self, params: RandomParams, secret=None) -> None:

@@ -73,6 +73,7 @@ def generalize(values: list[str], level: str, with_os: bool) -> list[str]:
 class UserAgent(Anonymizer):
     name = "generalize.user_agent"
     Params = UserAgentParams
+    params: UserAgentParams
 
     def check_column(self, table: str, column: str, dtype: pa.DataType) -> str | None:
         return need_string(column, dtype)

@@ -132,8 +132,9 @@ def finalize_state(pairs: list[tuple[str, Any]], chain: Chain, step_index: int, 
 
 def write_release(results: list[Any], chain: Chain, step_index: int, out_dir: str) -> None:
     step = chain.steps[step_index]
-    schema = chain.output_schemas[step.releases]
-    released = step.anonymizer.to_table(results, schema)
+    assert step.releases is not None
+    aggregator: Any = step.anonymizer  # an aggregating anonymizer (dp.aggregate)
+    released = aggregator.to_table(results, chain.output_schemas[step.releases])
     write_parquet_atomic(released, Path(out_dir) / step.releases / shard_name(0))
 
 
@@ -181,7 +182,8 @@ class AnonymizeChain(beam.PTransform):
                   | f"Step{i}KeyByUnitAndPartition" >> beam.Map(lambda r: ((r[0], r[1]), r[2]))
                   | f"Step{i}SumPerUnitAndPartition" >> beam.CombinePerKey(sum)
                   | f"Step{i}Unkey" >> beam.Map(lambda kv: (kv[0][0], kv[0][1], kv[1])))
-        released, accountant = step.anonymizer.release(summed, pipeline_dp.BeamBackend())
+        aggregator: Any = step.anonymizer
+        released, accountant = aggregator.release(summed, pipeline_dp.BeamBackend())
         accountant.compute_budgets()
         (released
          | f"Step{i}GatherRelease" >> beam.combiners.ToList()

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from anonbench.errors import UsageError
 from anonymizers import registry as registry_mod
+from anonymizers.base import Anonymizer
 from anonymizers.chain import ChainError, flags
 from anonymizers.secrets import SecretError
 
@@ -52,7 +53,7 @@ def main(run: Path, chain: str, runner: str | None = None, beam_args: Sequence[s
     return 0
 
 
-def _params(cls: type) -> str:
+def _params(cls: type[Anonymizer]) -> str:
     lines = []
     for fname, field in cls.Params.model_fields.items():
         default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
