@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: `make bench` (python -m benchmarks.run) writes one JSON result per module."""

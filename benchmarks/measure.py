@@ -1,0 +1,60 @@
+"""Timing and memory of a whole command, with its worker subprocesses.
+
+Peak RSS is sampled every 50 ms over the process tree: ``peak_rss_tree_mb`` is the largest sum over the tree
+(what the machine must hold), ``peak_rss_max_process_mb`` the largest single process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
+    total = biggest = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0, 0
+    for p in procs:
+        try:
+            rss = p.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+        total += rss
+        biggest = max(biggest, rss)
+    return total, biggest
+
+
+def measure(args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> dict[str, Any]:
+    """Run ``args`` (stdout/stderr discarded) and return seconds, exit code and peak RSS figures."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ps = psutil.Process(proc.pid)
+    peak_tree = peak_one = 0
+    while proc.poll() is None:
+        tree, one = _tree_rss(ps)
+        peak_tree, peak_one = max(peak_tree, tree), max(peak_one, one)
+        time.sleep(0.05)
+    seconds = time.perf_counter() - t0
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    return {"seconds": round(seconds, 3), "returncode": proc.returncode,
+            "peak_rss_tree_mb": round(peak_tree / 2**20, 1), "peak_rss_max_process_mb": round(peak_one / 2**20, 1),
+            "stderr_tail": err.strip().splitlines()[-3:] if proc.returncode else []}
+
+
+def anonbench(*args: str) -> list[str]:
+    return [sys.executable, "-m", "anonbench.cli", *args]
+
+
+def dir_bytes(path: Path, pattern: str = "**/*.parquet") -> int:
+    return sum(p.stat().st_size for p in Path(path).glob(pattern))
