@@ -6,8 +6,9 @@ the chain declares. Each step then adds what it promises:
 =========================  ============================================================================
 step                       expectation on its columns
 =========================  ============================================================================
-``pseudonymize.*``,        values have the declared pseudonym form (``validation.pseudonym_forms``,
-``hash.*``                 64 lowercase hex digits for HMAC-SHA256 and SHA-256)
+``pseudonymize.hmac``,     values have the declared pseudonym form: the step's ``prefix`` and ``length``
+``tokenize.random``,       hex digits, else ``validation.pseudonym_forms`` (64 hex digits for
+``hash.sha256``            ``hash.sha256``)
 ``generalize.ip_prefix``   addresses carry at most ``ipv4_prefix`` / ``ipv6_prefix`` bits
 ``generalize.time_bucket`` timestamps sit on the ``every`` bucket
 ``kanon.*``                k-anonymity over the step's quasi-identifiers, decided over all shards
@@ -21,6 +22,7 @@ in each step's ``row_preserving`` flag from the anonymizer registry when it has 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from expectations.engine import ExpectationSpec as E
+from expectations.forms import pseudonym_regex
 from expectations.params import ValidationParams
 from expectations.plan import PartialSpec, RunCheck, StagePlan, TableSuite, partial_specs
 
@@ -96,7 +99,7 @@ def step_expectations(step: StepSpec, table: str, present: Sequence[str], params
     """The per-shard expectations one step promises for one table."""
     cols = step.columns_in(table, present)
     p = step.params
-    form = params.pseudonym_forms.get(step.use)
+    form = pseudonym_form(step, params)
     if form is not None:
         return [E("expect_column_values_to_be_pseudonyms", {"column": c, "form": form}) for c in cols]
     if step.use == "generalize.ip_prefix":
@@ -104,10 +107,25 @@ def step_expectations(step: StepSpec, table: str, present: Sequence[str], params
                   {"column": c, "ipv4_prefix": int(p.get("ipv4_prefix", 24)),
                    "ipv6_prefix": int(p.get("ipv6_prefix", 48))}) for c in cols]
     if step.use == "generalize.time_bucket":
-        every = p.get("every", "1h")
-        return [E("expect_column_values_to_be_on_time_bucket",
-                  {"column": c, "every": str(every), "offset": p.get("offset")}) for c in cols]
+        every = str(p.get("every", "1h"))
+        # Week buckets start on Monday (1970-01-05), four days after the epoch (a Thursday).
+        offset = p.get("offset") or ("4d" if every.strip().endswith("w") else None)
+        return [E("expect_column_values_to_be_on_time_bucket", {"column": c, "every": every, "offset": offset})
+                for c in cols]
     return []
+
+
+def pseudonym_form(step: StepSpec, params: ValidationParams) -> str | None:
+    """The full-match form of a pseudonymizing step's output: ``prefix`` + ``length`` hex digits when the
+    step declares them (``pseudonymize.hmac``, ``tokenize.random``), else ``validation.pseudonym_forms``."""
+    base = params.pseudonym_forms.get(step.use)
+    if base is None:
+        return None
+    prefix = re.escape(str(step.params.get("prefix") or ""))
+    length = step.params.get("length")
+    if length:
+        return f"{prefix}[0-9a-f]{{{int(length)}}}"
+    return f"{prefix}{pseudonym_regex(base)}" if prefix else base
 
 
 def contract_checks(chain: ChainSpec, schemas: Mapping[str, pa.Schema], raw_rows: Mapping[str, int],

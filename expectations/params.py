@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from expectations.forms import pseudonym_regex
 
+HEX_16_64 = r"[0-9a-f]{16,64}"
+
 
 class KAnonymityCheck(BaseModel):
     """An extra k-anonymity expectation on every anonymized stage that still has ``table``."""
@@ -29,8 +31,9 @@ class ValidationParams(BaseModel):
         "Where anonymized stages look for e-mail addresses: every string column (`strings`), or also the "
         "text form of every other column (`all`)."))
     pseudonym_forms: dict[str, str] = Field(
-        default_factory=lambda: {"pseudonymize.hmac": "hex64", "hash.sha256": "hex64"},
-        description="Pseudonym form per anonymizer (a named form such as hex64, or a full-match regex).")
+        default_factory=lambda: {"pseudonymize.hmac": HEX_16_64, "tokenize.random": HEX_16_64, "hash.sha256": "hex64"},
+        description=("Pseudonym form per anonymizer (a named form such as hex64, or a full-match regex); a step's "
+                     "own `length`/`prefix` parameters refine it."))
     k_anonymity: list[KAnonymityCheck] = Field(
         default_factory=list, description="Extra k-anonymity checks for every anonymized stage.")
     events_tolerance: float = Field(0.0, ge=0, le=1, description=(

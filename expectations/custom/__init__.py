@@ -8,7 +8,8 @@ or by their snake_case type name in a suite:
 * :class:`ExpectColumnValuesToBeOnTimeBucket` — timestamps sit on the declared bucket (``1h``, ``15min``);
 * :class:`ExpectColumnValuesToBePseudonyms` — values have the declared pseudonym form (e.g. 64 hex digits);
 * :class:`ExpectColumnCombinationToBeKAnonymous` — every combination of quasi-identifiers is held by ≥ k records;
-* :class:`ExpectTableColumnsToBeWithinSet` — no column outside the declared schema.
+* :class:`ExpectTableColumnsToBeWithinSet` — no column outside the declared schema;
+* :class:`ExpectTableColumnTypesToMatch` — a table's column types in one expectation.
 
 All work on pandas batches, vectorized (map metrics evaluate each *distinct* value once where parsing is
 needed). None of them puts a data value in its result: only counts, column names and the declared parameters.
@@ -16,6 +17,7 @@ needed). None of them puts a data value in its result: only counts, column names
 
 from __future__ import annotations
 
+from expectations.custom.column_types import ExpectTableColumnTypesToMatch
 from expectations.custom.columns_within import ExpectTableColumnsToBeWithinSet
 from expectations.custom.ip_prefix import ExpectColumnValuesToBeIpPrefixes
 from expectations.custom.k_anonymity import ExpectColumnCombinationToBeKAnonymous
@@ -31,6 +33,7 @@ __all__ = [
     "ExpectColumnValuesToBeOnTimeBucket",
     "ExpectColumnValuesToBePseudonyms",
     "ExpectColumnValuesToNotBeEmailAddresses",
+    "ExpectTableColumnTypesToMatch",
     "ExpectTableColumnsToBeWithinSet",
     "parse_every",
 ]

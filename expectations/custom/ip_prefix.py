@@ -66,13 +66,14 @@ def prefix_ok_mask(column: pd.Series, ipv4_prefix: int, ipv6_prefix: int) -> pd.
     is_v6 = np.asarray(pc.match_substring(distinct, ":").to_numpy(zero_copy_only=False), dtype=bool)
     for i in np.flatnonzero(is_v6):
         ok[i] = _ipv6_ok(distinct[i].as_py(), ipv6_prefix)
-    out = np.where(codes >= 0, ok[np.maximum(codes, 0)], True)
+    out = np.where(codes >= 0, ok[np.maximum(codes, 0)], True)  # nulls pass
     return pd.Series(out, index=column.index)
 
 
 class ColumnValuesIpPrefix(ColumnMapMetricProvider):
     condition_metric_name = "column_values.anonbench_ip_prefix"
     condition_value_keys = ("ipv4_prefix", "ipv6_prefix")
+    filter_column_isnull = False  # nulls pass (factorize codes them -1)
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, ipv4_prefix: int = 24, ipv6_prefix: int = 48,

@@ -18,6 +18,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_condition_partial,
 )
 
+from expectations.arrowcol import full_match
 from expectations.forms import PSEUDONYM_FORMS, pseudonym_regex
 
 __all__ = ["PSEUDONYM_FORMS", "ExpectColumnValuesToBePseudonyms", "pseudonym_regex"]
@@ -26,11 +27,11 @@ __all__ = ["PSEUDONYM_FORMS", "ExpectColumnValuesToBePseudonyms", "pseudonym_reg
 class ColumnValuesArePseudonyms(ColumnMapMetricProvider):
     condition_metric_name = "column_values.anonbench_pseudonym"
     condition_value_keys = ("form",)
+    filter_column_isnull = False  # nulls pass; see expectations.arrowcol
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, form: str = "hex64", **kwargs: object) -> pd.Series:
-        text = column if isinstance(column.dtype, pd.StringDtype) else column.astype("str")
-        return text.str.fullmatch(pseudonym_regex(form)).fillna(False).astype(bool)
+        return full_match(column, pseudonym_regex(form))
 
 
 class ExpectColumnValuesToBePseudonyms(ColumnMapExpectation):

@@ -25,24 +25,28 @@ from expectations.forms import parse_every
 __all__ = ["ExpectColumnValuesToBeOnTimeBucket", "on_bucket_mask", "parse_every", "to_epoch_us"]
 
 
-def to_epoch_us(column: pd.Series) -> np.ndarray:
-    """Microseconds since the epoch (UTC) of a datetime column, as int64 (nulls already filtered)."""
+def to_epoch_us(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Microseconds since the epoch (UTC) of a datetime column as int64, and its null mask."""
     if not pd.api.types.is_datetime64_any_dtype(column.dtype):
         column = pd.to_datetime(column, utc=True)
     if getattr(column.dt, "tz", None) is not None:
         column = column.dt.tz_convert("UTC").dt.tz_localize(None)
-    return column.to_numpy(dtype="datetime64[us]").view(np.int64)
+    isnull = column.isna().to_numpy()
+    return column.to_numpy(dtype="datetime64[us]").view(np.int64), isnull
 
 
 def on_bucket_mask(column: pd.Series, every: str | int, offset: str | int | None = None) -> pd.Series:
+    """True where a timestamp is a whole number of buckets after the origin (nulls True)."""
     width = parse_every(every)
     shift = parse_every(offset) if offset else 0
-    return pd.Series((to_epoch_us(column) - shift) % width == 0, index=column.index)
+    us, isnull = to_epoch_us(column)
+    return pd.Series(isnull | ((us - shift) % width == 0), index=column.index)
 
 
 class ColumnValuesOnTimeBucket(ColumnMapMetricProvider):
     condition_metric_name = "column_values.anonbench_time_bucket"
     condition_value_keys = ("every", "offset")
+    filter_column_isnull = False  # nulls pass
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, every: str = "1h", offset: str | None = None,

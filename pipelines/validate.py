@@ -1,0 +1,207 @@
+"""``anonbench validate`` on Beam: one element per shard, validated in parallel, aggregated per stage.
+
+Stages are ``raw`` (the raw tables' suites) and ``anon-<chain>`` (the chain's privacy contract). Each shard is
+read, turned into a pandas frame and checked by Great Expectations in a worker that built its GX context once
+(``DoFn.setup``); the shard also yields hashes and counts for the checks that need all shards (uniqueness,
+references, row counts, k-anonymity). Per stage, the results are merged and written atomically to
+``RUN/validation/<stage>.parquet``; then the Data Docs and the manifest's ``validation`` section.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from expectations.contract import ChainSpec, contract_plan, stage_name
+from expectations.docs import write_docs
+from expectations.params import ValidationParams
+from expectations.plan import StagePlan
+from expectations.results import RESULT_SCHEMA, to_table
+from expectations.stage import ShardResult, finish_stage, shard_tasks, validate_shard
+from expectations.suites import raw_plan
+from pipelines import manifest
+from pipelines.options import make_pipeline_options
+from pipelines.runio import shards, write_parquet_atomic
+
+VALIDATION_DIR = "validation"
+RAW_STAGE = "raw"
+
+
+class ValidateShardFn(beam.DoFn):
+    """(stage, table, shard paths) -> (stage, ShardResult); one GX context per worker."""
+
+    def __init__(self, plans: Mapping[str, StagePlan]) -> None:
+        self.plans = dict(plans)
+        self.validator: Any = None
+
+    def setup(self) -> None:
+        from expectations.engine import GxValidator
+
+        self.validator = GxValidator()
+
+    def process(self, task: tuple[str, str, tuple[str, ...]]) -> Iterator[tuple[str, ShardResult]]:
+        stage, table, paths = task
+        yield stage, validate_shard(self.validator, self.plans[stage], table, paths)
+
+
+class FinishStageFn(beam.DoFn):
+    """(stage, [ShardResult]) -> merged outcomes and run-wide checks, written to validation/<stage>.parquet."""
+
+    def __init__(self, plans: Mapping[str, StagePlan], run: str) -> None:
+        self.plans = dict(plans)
+        self.run = run
+
+    def process(self, element: tuple[str, Iterable[ShardResult]]) -> Iterator[str]:
+        stage, results = element
+        outcomes = finish_stage(self.plans[stage], list(results))
+        write_parquet_atomic(to_table(stage, outcomes), Path(self.run) / VALIDATION_DIR / f"{stage}.parquet")
+        yield stage
+
+
+class ValidateShards(beam.PTransform):
+    """Shard tasks -> one results file per stage (the stage names come out)."""
+
+    def __init__(self, plans: Mapping[str, StagePlan], run: str) -> None:
+        super().__init__()
+        self.plans = dict(plans)
+        self.run = run
+
+    def expand(self, tasks: beam.PCollection) -> beam.PCollection:
+        return (tasks
+                | "Spread" >> beam.Reshuffle()
+                | "ValidateShard" >> beam.ParDo(ValidateShardFn(self.plans))
+                | "ByStage" >> beam.GroupByKey()
+                | "FinishStage" >> beam.ParDo(FinishStageFn(self.plans, self.run)))
+
+
+# --- planning (driver side) -----------------------------------------------------------------------------
+
+def table_schemas(folder: Path) -> dict[str, pa.Schema]:
+    """Table -> schema of its first shard, for every table folder with shards."""
+    out = {}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
+        parts = shards(sub)
+        if parts:
+            out[sub.name] = pq.read_schema(parts[0])
+    return out
+
+
+def table_rows(folder: Path) -> dict[str, int]:
+    return {t.name: sum(pq.ParquetFile(p).metadata.num_rows for p in shards(t))
+            for t in sorted(folder.iterdir()) if t.is_dir() and shards(t)} if folder.is_dir() else {}
+
+
+def chain_spec(name: str, section: Mapping[str, Any]) -> tuple[ChainSpec, dict[str, list[str]] | None]:
+    """The chain as the manifest records it (steps with public parameters and flags; declared schemas)."""
+    steps = [{"use": s["use"], "columns": s.get("columns") or {}, "with": s.get("with") or {},
+              "row_preserving": (s.get("flags") or {}).get("row_preserving")} for s in section.get("steps", [])]
+    spec = ChainSpec.from_mapping({"name": name, "role": section.get("role"), "steps": steps})
+    schemas = section.get("output_schemas")
+    declared = ({t: [str(c).split(":", 1)[0].strip() for c in cols] for t, cols in schemas.items()}
+                if isinstance(schemas, Mapping) else None)
+    return spec, declared
+
+
+def build_plans(run: Path, man: Mapping[str, Any], chain: str | None, params: ValidationParams) -> list[StagePlan]:
+    """Plans of the stages to validate: raw (unless one chain is asked for) and each anonymized chain."""
+    raw_schemas = table_schemas(run / "raw")
+    plans: list[StagePlan] = []
+    if chain is None and params.raw:
+        generate = (man.get("config") or {}).get("generate")
+        plans.append(raw_plan(raw_schemas, generate, params))
+    recorded = man.get("chains") or {}
+    names = [chain] if chain else sorted(p.name for p in (run / "anon").iterdir() if p.is_dir()) \
+        if (run / "anon").is_dir() else []
+    rows = table_rows(run / "raw")
+    for name in names:
+        if name not in recorded:
+            raise LookupError(f"chain {name!r}: not anonymized in this run (no manifest record; "
+                              f"chains: {', '.join(sorted(recorded)) or 'none'})")
+        spec, declared = chain_spec(name, recorded[name])
+        plans.append(contract_plan(spec, table_schemas(run / "anon" / name), raw_schemas, rows, params,
+                                   declared))
+    return plans
+
+
+# --- running ------------------------------------------------------------------------------------------
+
+def default_workers(n_tasks: int, total_rows: int) -> int:
+    """Two worker processes pay off only when there is enough to share (worker start-up is ~3 s)."""
+    return 2 if n_tasks > 1 and total_rows >= 400_000 else 1
+
+
+def run_stages(run: Path, plans: Sequence[StagePlan], runner: str | None = None, beam_args: Sequence[str] = (),
+               workers: int | None = None) -> None:
+    tasks = [(plan.stage, t, p) for plan in plans for t, p in shard_tasks(plan, run)]
+    by_stage = {plan.stage: plan for plan in plans}
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for _, _, paths in tasks for p in paths)
+    n_workers = workers if workers is not None else default_workers(len(tasks), rows)
+    runner_obj, options = make_pipeline_options(runner, beam_args, workers=n_workers)
+    with beam.Pipeline(runner=runner_obj, options=options) as p:
+        _ = (p
+             | "ShardTasks" >> beam.Create(tasks, reshuffle=False)
+             | "Validate" >> ValidateShards(by_stage, str(run)))
+    # A stage with no shard at all still gets its (failing) run-wide checks and a results file.
+    for plan in plans:
+        out = run / VALIDATION_DIR / f"{plan.stage}.parquet"
+        if not any(s == plan.stage for s, _, _ in tasks):
+            write_parquet_atomic(to_table(plan.stage, finish_stage(plan, [])), out)
+
+
+def read_results(run: Path, stage: str) -> pa.Table:
+    return pq.read_table(run / VALIDATION_DIR / f"{stage}.parquet", schema=RESULT_SCHEMA)
+
+
+def stage_summary(plan: StagePlan, table: pa.Table) -> dict[str, Any]:
+    rows = table.to_pylist()
+    failed = [r for r in rows if not r["success"]]
+    return {"role": plan.role, "passed": not failed, "expectations": len(rows), "failed": len(failed),
+            "failures": [f"{r['table']}: {r['expectation']}({r['columns']})" for r in failed],
+            "shards": max((r["shards"] for r in rows), default=0),
+            "seconds": round(sum(r["seconds"] for r in rows), 3),
+            "file": f"{VALIDATION_DIR}/{plan.stage}.parquet"}
+
+
+def validate_run(run: str | Path, chain: str | None = None, runner: str | None = None,
+                 beam_args: Sequence[str] = (), params: ValidationParams | None = None,
+                 workers: int | None = None) -> dict[str, Any]:
+    """Validate a complete run: raw and every anonymized chain, or only ``chain``.
+
+    Returns ``{"passed", "stages": {stage: {role, passed, expectations, failed, failures, ...}}, "seconds",
+    "docs"}``. ``passed`` is True when the raw stage and every *candidate* chain pass; a *control* chain is
+    expected to break its contract, so its stage is reported (``passed`` False means it was caught) but does
+    not fail the run. Raises ``FileNotFoundError`` for a missing or incomplete run and ``LookupError`` for a
+    chain that was not anonymized in it.
+    """
+    t0 = time.perf_counter()
+    run = Path(run)
+    man = manifest.load(run)
+    if params is None:
+        params = ValidationParams.model_validate((man.get("config") or {}).get("validation") or {})
+    plans = build_plans(run, man, chain, params)
+    run_stages(run, plans, runner, beam_args, workers if workers is not None else params.workers)
+    stages = {plan.stage: stage_summary(plan, read_results(run, plan.stage)) for plan in plans}
+    roles = {plan.stage: plan.role for plan in plans}
+    docs_dir = run / VALIDATION_DIR / "docs"
+    if params.docs:
+        everything = {}
+        for f in sorted((run / VALIDATION_DIR).glob("*.parquet")):
+            role = roles.get(f.stem) or (man.get("validation") or {}).get(f.stem, {}).get("role", "")
+            everything[f.stem] = (role, pq.read_table(f, schema=RESULT_SCHEMA))
+        write_docs(docs_dir, everything)
+    seconds = time.perf_counter() - t0
+    for stage, summary in stages.items():
+        manifest.update_section(run, "validation", stage, {**summary, "wall_seconds": round(seconds, 3)},
+                                files_under=[VALIDATION_DIR])
+    passed = all(s["passed"] for s in stages.values() if s["role"] != "control")
+    return {"passed": passed, "stages": stages, "seconds": seconds,
+            "docs": str(docs_dir / "index.html") if params.docs else None}
+
+
+__all__ = ["ValidateShards", "build_plans", "stage_name", "validate_run"]
