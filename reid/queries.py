@@ -95,7 +95,7 @@ def _apply(xs: np.ndarray, v: np.ndarray, op: int) -> np.ndarray:
     if op == EQ:
         return xs == v
     if op == NE:
-        return (xs != v) & ~np.isnan(xs)
+        return (xs != v) & ~np.isnan(xs) & ~np.isnan(v)
     if op == GT:
         return xs > v
     if op == LT:
