@@ -33,6 +33,7 @@ class ShardPartial:
     value_counts: Mapping[str, Counts] = field(default_factory=dict)
     group_counts: Mapping[tuple[str, ...], Counts] = field(default_factory=dict)
     absent: frozenset[str] = frozenset()
+    shards: int = 1
 
 
 def _hash(obj: pd.Series | pd.DataFrame) -> np.ndarray:
@@ -44,7 +45,7 @@ def _counts(hashes: np.ndarray) -> Counts:
     return uniq, counts.astype(np.int64)
 
 
-def shard_partial(df: pd.DataFrame, table: str, spec: PartialSpec) -> ShardPartial:
+def shard_partial(df: pd.DataFrame, table: str, spec: PartialSpec, shards: int = 1) -> ShardPartial:
     """Partial statistics of one shard (vectorized; each column hashed once)."""
     present = set(df.columns)
     wanted = set(spec.key_hashes) | set(spec.value_counts) | {c for g in spec.group_counts for c in g}
@@ -60,7 +61,7 @@ def shard_partial(df: pd.DataFrame, table: str, spec: PartialSpec) -> ShardParti
                         key_hashes={c: hashes[c] for c in spec.key_hashes if c in hashes},
                         missing=missing,
                         value_counts={c: _counts(hashes[c]) for c in spec.value_counts if c in hashes},
-                        group_counts=groups, absent=absent)
+                        group_counts=groups, absent=absent, shards=shards)
 
 
 def _merge_counts(parts: Sequence[Counts]) -> Counts:
@@ -93,7 +94,7 @@ def run_check(check: RunCheck, partials: Mapping[str, Sequence[ShardPartial]]) -
     """Decide one run-wide check from the partials of every shard, by table."""
     t0 = time.perf_counter()
     parts = partials.get(check.table, [])
-    n = len(parts)
+    n = sum(p.shards for p in parts)
     if not parts:
         return _missing_outcome(check, 0, t0, "MissingTable")
     if any(set(check.columns) & p.absent for p in parts):

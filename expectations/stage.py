@@ -45,7 +45,7 @@ def validate_shard(validator: GxValidator, plan: StagePlan, table: str,
     df = arrow_to_pandas(data)
     outcomes = validator.validate(df, suite.expectations, table, suite_name=plan.suite_name(table))
     outcomes = [replace(o, shards=len(paths)) for o in outcomes]
-    partial = shard_partial(df, table, suite.partial)
+    partial = shard_partial(df, table, suite.partial, shards=len(paths))
     return ShardResult(plan.stage, table, Path(paths[0]).name, len(df), tuple(outcomes), partial,
                        time.perf_counter() - t0)
 
