@@ -16,6 +16,13 @@ A thresholds document (a ``--thresholds`` file or the run config's ``thresholds:
     profile_linkage.top1_accuracy: null       # switch a default off
     controls:
       none: {caught_by: [leak_scan, unicity]}
+    known_weak:
+      pseudonymize: "pseudonyms only; behaviour still singles people out"
+
+A candidate listed under ``known_weak`` is a baseline known not to meet the risk thresholds: its breaches are
+reported as accepted, but its *hard* promises still gate (``HARD_CHECKS``: no leaked identifier, no reversed
+pseudonym, its privacy contract holds). ``publish`` still refuses it. A candidate listed under ``controls`` is
+judged as a control.
 """
 
 from __future__ import annotations
@@ -123,6 +130,9 @@ DEFAULT_CONTROLS: dict[str, ControlRule] = {
 }
 ANY_BREACH = ControlRule((), "a control chain must breach at least one threshold")
 
+# What a chain promises by construction, whatever its statistical risk: checked even for known-weak chains.
+HARD_CHECKS = ("leak_scan", "dictionary", "validation")
+
 
 @dataclass(frozen=True)
 class ThresholdSet:
@@ -131,6 +141,7 @@ class ThresholdSet:
     thresholds: Mapping[str, Threshold]
     controls: Mapping[str, ControlRule]
     origins: tuple[str, ...] = ("defaults",)
+    known_weak: Mapping[str, str] = field(default_factory=dict)
 
     def for_metric(self, check: str, metric: str, params: Mapping[str, Any]) -> Threshold | None:
         for key in (f"{check}.{metric}", f"{check}.*"):
@@ -146,6 +157,7 @@ class ThresholdSet:
         """A thresholds document that ``parse_document`` reads back to the same set."""
         doc: dict[str, Any] = {k: t.to_dict() for k, t in sorted(self.thresholds.items())}
         doc["controls"] = {k: c.to_dict() for k, c in sorted(self.controls.items())}
+        doc["known_weak"] = dict(sorted(self.known_weak.items()))
         return doc
 
 
@@ -210,6 +222,14 @@ def _parse_controls(origin: str, spec: Any) -> dict[str, ControlRule]:
     return out
 
 
+def _parse_known_weak(origin: str, spec: Any) -> dict[str, str]:
+    if isinstance(spec, list) and all(isinstance(c, str) for c in spec):
+        return {c: f"listed as known weak ({origin})" for c in spec}
+    if isinstance(spec, dict) and all(isinstance(v, str) for v in spec.values()):
+        return {str(k): v for k, v in spec.items()}
+    raise _fail(origin, "known_weak", "must list chain names, or map each chain name to a reason")
+
+
 def parse_document(doc: Any, origin: str, base: ThresholdSet | None = None) -> ThresholdSet:
     """Layer a thresholds document over ``base`` (the defaults when None). Errors name origin and key."""
     base = base or defaults()
@@ -223,17 +243,21 @@ def parse_document(doc: Any, origin: str, base: ThresholdSet | None = None) -> T
             raise _fail(origin, "thresholds", "must be a mapping")
     merged: dict[str, Threshold] = dict(base.thresholds)
     controls: dict[str, ControlRule] = dict(base.controls)
+    weak: dict[str, str] = dict(base.known_weak)
     for key, spec in doc.items():
         key = str(key)
         if key == "controls":
             controls.update(_parse_controls(origin, spec))
+            continue
+        if key == "known_weak":
+            weak.update(_parse_known_weak(origin, spec))
             continue
         t = _parse_threshold(origin, key, spec)
         if t is None:
             merged.pop(key, None)
         else:
             merged[key] = t
-    return ThresholdSet(merged, controls, (*base.origins, origin))
+    return ThresholdSet(merged, controls, (*base.origins, origin), weak)
 
 
 def load_file(path: str | Path, base: ThresholdSet | None = None) -> ThresholdSet:

@@ -4,7 +4,7 @@ The bundle holds ``data/<table>/part-*.parquet`` (the chain's anonymized tables)
 ``validation/validation.parquet`` (its privacy-contract results), ``DATASET_CARD.md`` and ``SHA256SUMS``. It
 never holds ``raw/`` or ``truth/``. Publishing is refused (exit 1, naming why) for a control chain, when the
 chain's ``leak_scan`` did not run or found anything, or when any of its figures breaches a threshold (those
-the last ``check`` recorded, else defaults + run config). The bundle is assembled in a temporary folder beside
+the last ``check`` recorded, else defaults + run config) — including breaches a ``known_weak`` entry accepts. The bundle is assembled in a temporary folder beside
 ``DIR`` and renamed into place: a refused or crashed publish leaves nothing at ``DIR``.
 """
 
@@ -47,6 +47,9 @@ def refusals(data: RunData, verdict: ChainVerdict) -> list[str]:
         out.append(f"chain {name}: the leak scan found {leak.sum():g} raw identifier value(s) in the release")
     if not verdict.chain.is_control and not verdict.passed:
         out.extend(f"threshold failed: {p}" for p in verdict.problems)
+    if verdict.accepted:
+        out.append(f"chain {name} is listed as known weak ({verdict.known_weak}): its {len(verdict.accepted)} "
+                   f"breaches are accepted in CI, never in a release; first: {verdict.accepted[0]}")
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from anonbench.report.gate import ChainVerdict, Outcome
 from anonbench.report.glossary import entry
-from anonbench.report.results import RunData
+from anonbench.report.results import RunData, step_text
 from anonbench.report.scores import headline
 
 LICENCE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
@@ -48,11 +48,7 @@ def _risk_rows(outcomes: tuple[Outcome, ...], utility: bool) -> list[str]:
 def _steps(verdict: ChainVerdict) -> list[str]:
     if not verdict.chain.steps:
         return ["- (no steps recorded)"]
-    out = []
-    for i, s in enumerate(verdict.chain.steps, 1):
-        rest = {k: v for k, v in s.items() if k != "use"}
-        out.append(f"{i}. `{s.get('use', '?')}` — `{json.dumps(rest, sort_keys=True, default=str)}`")
-    return out
+    return [f"{i}. {step_text(s)}" for i, s in enumerate(verdict.chain.steps, 1)]
 
 
 def render_card(data: RunData, verdict: ChainVerdict, tables: list[TableFacts],

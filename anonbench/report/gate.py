@@ -21,6 +21,7 @@ from anonbench.report.results import ChainInfo, RunData
 
 VALIDATION_CHECK = "validation"
 VALIDATION_METRIC = "failed_expectations"
+LABEL_PARAMS = ("qi_set", "mode", "table", "column", "p", "period")
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,14 @@ class Outcome:
 
     @property
     def label(self) -> str:
-        extra = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()) if k in ("p", "column", "table"))
+        """``check.metric[key=value,...]`` with the params that tell rows of one metric apart."""
+        extra = ",".join(f"{k}={self.params[k]}" for k in LABEL_PARAMS if k in self.params)
         return f"{self.check}.{self.metric}" + (f"[{extra}]" if extra else "")
+
+    @property
+    def applicable(self) -> bool:
+        """False when the attack could not apply to this release (e.g. no per-person rows)."""
+        return self.params.get("applicable", True) is not False
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class ChainVerdict:
     passed: bool
     caught: bool | None = None  # controls only
     problems: tuple[str, ...] = ()  # one line per breach (candidate) or escape (control)
+    accepted: tuple[str, ...] = ()  # breaches of a known-weak candidate that do not gate
+    known_weak: str = ""  # the reason, when the thresholds list this candidate as known weak
 
     @property
     def breaches(self) -> tuple[Outcome, ...]:
@@ -121,10 +130,13 @@ def judge_chain(info: ChainInfo, outcomes: list[Outcome], ts: th.ThresholdSet) -
     """Candidate: pass iff nothing breaches. Control: pass iff caught by every check its rule names."""
     breaches = [o for o in outcomes if o.passed is False]
     if not info.is_control:
-        problems = [_breach_line(o) for o in breaches]
+        weak = info.name in ts.known_weak
+        problems = [_breach_line(o) for o in breaches if not weak or o.check in th.HARD_CHECKS]
+        accepted = [_breach_line(o) for o in breaches if weak and o.check not in th.HARD_CHECKS]
         if not outcomes:
             problems.append(f"chain {info.name}: no risk results (was it attacked?)")
-        return ChainVerdict(info, tuple(outcomes), not problems, None, tuple(problems))
+        return ChainVerdict(info, tuple(outcomes), not problems, None, tuple(problems), tuple(accepted),
+                            ts.known_weak.get(info.name, ""))
     rule = ts.control_rule(info.name)
     ran = {o.check for o in outcomes}
     breached = {o.check for o in breaches}

@@ -14,7 +14,7 @@ from anonbench.report import svg
 from anonbench.report.gate import ChainVerdict, CheckResult, Outcome
 from anonbench.report.glossary import GLOSSARY
 from anonbench.report.profiles import Profile, top_actions, tvd
-from anonbench.report.results import RunData
+from anonbench.report.results import RunData, step_text
 from anonbench.report.scores import headline, pareto
 from anonbench.report.summary import verdict_word
 from anonbench.report.svg import escape
@@ -28,7 +28,7 @@ h1{margin:0 0 6px;font-size:26px}h2{margin:36px 0 8px;font-size:20px;border-bott
 padding-bottom:6px}h3{font-size:16px;margin:22px 0 6px}main{padding:0 40px 60px;max-width:1320px}
 .lede{color:var(--muted);margin:0}.badge{display:inline-block;padding:2px 10px;border-radius:12px;
 font-weight:600;font-size:13px}.ok{background:#dafbe1;color:var(--ok)}.bad{background:#ffebe9;color:var(--bad)}
-.neutral{background:#eaeef2;color:var(--muted)}nav{margin-top:12px;font-size:14px}nav a{margin-right:14px;color:#0969da;text-decoration:none}
+.neutral{background:#eaeef2;color:var(--muted)}.warn{background:#fff8c5;color:#9a6700}nav{margin-top:12px;font-size:14px}nav a{margin-right:14px;color:#0969da;text-decoration:none}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13.5px}th,td{padding:5px 10px;border-bottom:1px solid var(--line);
 text-align:left;vertical-align:top}th{background:var(--bg);font-weight:600}td.num{text-align:right;
 font-variant-numeric:tabular-nums}tr.fail td{background:#fff5f5}.grid{display:grid;
@@ -36,14 +36,17 @@ grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:18px 28px;align-ite
 figure{margin:8px 0}figcaption{color:var(--muted);font-size:13px;max-width:640px}svg.chart{max-width:100%;height:auto}
 .problems li{color:var(--bad)}.note{color:var(--muted);font-size:13px}code{background:var(--bg);padding:1px 4px;
 border-radius:4px;font-size:12.5px}dl.gloss dt{font-weight:600;margin-top:12px}dl.gloss dd{margin:2px 0 0 0}
-.small{font-size:12.5px;color:var(--muted)}
+.small{font-size:12.5px;color:var(--muted)}details.chain{margin:10px 0;border:1px solid var(--line);
+border-radius:6px;padding:8px 14px}details.chain>summary{cursor:pointer;font-size:16px;font-weight:600}
+details.chain[open]>summary{margin-bottom:8px}
 """
 
 
 def _badge(ok: bool | None, yes: str, no: str, unknown: str = "—") -> str:
     if ok is None:
         return f'<span class="badge neutral">{unknown}</span>' if unknown else ""
-    return f'<span class="badge {"ok" if ok else "bad"}">{escape(yes if ok else no)}</span>'
+    cls = "warn" if ok and yes == "known weak" else "ok" if ok else "bad"
+    return f'<span class="badge {cls}">{escape(yes if ok else no)}</span>'
 
 
 def _f(x: float | None, digits: int = 3) -> str:
@@ -64,9 +67,12 @@ def verdict_section(result: CheckResult) -> str:
                     f'<td class="num">{_f(h.utility)}</td><td class="num">{len(v.breaches)}</td></tr>')
     total, failed = result.raw_validation
     probs = "".join(f"<li>{escape(p)}</li>" for p in result.problems)
+    weak = "".join(f"<li><code>{escape(v.chain.name)}</code>: {len(v.accepted)} breaches accepted as a known-weak "
+                   f"baseline — {escape(v.known_weak)}</li>" for v in result.chains if v.accepted)
     return ("<h2 id='verdict'>Verdict</h2><table><tr><th>chain</th><th>role</th><th>verdict</th>"
             "<th>headline risk</th><th>from</th><th>utility</th><th>breaches</th></tr>" + "".join(rows) +
             "</table>" + (f'<ul class="problems">{probs}</ul>' if probs else "") +
+            (f'<ul class="note">{weak}</ul>' if weak else "") +
             f"<p class='note'>Raw-table validation: {total - failed} of {total} expectations hold. Candidates pass "
             "when no figure breaches its threshold; controls pass when they are caught (see "
             "<a href='#thresholds'>thresholds</a>). Headline risk = the largest re-identification share of any "
@@ -156,19 +162,40 @@ def _risk_row(o: Outcome) -> str:
             f"<td>{_badge(o.passed, 'pass', 'breach', '')}</td></tr>")
 
 
+RISK_HEAD = ("<table><tr><th>check</th><th>metric</th><th>value</th><th>95% CI</th><th>n</th><th>threshold</th>"
+             "<th></th></tr>")
+
+
+def _chain_figures(v: ChainVerdict) -> str:
+    measured = [o for o in v.outcomes if o.applicable or o.value is not None]
+    gated = [o for o in measured if o.threshold is not None]
+    other = [o for o in measured if o.threshold is None]
+    skipped: dict[str, str] = {}
+    for o in v.outcomes:
+        if not o.applicable and o.value is None:
+            skipped.setdefault(o.check, str(o.params.get("reason", "not applicable")))
+    steps = "".join(f"<li>{escape(step_text(s))}</li>" for s in v.chain.steps)
+    body = (f"<ol class='small'>{steps}</ol>" if steps else "<p class='small'>No steps (the raw tables).</p>")
+    body += RISK_HEAD + "".join(_risk_row(o) for o in gated) + "</table>"
+    if skipped:
+        body += "<p class='note'>Not applicable to this release: " + "; ".join(
+            f"<code>{escape(c)}</code> ({escape(r)})" for c, r in sorted(skipped.items())) + ".</p>"
+    if other:
+        body += (f"<details><summary class='small'>{len(other)} more figures without a threshold</summary>"
+                 + RISK_HEAD + "".join(_risk_row(o) for o in other) + "</table></details>")
+    return body
+
+
 def risk_section(result: CheckResult) -> str:
     parts = ["<h2 id='risk'>Risk and utility figures</h2><p class='note'>Every figure with its sample size n and, "
-             "for estimated proportions, a 95% Wilson interval. Hover a threshold for its source.</p>"]
+             "for estimated proportions, a 95% Wilson interval. Hover a threshold for its source. Chains that "
+             "failed are open; click a chain to fold or unfold it.</p>"]
     for v in result.chains:
-        head = (f"<h3><code>{escape(v.chain.name)}</code> ({escape(v.chain.role)}) "
-                f"{_badge(v.passed, *_words(v))}</h3>")
-        steps = "".join(f"<li><code>{escape(str(s.get('use', '?')))}</code> "
-                        f"<span class='small'>{escape(json.dumps({k: s[k] for k in s if k != 'use'}, default=str))}"
-                        "</span></li>" for s in v.chain.steps)
-        rows = "".join(_risk_row(o) for o in v.outcomes)
-        parts.append(head + (f"<ul>{steps}</ul>" if steps else "") +
-                     "<table><tr><th>check</th><th>metric</th><th>value</th><th>95% CI</th><th>n</th>"
-                     f"<th>threshold</th><th></th></tr>{rows}</table>")
+        gated = sum(o.threshold is not None for o in v.outcomes)
+        summary = (f"<summary><code>{escape(v.chain.name)}</code> ({escape(v.chain.role)}) "
+                   f"{_badge(v.passed, *_words(v))} <span class='small'>{gated} figures with a threshold, "
+                   f"{len(v.breaches)} breaching</span></summary>")
+        parts.append(f"<details class='chain'{'' if v.passed else ' open'}>{summary}{_chain_figures(v)}</details>")
     return "".join(parts)
 
 

@@ -99,6 +99,17 @@ def redact(value: Any, key: str = "") -> Any:
     return value
 
 
+def step_text(step: Mapping[str, Any]) -> str:
+    """One chain step in a line: ``use — table: columns; ... — param=value, ...`` (secrets already redacted)."""
+    cols = step.get("columns") or {}
+    where = "; ".join(f"{t}: {', '.join(map(str, c)) if isinstance(c, (list, tuple)) else c}"
+                      for t, c in cols.items()) if isinstance(cols, Mapping) else str(cols)
+    params = step.get("with") or {}
+    args = ", ".join(f"{k}={json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}"
+                     for k, v in params.items()) if isinstance(params, Mapping) else str(params)
+    return " — ".join(x for x in (str(step.get("use", "?")), where, args) if x)
+
+
 def _read_parquets(files: list[Path]) -> pl.DataFrame:
     frames = [pl.from_arrow(pq.read_table(p)) for p in files]
     frames = [f for f in frames if isinstance(f, pl.DataFrame) and f.height]

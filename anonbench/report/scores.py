@@ -1,9 +1,11 @@
 """Two headline numbers per chain, for the privacy–utility frontier and the summary table.
 
 *Headline risk* is the largest re-identification probability any attack achieved on the chain (each is a
-share of targets re-identified, linked or singled out, in [0, 1]); a leaked identifier counts as 1. *Utility*
-is 1 − mean(min(1, e)) over the chain's utility errors and distances (0 = nothing survived, 1 = unchanged).
-Both are summaries for the eye; the gate judges every figure on its own threshold.
+share of targets re-identified, linked or singled out, in [0, 1]); a leaked identifier counts as 1; when no
+attack could apply (no per-person rows released) it is 0, labelled so. *Utility* is 1 − mean(min(1, e)) over
+the chain's utility errors and distances, where a higher-is-better figure f in [0, 1] (a correlation, a
+retained share) counts as the error 1 − f (0 = nothing survived, 1 = unchanged). Both are summaries for the
+eye; the gate judges every figure on its own threshold.
 """
 
 from __future__ import annotations
@@ -33,25 +35,39 @@ class Headline:
     utility_n: int
 
 
+HIGHER_IS_BETTER = ("_correlation", "retained_rows", "retained_share", "_overlap", "_recall", "_precision")
+
+
+def utility_error(metric: str, value: float) -> float:
+    """A utility figure as an error in [0, 1] (0 = unchanged)."""
+    v = min(max(value, 0.0), 1.0)
+    return 1.0 - v if metric.endswith(HIGHER_IS_BETTER) else v
+
+
 def headline(outcomes: Iterable[Outcome]) -> Headline:
     """The chain's headline risk (with the figure it came from) and utility score."""
     best: tuple[float, str] | None = None
     errors: list[float] = []
-    for o in outcomes:
+    not_applicable = False
+    rank = {key: i for i, key in enumerate(HEADLINE_RISK)}
+    for o in sorted(outcomes, key=lambda o: rank.get((o.check, o.metric), len(rank))):
         if o.value is None:
+            not_applicable |= (o.check, o.metric) in HEADLINE_RISK and not o.applicable
             continue
         if o.check == "leak_scan" and o.metric == "leaked_values" and o.value > 0:
             cand = (1.0, f"{o.value:g} leaked identifiers")
         elif (o.check, o.metric) in HEADLINE_RISK:
             cand = (min(max(o.value, 0.0), 1.0), o.label)
         elif o.check == "utility":
-            errors.append(min(max(o.value, 0.0), 1.0))
+            errors.append(utility_error(o.metric, o.value))
             continue
         else:
             continue
-        if best is None or cand[0] > best[0]:
+        if best is None or cand[0] > best[0]:  # ties keep the earlier figure in HEADLINE_RISK order
             best = cand
     utility = 1.0 - sum(errors) / len(errors) if errors else None
+    if best is None and not_applicable:
+        best = (0.0, "no attack applicable")
     return Headline(best[0] if best else None, best[1] if best else "no risk figure", utility, len(errors))
 
 

@@ -27,7 +27,8 @@ def _chain_json(v: ChainVerdict) -> dict[str, Any]:
     return {"role": v.chain.role, "passed": v.passed, "caught": v.caught,
             "checks": [_check_row(o) for o in v.outcomes], "utility": utility_figures(v.outcomes),
             "headline": {"risk": h.risk, "risk_from": h.risk_from, "utility": h.utility},
-            "problems": list(v.problems)}
+            "problems": list(v.problems), "accepted": list(v.accepted),
+            "known_weak": v.known_weak or None}
 
 
 def summary_json(result: CheckResult) -> dict[str, Any]:
@@ -46,6 +47,8 @@ def _f(x: float | None, digits: int = 3) -> str:
 def verdict_word(v: ChainVerdict) -> str:
     if v.chain.is_control:
         return "✅ caught" if v.passed else "❌ escaped"
+    if v.passed and v.accepted:
+        return "⚠️ known weak"
     return "✅ pass" if v.passed else "❌ fail"
 
 
@@ -76,6 +79,11 @@ def summary_md(result: CheckResult) -> str:
               else "Raw-table validation: not run."]
     if result.problems:
         lines += ["", "### What failed", ""] + [f"- {_md_escape(p)}" for p in result.problems]
+    weak = [v for v in result.chains if v.accepted]
+    if weak:
+        lines += ["", "### Accepted breaches (known-weak baselines)", ""] + [
+            f"- `{_md_escape(v.chain.name)}`: {len(v.accepted)} breaches accepted — {_md_escape(v.known_weak)}"
+            for v in weak]
     lines += ["", "Candidates pass when no figure breaches its threshold; controls (`none`, `naive-hash`) "
               "pass when the attacks catch them. Thresholds: " + ", ".join(result.thresholds.origins) + "."]
     for v in result.chains:

@@ -8,6 +8,7 @@ palette, safe for colour-blind readers.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,6 +93,14 @@ def ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return [lo + i * step for i in range(n + 1)]
 
 
+def nice_ticks(hi: float, n: int = 5) -> list[float]:
+    """0 and round steps (1, 2 or 5 × 10^k) up to at least ``hi``."""
+    raw = max(hi, 1e-12) / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    return [i * step for i in range(math.ceil(hi / step - 1e-9) + 1)]
+
+
 @dataclass(frozen=True)
 class Point:
     label: str
@@ -105,11 +114,12 @@ class Point:
 def scatter(points: Sequence[Point], x_label: str, y_label: str, title: str,
             x_limit: float | None = None, frontier: Sequence[Point] = ()) -> str:
     """Points in [0,1]², a shaded band right of ``x_limit`` and a step line through the ``frontier``."""
-    f = Frame(width=640, height=380, right=120)
+    f = Frame(width=640, height=380, right=120, x0=-0.03, x1=1.03, y0=-0.04, y1=1.04)
     out = [f.open(title)]
     if x_limit is not None and 0 <= x_limit < 1:
         xl = f.x(x_limit)
-        out.append(f'<rect x="{xl:.1f}" y="{f.top}" width="{f.x(1) - xl:.1f}" height="{f.y(0) - f.top:.1f}" '
+        out.append(f'<rect x="{xl:.1f}" y="{f.y(1.04):.1f}" width="{f.x(1.03) - xl:.1f}" '
+                   f'height="{f.y(-0.04) - f.y(1.04):.1f}" '
                    f'fill="#ffebe9"/><text x="{xl + 6:.1f}" y="{f.y(0) - 8:.1f}" '
                    f'fill="#cf222e">risk above threshold {fmt(x_limit)}</text>')
     out.append(f.axes(ticks(0, 1), ticks(0, 1), x_label, y_label))
@@ -209,7 +219,8 @@ def week_profile(raw: Sequence[float], anon: Sequence[float] | None, label: str,
 
 def dot_plot(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]], title: str) -> str:
     """One row per category, one dot per series (label, shares, colour); x = share of events."""
-    peak = max([v for _, vals, _ in series for v in vals] + [1e-9])
+    grid = nice_ticks(max([v for _, vals, _ in series for v in vals] + [1e-9]), 4)
+    peak = grid[-1] / 1.08
     row = 24
     f = Frame(width=640, height=row * len(categories) + 70 + 18 * ((len(series) + 3) // 4), left=170, right=24,
               top=12, bottom=46 + 18 * ((len(series) + 3) // 4), x0=0, x1=peak * 1.08, y0=0, y1=1)
@@ -226,7 +237,7 @@ def dot_plot(categories: Sequence[str], series: Sequence[tuple[str, Sequence[flo
                        f'fill="{"none" if hollow else col}" stroke="{col}" stroke-width="2">'
                        f'<title>{escape(label)}: {escape(cat)} {v:.2%}</title></circle>')
     base = f.top + row * len(categories)
-    for t in ticks(0, peak * 1.08, 4):
+    for t in grid:
         out.append(f'<text x="{f.x(t):.1f}" y="{base + 16}" text-anchor="middle" fill="{MUTED}">{t:.0%}</text>')
     out.append(f'<text x="{(f.left + f.width - f.right) / 2:.1f}" y="{base + 34}" text-anchor="middle" '
                f'fill="{INK}">share of events</text>')

@@ -58,6 +58,9 @@ def test_bundle(tmp_path):
     ("generalize", {"override": {("generalize", "quasi_identifiers", "k"): 2}},
      "threshold failed: chain generalize: check quasi_identifiers, metric k = 2, threshold >= 5"),
     ("none", {}, "chain none is a control chain"),
+    ("generalize", {"override": {("generalize", "unicity", "reidentified_share"): 0.5},
+                    "config_thresholds": {"known_weak": {"generalize": "a baseline"}}},
+     "chain generalize is listed as known weak (a baseline)"),
 ])
 def test_refusals_leave_nothing(tmp_path, chain, kwargs, why):
     run = make_run(tmp_path / "run", **kwargs)

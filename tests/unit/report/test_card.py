@@ -20,7 +20,8 @@ def test_card(run_dir):
     positions = [card.index(s) for s in SECTIONS]
     assert positions == sorted(positions)
     assert "Gebru et al." in card and "seed `7`" in card and "**Licence:**" in card
-    assert "`pseudonymize.hmac`" in card and "(secret, not included)" in card and "env:" not in card
+    assert ("1. pseudonymize.hmac — events: account_id, actor_email, session_id — key=(secret, not included)"
+            in card) and "env:" not in card
     assert "| unicity | reidentified_share[p=4] | 0.04 |" in card
     assert "| utility | hour_of_week_tvd | 0.04 |" in card
     assert "4 of 4 expectations hold" in card

@@ -73,3 +73,19 @@ def test_thresholds_can_switch_a_check_off(make):
     # ... but the controls must be caught by unicity, and nothing can breach a switched-off threshold:
     assert not result.verdict("none").passed and not result.verdict("naive-hash").passed
     assert all("check unicity found no breach" in p for p in result.problems)
+
+
+WEAK = {"known_weak": {"generalize": "baseline, kept to show what pseudonyms leave"}}
+
+
+@pytest.mark.parametrize(("kwargs", "passed", "accepted"), [
+    ({"override": {("generalize", "unicity", "reidentified_share"): 0.9}}, True, 3),   # risk: accepted
+    ({"override": {("generalize", "leak_scan", "leaked_values"): 4}}, False, 0),       # hard promise: gates
+    ({"override": {("generalize", "dictionary", "reversed_share"): 0.5}}, False, 0),
+    ({"validation_failures": {"generalize": 1}}, False, 0),
+])
+def test_known_weak_accepts_risk_but_not_broken_promises(make, kwargs, passed, accepted):
+    result = evaluate(load_run(make(**kwargs)), th.parse_document(WEAK, "t"))
+    v = result.verdict("generalize")
+    assert (v.passed, len(v.accepted), v.known_weak) == (passed, accepted, WEAK["known_weak"]["generalize"])
+    assert result.passed is passed

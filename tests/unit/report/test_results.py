@@ -7,7 +7,7 @@ import json
 import pytest
 
 from anonbench.errors import UsageError
-from anonbench.report.results import chain_info, load_run, redact, stage_chain
+from anonbench.report.results import chain_info, load_run, redact, stage_chain, step_text
 
 
 @pytest.mark.parametrize(("stage", "chain"), [
@@ -68,3 +68,10 @@ def test_incomplete_runs_are_usage_errors(run_dir, tmp_path, breakage):
 def test_unknown_chain_is_named(run_dir):
     with pytest.raises(UsageError, match="no chain named 'nope'"):
         load_run(run_dir).chain("nope")
+
+
+def test_step_text():
+    step = {"use": "generalize.ip_prefix", "columns": {"events": ["client_ip"]}, "with": {"ipv4_prefix": 24},
+            "flags": {"deterministic": True}, "index": 1}
+    assert step_text(step) == "generalize.ip_prefix — events: client_ip — ipv4_prefix=24"
+    assert step_text({"use": "drop"}) == "drop"

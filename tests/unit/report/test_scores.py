@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anonbench.report.gate import Outcome
-from anonbench.report.scores import headline, pareto
+from anonbench.report.scores import headline, pareto, utility_error
 
 
 def o(check, metric, value, **params):
@@ -41,3 +41,18 @@ def test_pareto_properties(pts):
     assert front  # a non-empty set always has a non-dominated point
     best_risk = min(r for _, r, _ in pts)
     assert any(n in front for n, r, _ in pts if r == best_risk)
+
+
+@pytest.mark.parametrize(("metric", "value", "error"), [
+    ("action_tv_distance", 0.2, 0.2), ("events_per_day_product_rel_error", 3.0, 1.0),
+    ("hourly_profile_correlation", 0.9, 0.1), ("retained_rows", 1.0, 0.0), ("session_length_ks", -0.1, 0.0),
+])
+def test_utility_error_direction(metric, value, error):
+    assert utility_error(metric, value) == pytest.approx(error)
+
+
+def test_not_applicable_attacks_count_as_zero_risk_with_a_label():
+    na = Outcome("c", "unicity", "reidentified_share", {"applicable": False}, None, None, None, 0)
+    assert (headline([na]).risk, headline([na]).risk_from) == (0.0, "no attack applicable")
+    measured = o("unicity", "reidentified_share", 0.4)
+    assert headline([na, measured]).risk == 0.4

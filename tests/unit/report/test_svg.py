@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,3 +64,10 @@ def test_labels_are_escaped():
 def test_no_external_references():
     doc = svg.lines([svg.Series("a", (1.0, 2.0), (0.1, 0.2), "#000")], "p", "y", "t")
     assert "http" not in doc and "href" not in doc
+
+
+@pytest.mark.parametrize(("hi", "expected"), [
+    (0.19, [0.0, 0.05, 0.1, 0.15, 0.2]), (1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]), (0.013, [0.0, 0.005, 0.01, 0.015]),
+])
+def test_nice_ticks(hi, expected):
+    assert svg.nice_ticks(hi, 4 if hi != 1.0 else 5) == pytest.approx(expected)

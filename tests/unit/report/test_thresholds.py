@@ -124,3 +124,18 @@ def test_strict_example_file_loads():
     ts = th.load_file(CONFIG_DIR / "thresholds" / "strict.yaml")
     assert ts.thresholds["quasi_identifiers.k"].bound == 11
     assert all(t.source for t in ts.thresholds.values())
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    (["a", "b"], {"a": "listed as known weak (f)", "b": "listed as known weak (f)"}),
+    ({"a": "why"}, {"a": "why"}),
+])
+def test_known_weak(spec, expected):
+    ts = th.parse_document({"known_weak": spec}, "f")
+    assert dict(ts.known_weak) == expected
+    assert dict(th.from_recorded(ts.to_dict()).known_weak) == expected
+
+
+def test_known_weak_bad():
+    with pytest.raises(UsageError, match="f: known_weak:"):
+        th.parse_document({"known_weak": "a"}, "f")
