@@ -209,12 +209,20 @@ def _gather_stats(chain: Chain, stats_dir: Path) -> tuple[dict[str, Any], dict[i
     return {t: s.as_dict() for t, s in sorted(tables.items())}, reports
 
 
+def check_chain(chain: str | Path, ephemeral_key: bytes | None = None) -> Chain:
+    """Validate a chain against the raw schemas of ``generators.schema`` without a run (``anonbench run``
+    calls this for every chain before generating, so a bad chain fails in seconds)."""
+    return resolve_chain(chain, ephemeral_secrets=ephemeral_for(chain, ephemeral_key))
+
+
 def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = None,
-                  beam_args: Sequence[str] = (), ephemeral_key: bytes | None = None) -> dict[str, Any]:
+                  beam_args: Sequence[str] = (), ephemeral_key: bytes | None = None,
+                  workers: int | None = None) -> dict[str, Any]:
     """Apply one chain to a run; returns the manifest section written under ``chains[<name>]``.
 
     Raises :class:`anonymizers.chain.ChainError` (bad chain, unresolvable key) or :class:`RunError` (bad run)
-    before any data moves. ``ephemeral_key`` (``anonbench run`` only) stands in for unset ``env:`` keys.
+    before any data moves. ``ephemeral_key`` (``anonbench run`` only) stands in for unset ``env:`` keys;
+    ``workers`` > 1 runs the in-process runner with that many worker processes.
     """
     run = Path(run_dir)
     if not manifest.is_complete(run):
@@ -231,7 +239,7 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
         shutil.rmtree(d, ignore_errors=True)
     out_tmp.mkdir(parents=True)
     started = time.monotonic()
-    runner_obj, options = make_pipeline_options(runner, beam_args)
+    runner_obj, options = make_pipeline_options(runner, beam_args, workers=workers)
     try:
         with beam.Pipeline(runner=runner_obj, options=options) as p:
             _ = (p
