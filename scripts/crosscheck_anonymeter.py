@@ -22,17 +22,22 @@ import warnings
 import numpy as np
 import pandas as pd
 from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
+from anonymeter.stats.confidence import residual_success
 
 AUX_A = ["type_employer", "education", "hr_per_week", "capital_loss", "capital_gain"]
 AUX_B = ["race", "sex", "fnlwgt", "age", "country"]
 
 
+SETTINGS: dict = {}
+
+
 def _row(scenario: str, check: str, mode: str, n: int, res, seconds: float, **params) -> dict:
     risk = res.risk()
     ctrl = res.control_rate
+    err = res.attack_rate.error if ctrl is None else residual_success(res.attack_rate, ctrl).error
     return {
-        "tool": "anonymeter", "scenario": scenario, "check": check, "mode": mode, "n_attacks": n,
-        "risk": risk.value, "risk_ci": list(risk.ci),
+        "tool": "anonymeter", "scenario": scenario, "check": check, "mode": mode, "n_attacks": n, **SETTINGS,
+        "risk": risk.value, "risk_ci": list(risk.ci), "risk_err": err,
         "attack_rate": res.attack_rate.value, "attack_err": res.attack_rate.error,
         "control_rate": None if ctrl is None else ctrl.value, "control_err": None if ctrl is None else ctrl.error,
         "baseline_rate": res.baseline_rate.value, "n_success": int(res.n_success),
@@ -78,6 +83,7 @@ def main() -> int:
     if a.nn_check:
         return _nn_check(a)
     warnings.simplefilter("ignore")
+    SETTINGS.update(seed=a.seed, copy_rows=a.copy_rows)
     np.random.seed(a.seed)  # linkability and inference sample with pandas' global RNG
     ori = pd.read_csv(a.ori)
     control = pd.read_csv(a.control)
