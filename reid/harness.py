@@ -206,16 +206,22 @@ def _dictionary(data: RunData, p: AttackParams) -> list[Metric]:
                              max_prefixes=d.max_prefixes, seed=p.seed)
 
 
+def _unicity_na(points: list[int], reason: str) -> list[Metric]:
+    """Not applicable, still one row per metric and p (reports plot unicity against p)."""
+    rows = [Metric("unicity", m, float("nan"), 0, params={"p": k, "applicable": False, "reason": reason})
+            for k in points for m in ("unique_share", "reidentified_share")]
+    return [*rows, *not_applicable("unicity", ("baseline",), reason)]
+
+
 def _unicity(data: RunData, p: AttackParams) -> list[Metric]:
     u = p.unicity
     ctx = _event_context(data, p)
-    names = ("unique_share", "reidentified_share", "baseline")
     if ctx is None:
-        return not_applicable("unicity", names, "no event-level actors released")
+        return _unicity_na(u.points, "no event-level actors released")
     column, truth, mode, res = ctx
     missing = [c for c in ["event_time", *u.point_columns] if c not in data.anon["events"].collect_schema().names()]
     if missing:
-        return not_applicable("unicity", names, f"released events lack {missing}")
+        return _unicity_na(u.points, f"released events lack {missing}")
     return _with(unicity(data.raw["events"], data.anon["events"], actor_column=column, actor_truth=truth,
                          targets=data.targets(p.target_account_types), points=u.points, time_bucket=u.time_bucket,
                          point_columns=u.point_columns, n_targets=u.targets, seed=p.seed,
