@@ -97,3 +97,24 @@ def apply(anonymizer, table: pa.Table, columns: list[str], table_name: str = "ev
     from anonymizers.base import BatchContext
 
     return anonymizer.apply(table, BatchContext(table_name, tuple(columns), shard, batch, state))
+
+
+def check_token_properties(anonymizer, vals: list) -> list:
+    """Shared properties of value -> token anonymizers (HMAC, SHA-256, random tokens): rows and nulls kept,
+    no raw value left, equal values -> equal tokens, different values -> different tokens, and the same
+    result whether the column comes in one batch or two. Returns the tokens."""
+    def run(v: list) -> list:
+        return apply(anonymizer, pa.table({"v": pa.array(v, type=pa.string())}), ["v"]).column("v").to_pylist()
+
+    out = run(vals)
+    assert len(out) == len(vals)
+    assert [o is None for o in out] == [v is None for v in vals]
+    assert not {v for v in vals if v is not None} & {o for o in out if o is not None}
+    mapping: dict[str, str] = {}
+    for v, o in zip(vals, out, strict=True):
+        if v is not None:
+            assert mapping.setdefault(v, o) == o
+    assert len(set(mapping.values())) == len(mapping)
+    half = len(vals) // 2
+    assert run(vals[:half]) + run(vals[half:]) == out
+    return out

@@ -1,0 +1,43 @@
+"""generalize.ip_prefix: IPv4 and IPv6 prefixes, nulls kept, unparsable -> null."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pyarrow as pa
+import pytest
+from anon_testdata import apply, build
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@pytest.mark.parametrize("ip, v4, v6, expected", [
+    ("203.0.113.77", 24, 48, "203.0.113.0/24"),
+    ("203.0.113.77", 16, 48, "203.0.0.0/16"),
+    ("2001:db8:abcd:1234::1", 24, 48, "2001:db8:abcd::/48"),
+    ("2001:db8:abcd:1234::1", 24, 32, "2001:db8::/32"),
+    (" 10.1.2.3", 8, 48, "10.0.0.0/8"),
+    ("not-an-ip", 24, 48, None),
+    (None, 24, 48, None),
+])
+def test_ip_prefix_table(ip, v4, v6, expected) -> None:
+    t = pa.table({"ip": pa.array([ip], pa.string())})
+    out = apply(build("generalize.ip_prefix", ipv4_prefix=v4, ipv6_prefix=v6), t, ["ip"]).column("ip")[0].as_py()
+    assert out == expected
+
+
+ips = st.one_of(st.ip_addresses(v=4).map(str), st.ip_addresses(v=6).map(str), st.none())
+
+
+@settings(max_examples=50, deadline=None)
+@given(vals=st.lists(ips, max_size=40))
+def test_ip_prefix_properties(vals) -> None:
+    t = pa.table({"ip": pa.array(vals, pa.string())})
+    out = apply(build("generalize.ip_prefix"), t, ["ip"]).column("ip").to_pylist()
+    assert len(out) == len(vals)
+    for v, o in zip(vals, out, strict=True):
+        assert (o is None) == (v is None)
+        if v is not None:
+            net = ipaddress.ip_network(o)
+            assert ipaddress.ip_address(v) in net
+            assert net.prefixlen == (24 if net.version == 4 else 48)
