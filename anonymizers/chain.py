@@ -88,6 +88,7 @@ class Chain:
     def manifest_section(self) -> dict[str, Any]:
         """Chain parameters for the manifest: references to keys, never keys."""
         return {
+            "name": self.name,
             "role": self.role,
             "description": self.description,
             "source": self.source,
