@@ -80,6 +80,8 @@ class CheckResult:
     def problems(self) -> tuple[str, ...]:
         raw_total, raw_failed = self.raw_validation
         lines = [f"raw tables: {raw_failed} of {raw_total} expectations failed"] if raw_failed else []
+        if not self.chains:
+            lines.append(f"run {self.run}: no anonymized chain to judge (anonymize and attack first)")
         for v in self.chains:
             lines.extend(v.problems)
         return tuple(lines)

@@ -24,8 +24,9 @@ GLOSSARY: dict[str, Entry] = {
         "ICDE 2007 (t-closeness); definitions as in ARX and pycanon."),
     "unicity": Entry(
         "Unicity of traces",
-        "Draws p events (hour, place-like attributes) of a person's trace and counts how often they match "
-        "that person only (unique_share) and how often the attack picks the right person (reidentified_share).",
+        "Draws p events of a person's trace (their time bucket and, by default, the action) and counts how often "
+        "they match that person only (unique_share) and how often the attack picks the right person "
+        "(reidentified_share).",
         "The share of people singled out by p known points; it grows with p. Near 0 is safe.",
         "de Montjoye, Hidalgo, Verleysen & Blondel, Unique in the Crowd, Sci. Rep. 2013."),
     "profile_linkage": Entry(
@@ -75,8 +76,8 @@ GLOSSARY: dict[str, Entry] = {
         "Utility",
         "Relative errors and distances between raw and anonymized distributions (activity per hour of week, "
         "actions, events per account, ...), named in the metric.",
-        "Lower is better; 0 means the distribution survived unchanged. The report's utility score is "
-        "1 − mean(min(1, error)).",
+        "Errors and distances: lower is better, 0 = unchanged; correlations and retained shares: higher is "
+        "better, 1 = unchanged. The report's utility score is 1 − the mean error in [0, 1].",
         "Total variation distance and relative error; cf. Snoke et al., General and specific utility measures "
         "for synthetic data, JRSS A 2018."),
     "validation": Entry(

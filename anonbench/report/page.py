@@ -36,7 +36,7 @@ grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:18px 28px;align-ite
 figure{margin:8px 0}figcaption{color:var(--muted);font-size:13px;max-width:640px}svg.chart{max-width:100%;height:auto}
 .problems li{color:var(--bad)}.note{color:var(--muted);font-size:13px}code{background:var(--bg);padding:1px 4px;
 border-radius:4px;font-size:12.5px}dl.gloss dt{font-weight:600;margin-top:12px}dl.gloss dd{margin:2px 0 0 0}
-.small{font-size:12.5px;color:var(--muted)}details.chain{margin:10px 0;border:1px solid var(--line);
+.small{font-size:12.5px;color:var(--muted)}.nowrap{white-space:nowrap}details.chain{margin:10px 0;border:1px solid var(--line);
 border-radius:6px;padding:8px 14px}details.chain>summary{cursor:pointer;font-size:16px;font-weight:600}
 details.chain[open]>summary{margin-bottom:8px}
 """
@@ -231,7 +231,7 @@ def glossary_section() -> str:
 
 def thresholds_section(result: CheckResult) -> str:
     ts = result.thresholds
-    rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(t.describe())}"
+    rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td class='nowrap'>{escape(t.describe())}"
                    f"{escape(' where ' + json.dumps(dict(t.where))) if t.where else ''}"
                    f"{escape(' on ' + t.on) if t.on != 'value' else ''}</td><td class='small'>{escape(t.source)}"
                    "</td></tr>" for k, t in sorted(ts.thresholds.items()))

@@ -89,3 +89,9 @@ def test_known_weak_accepts_risk_but_not_broken_promises(make, kwargs, passed, a
     v = result.verdict("generalize")
     assert (v.passed, len(v.accepted), v.known_weak) == (passed, accepted, WEAK["known_weak"]["generalize"])
     assert result.passed is passed
+
+
+def test_a_run_without_chains_fails(make):
+    run = make(chains=())
+    result = evaluate(load_run(run))
+    assert result.problems == ("run fixture: no anonymized chain to judge (anonymize and attack first)",)
