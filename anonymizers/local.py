@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,8 +89,12 @@ def _batches(data: pa.Table | list[pa.Table]) -> list[Batch]:
     return [(i, 0, t) for i, t in enumerate(parts)]
 
 
-def compute_states(chain: Chain, inputs: Mapping[str, list[Batch]]) -> tuple[dict[int, Any], dict[int, Any]]:
-    """(apply states, raw merged partials of aggregating steps), step by step in chain order."""
+def compute_states(chain: Chain, inputs: Mapping[str, Iterable[Batch] | Callable[[], Iterable[Batch]]]
+                   ) -> tuple[dict[int, Any], dict[int, Any]]:
+    """(apply states, raw merged partials of aggregating steps), step by step in chain order.
+
+    ``inputs`` maps a table to its batches, or to a function returning a fresh iterator over them (so that
+    big tables are streamed from disk once per stateful step instead of held in memory)."""
     states: dict[int, Any] = {}
     merged_by_step: dict[int, Any] = {}
     for step in chain.steps:
@@ -98,7 +102,8 @@ def compute_states(chain: Chain, inputs: Mapping[str, list[Batch]]) -> tuple[dic
             continue
         merged: dict[str, Any] = {}
         for table in first_pass_tables(step):
-            for shard, no, batch in inputs.get(table, []):
+            source = inputs.get(table, [])
+            for shard, no, batch in (source() if callable(source) else source):
                 part = step_partial(chain, step, table, batch, states, shard, no)
                 if part is not None:
                     merged[table] = step.anonymizer.merge(merged[table], part) if table in merged else part

@@ -55,13 +55,12 @@ def bare_loop(run: Path, chain_name: str, out: Path) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     chain = resolve_chain(chain_name)
-    inputs: dict[str, list[tuple[int, int, pa.Table]]] = {}
-    stateful = any(s.stateful for s in chain.steps)
     tables = sorted(p.name for p in (run / "raw").iterdir() if p.is_dir())
-    if stateful:  # the first pass reads the tables it needs (and keeps them: the bare loop may use memory)
-        for t in tables:
-            inputs[t] = [(int(p.stem.split("-")[1]), 0, pq.read_table(p)) for p in shards(run / "raw" / t)]
-    states, merged = compute_states(chain, inputs)
+
+    def reader(table: str):
+        return lambda: ((int(p.stem.split("-")[1]), 0, pq.read_table(p)) for p in shards(run / "raw" / table))
+
+    states, merged = compute_states(chain, {t: reader(t) for t in tables})  # first passes stream from disk
     for t in tables:
         schema = chain.output_schemas.get(t)
         for p in shards(run / "raw" / t):
