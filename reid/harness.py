@@ -71,6 +71,7 @@ class RunData:
     accounts: pl.DataFrame | None = None
     control_accounts: pl.DataFrame | None = None
     _truth: dict[str, tuple[pl.DataFrame, str]] = field(default_factory=dict)
+    cache: dict[str, object] = field(default_factory=dict)   # derived tables shared by checks (profiles)
 
     @classmethod
     def open(cls, run: str | Path, chain: str) -> RunData:
@@ -124,22 +125,46 @@ class RunData:
             schema={"account_id": pl.String, "person_id": pl.String})
         return best.join(accounts.select("account_id", "person_id"), on="account_id", how="left"), mode
 
-    def _fingerprint_pairs(self, column: str) -> pl.LazyFrame:
-        raw_dir, anon_dir = self.run / "raw" / "events", self.run / "anon" / self.chain / "events"
+    def _fingerprint_keys(self, column: str) -> list[str]:
+        """Released columns the chain left unchanged: same type, and (in the first shard) nearly every
+        distinct released value also occurs raw."""
         anon_schema = self.anon["events"].collect_schema()
         raw_schema = self.raw["events"].collect_schema()
-        keys = [c for c in FINGERPRINT if c in anon_schema and raw_schema.get(c) == anon_schema[c]
-                and c != column]
-        res = detect_resolution(self.anon["events"])
+        first_anon = _shards(self.run / "anon" / self.chain / "events")[:1]
+        first_raw = _shards(self.run / "raw" / "events")[:1]
+        keys = []
+        for c in FINGERPRINT:
+            if c == column or c not in anon_schema or raw_schema.get(c) != anon_schema[c] or not first_anon:
+                continue
+            released = pl.scan_parquet(first_anon).select(pl.col(c)).unique()
+            seen = released.join(pl.scan_parquet(first_raw).select(pl.col(c)).unique(), on=c, how="semi")
+            n_rel, n_seen = pl.collect_all([released.select(pl.len()), seen.select(pl.len())])
+            if n_rel.item() and n_seen.item() >= 0.9 * n_rel.item():
+                keys.append(c)
+        return keys
+
+    def _fingerprint_pairs(self, column: str) -> pl.LazyFrame:
+        """(actor, raw account) pairs, shard by shard: positional where the shard kept its rows, else joined
+        on the unchanged columns and the time floored to the release's resolution."""
+        raw_dir, anon_dir = self.run / "raw" / "events", self.run / "anon" / self.chain / "events"
+        keys = self._fingerprint_keys(column)
+        timed = "event_time" in self.anon["events"].collect_schema()
+        res = _dur(detect_resolution(self.anon["events"])) if timed else None
         frames = []
         for shard in _shards(anon_dir):
             a = pl.scan_parquet(shard)
             r = pl.scan_parquet(raw_dir / shard.name)
-            t_expr = [pl.col("event_time").dt.truncate(_dur(res)).alias("t")] if "event_time" in anon_schema else []
-            a = a.select(pl.col(column).cast(pl.String).alias("actor"), *keys, *t_expr)
-            r = r.select("account_id", *keys, *t_expr)
-            on = keys + (["t"] if t_expr else [])
-            frames.append(a.join(r, on=on, how="inner").select("actor", "account_id"))
+            if _rows([shard]) == [(shard.name, pq.ParquetFile(raw_dir / shard.name).metadata.num_rows)]:
+                frames.append(pl.concat([a.select(pl.col(column).cast(pl.String).alias("actor")),
+                                         r.select("account_id")], how="horizontal"))
+                continue
+            t_expr = [pl.col("event_time").dt.truncate(res).alias("t")] if timed else []
+            on = keys + (["t"] if timed else [])
+            if not on:
+                continue
+            frames.append(a.select(pl.col(column).cast(pl.String).alias("actor"), *keys, *t_expr)
+                          .join(r.select("account_id", *keys, *t_expr), on=on, how="inner")
+                          .select("actor", "account_id"))
         return pl.concat(frames) if frames else pl.LazyFrame(schema={"actor": pl.String, "account_id": pl.String})
 
     def targets(self, account_types: list[str]) -> pl.DataFrame:

@@ -3,7 +3,9 @@
 Every distinct raw identifier value (account ids, e-mails, display names, full IP addresses, session and event
 ids; ``generators.schema.IDENTIFIER_COLUMNS``) is looked up in every string column of every anonymized table:
 as a whole cell, and — for e-mail and IPv4 shapes — embedded inside a longer string (``"bob@x.io (admin)"``).
-The lookups are semi-joins over distinct values, never loops.
+The lookups run in two passes over distinct values, never loops: 64-bit hashes of every released column are
+compared with the sorted hashes of the raw identifiers (cheap, and nearly always empty for a protected
+column); only the few candidates are then compared as strings, so a hash collision never counts as a leak.
 
 How to read it: ``leaked_values`` counts the distinct raw identifier values found; anything above 0 means the
 release is not anonymous (a direct identifier is present) and ``publish`` refuses it. The values themselves
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -25,47 +28,67 @@ EMAIL_RE = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 IPV4_RE = r"(?:\d{1,3}\.){3}\d{1,3}"
 _STRING_TYPES = (pl.String, pl.Categorical, pl.Enum)
 SEED = 20130325  # any fixed seed: hashes are compared within one process only
+MANY = 50_000     # more candidates than this: compare strings directly
 
 
-def raw_identifier_values(raw: Mapping[str, pl.LazyFrame], columns: Mapping[str, list[str]]) -> pl.DataFrame:
-    """The distinct raw identifier values (one column ``value``) of the given tables and columns."""
+def _sources(raw: Mapping[str, pl.LazyFrame], columns: Mapping[str, list[str]]) -> list[pl.LazyFrame]:
     parts = []
     for table, cols in columns.items():
         lf = raw.get(table)
         if lf is None:
             continue
-        present = [c for c in cols if c in lf.collect_schema().names()]
-        parts.extend(lf.select(pl.col(c).cast(pl.String).alias("value")) for c in present)
+        names = lf.collect_schema().names()
+        parts.extend(lf.select(pl.col(c).cast(pl.String).alias("value")).drop_nulls() for c in cols if c in names)
+    return parts
+
+
+def raw_identifier_values(raw: Mapping[str, pl.LazyFrame], columns: Mapping[str, list[str]]) -> pl.DataFrame:
+    """The distinct raw identifier values (one column ``value``) of the given tables and columns."""
+    parts = _sources(raw, columns)
     if not parts:
         return pl.DataFrame({"value": []}, schema={"value": pl.String})
-    return pl.concat(parts).drop_nulls().unique().collect(engine="streaming")
+    return pl.concat(parts).unique().collect(engine="streaming")
 
 
 def string_columns(lf: pl.LazyFrame) -> list[str]:
     return [name for name, dtype in lf.collect_schema().items() if isinstance(dtype, _STRING_TYPES)]
 
 
-class KnownValues:
-    """The raw identifier values, indexed once: a sorted array of their 64-bit hashes for a fast first pass,
-    then an exact string comparison on the few candidates (hash collisions never count as leaks)."""
+def _hash(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.String).hash(SEED)
 
-    def __init__(self, values: pl.DataFrame) -> None:
-        self.values = values.with_columns(pl.col("value").hash(SEED).alias("h"))
-        self.hashes = np.sort(self.values["h"].to_numpy())
 
-    def __len__(self) -> int:
-        return self.values.height
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    if sorted_keys.size == 0 or values.size == 0:
+        return np.zeros(values.size, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, values), sorted_keys.size - 1)
+    return sorted_keys[pos] == values
 
-    def found(self, candidates: pl.Series) -> pl.Series:
-        """The distinct values of ``candidates`` that are raw identifiers."""
-        cand = pl.DataFrame({"value": candidates}).drop_nulls().unique()
-        if cand.height == 0 or self.hashes.size == 0:
-            return cand["value"]
-        h = cand["value"].hash(SEED).to_numpy()
-        pos = np.minimum(np.searchsorted(self.hashes, h), self.hashes.size - 1)
-        cand = cand.filter(pl.Series(self.hashes[pos] == h))
-        exact = self.values.filter(pl.col("h").is_in(cand["value"].hash(SEED).implode())).select("value")
-        return cand.join(exact, on="value", how="semi")["value"]
+
+@dataclass
+class _Column:
+    table: str
+    column: str
+    candidates: np.ndarray                     # hashes of whole values that may be raw identifiers
+    embedded: pl.Series                        # e-mail / IPv4 substrings whose hash may be a raw identifier
+
+
+def _scan_column(lf: pl.LazyFrame, table: str, column: str, known: np.ndarray, embedded: bool) -> _Column:
+    col = pl.col(column)
+    hashes = lf.select(_hash(col).alias("h"), col.is_null().alias("null")).filter(~pl.col("null")) \
+        .select(pl.col("h").unique()).collect(engine="streaming")["h"].to_numpy()
+    inner = pl.Series("value", [], dtype=pl.String)
+    if embedded:
+        found = []
+        for marker, pattern in (("@", EMAIL_RE), (".", IPV4_RE)):
+            # a literal pre-filter first: a regex over millions of hex tokens is the slow part
+            found.append(lf.select(col.cast(pl.String).alias("value"))
+                         .filter(pl.col("value").str.contains(marker, literal=True)).unique()
+                         .select(pl.col("value").str.extract_all(pattern)).explode("value").drop_nulls().unique()
+                         .collect(engine="streaming")["value"])
+        inner = pl.concat(found).unique()
+        inner = inner.filter(pl.Series(_in_sorted(inner.hash(SEED).to_numpy(), known)))
+    return _Column(table, column, hashes[_in_sorted(hashes, known)], inner)
 
 
 def leak_scan(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
@@ -76,26 +99,34 @@ def leak_scan(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
     table and column in ``params``). ``n`` is the number of distinct raw identifier values searched for.
     """
     t0 = time.perf_counter()
-    known = KnownValues(raw_identifier_values(raw, identifier_columns))
-    per_column: list[Metric] = []
-    leaked: list[pl.Series] = []
-    for table in sorted(anon):
-        lf = anon[table]
-        for column in string_columns(lf):
-            values = (lf.select(pl.col(column).cast(pl.String).alias("value")).drop_nulls().unique()
-                      .collect(engine="streaming")["value"])
-            parts = [known.found(values)]
-            if extract_embedded:
-                # cheap literal pre-filters first: a regex over millions of hex tokens is the slow part
-                for marker, pattern in (("@", EMAIL_RE), (".", IPV4_RE)):
-                    inner = values.filter(values.str.contains(marker, literal=True)).str.extract_all(pattern)
-                    parts.append(known.found(inner.explode()))
-            found = pl.concat(parts).unique()
-            leaked.append(found)
-            per_column.append(Metric(CHECK, "leaked_values_in_column", float(found.len()), len(known),
-                                     params={"table": table, "column": column}))
+    sources = _sources(raw, identifier_columns)
+    known = np.sort(pl.concat([s.select(_hash(pl.col("value")).alias("h")) for s in sources]).unique()
+                    .collect(engine="streaming")["h"].to_numpy()) if sources else np.array([], dtype=np.uint64)
+    scanned = [_scan_column(anon[t], t, c, known, extract_embedded) for t in sorted(anon) for c in string_columns(anon[t])]
+    wanted = np.unique(np.concatenate([c.candidates for c in scanned] + [c.embedded.hash(SEED).to_numpy()
+                                                                        for c in scanned] + [known[:0]]))
+    exact = pl.DataFrame(schema={"value": pl.String})
+    if wanted.size > MANY:    # a leaking release (a control): compare all strings, filtering would cost more
+        exact = raw_identifier_values(raw, identifier_columns)
+    elif wanted.size:         # second pass: the raw strings behind the candidate hashes, once for all columns
+        keys = pl.Series(wanted).implode()
+        exact = pl.concat([s.filter(_hash(pl.col("value")).is_in(keys)) for s in sources]).unique() \
+            .collect(engine="streaming")
+    per_column, leaked = [], []
+    for c in scanned:
+        parts = [exact.join(pl.DataFrame({"value": c.embedded}), on="value", how="semi")["value"]]
+        if c.candidates.size:
+            released = anon[c.table].select(pl.col(c.column).cast(pl.String).alias("value")).drop_nulls()
+            if c.candidates.size <= MANY:
+                released = released.filter(_hash(pl.col("value")).is_in(pl.Series(c.candidates).implode()))
+            released = released.unique().collect(engine="streaming")
+            parts.append(released.join(exact, on="value", how="semi")["value"])
+        found = pl.concat(parts).unique()
+        leaked.append(found)
+        per_column.append(Metric(CHECK, "leaked_values_in_column", float(found.len()), int(known.size),
+                                 params={"table": c.table, "column": c.column}))
     total = pl.concat(leaked).n_unique() if leaked else 0
-    head = Metric(CHECK, "leaked_values", float(total), len(known),
+    head = Metric(CHECK, "leaked_values", float(total), int(known.size),
                   params={"tables": sorted(anon), "embedded": extract_embedded,
                           "identifier_columns": {k: list(v) for k, v in identifier_columns.items()}},
                   seconds=time.perf_counter() - t0)

@@ -69,21 +69,31 @@ def build(users: pl.LazyFrame | None, orgs: pl.LazyFrame | None, events: pl.Lazy
     return None if table is None else table.drop("org_id", strict=False)
 
 
+def _cached(data: RunData, key: str, make):
+    """Build a profile table once per run view (four checks share it)."""
+    if key not in data.cache:
+        data.cache[key] = make()
+    return data.cache[key]
+
+
 def raw_profiles(data: RunData, p: AttackParams) -> pl.DataFrame | None:
-    return build(data.raw.get("users"), data.raw.get("orgs"), data.raw.get("events"), "account_id",
-                 account_types=p.target_account_types)
+    return _cached(data, f"profiles.raw.{p.target_account_types}", lambda: build(
+        data.raw.get("users"), data.raw.get("orgs"), data.raw.get("events"), "account_id",
+        account_types=p.target_account_types))
 
 
 def control_profiles(data: RunData, p: AttackParams) -> pl.DataFrame | None:
-    return build(data.control.get("users"), data.control.get("orgs"), data.control.get("events"), "account_id",
-                 account_types=p.target_account_types)
+    return _cached(data, f"profiles.control.{p.target_account_types}", lambda: build(
+        data.control.get("users"), data.control.get("orgs"), data.control.get("events"), "account_id",
+        account_types=p.target_account_types))
 
 
 def released_profiles(data: RunData, p: AttackParams) -> pl.DataFrame | None:
     column = data.actor_column(p.actor_columns)
     users_key = "email" if column == "actor_email" else "account_id"
-    return build(data.anon.get("users"), data.anon.get("orgs"), data.anon.get("events"), column, users_key,
-                 account_types=p.target_account_types)
+    return _cached(data, f"profiles.released.{p.target_account_types}.{column}", lambda: build(
+        data.anon.get("users"), data.anon.get("orgs"), data.anon.get("events"), column, users_key,
+        account_types=p.target_account_types))
 
 
 def user_truth(data: RunData, p: AttackParams) -> pl.DataFrame | None:

@@ -121,8 +121,9 @@ def make_run(root, n_persons: int = 80, events_per_account: int = 60, seed: int 
         .drop("client_ip", "user_agent")
     chains["coarse"] = coarse
     gone = pop["users"]["account_id"].sort().gather_every(4)
+    with_org = {t: [*ids.get(t, []), "org_id"] for t in raw}              # org ids pseudonymized too
     chains["dropped"] = {t: pseudonymize(df.filter(~pl.col("account_id").is_in(gone.implode()))
-                                         if "account_id" in df.columns else df, ids.get(t, []))
+                                         if "account_id" in df.columns else df, with_org[t])
                          .drop("display_name", strict=False) for t, df in raw.items()}
     agg = (pop["events"].group_by(pl.col("event_time").dt.date().alias("day"), "org_id", "product", "action")
            .agg(pl.len().cast(pl.Float64).alias("count")))

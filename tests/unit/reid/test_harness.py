@@ -44,6 +44,11 @@ def test_scorer_alignment_recovers_accounts(run, chain, mode):
     assert joined.height == truth.height and (joined["raw"] == joined["account_id"]).all()
 
 
+def test_fingerprint_uses_only_unchanged_columns(run):
+    keys = RunData.open(run, "dropped")._fingerprint_keys("account_id")
+    assert "org_id" not in keys and {"action", "product", "user_agent"} <= set(keys)
+
+
 def test_ladder(run):
     res = {c: run_checks(run, c, FAST) for c in ("none", "pseudo", "hash", "coarse", "agg")}
     assert values(res["none"], "leak_scan", "leaked_values")[0] > 0
