@@ -64,6 +64,19 @@ def feature_rows(events: pl.LazyFrame, entity: str, resolution: str, ipv4_prefix
     return pl.concat(parts).drop_nulls()
 
 
+def vocabulary(events: pl.LazyFrame, ipv4_prefix: int) -> pl.DataFrame:
+    """``(block, value)``: every value the attacker's raw data holds per block (hours of the week: all)."""
+    names = events.collect_schema().names()
+    parts = [pl.LazyFrame({"block": ["hour_of_week"] * 168, "value": [str(h) for h in range(168)]})]
+    for block, column, expr in (("action", "action", pl.col("action")),
+                                ("user_agent", "user_agent", pl.col("user_agent")),
+                                ("ip_prefix", "client_ip", ip_prefix_expr("client_ip", ipv4_prefix))):
+        if column in names:
+            parts.append(events.select(pl.lit(block).alias("block"), expr.cast(pl.String).alias("value"))
+                         .drop_nulls().unique())
+    return pl.concat(parts).collect(engine="streaming")
+
+
 def usable_blocks(attacker: pl.DataFrame, release: pl.DataFrame, min_overlap: float) -> list[str]:
     """Blocks present on both sides whose released rows mostly carry values the attacker has seen."""
     known = attacker.select("block", "value").unique()
@@ -157,27 +170,28 @@ def profile_linkage(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, acto
         .collect()
     lo, hi = bounds["lo"][0], bounds["hi"][0]
     split = pl.select(pl.lit(lo + (hi - lo) * params.split).dt.truncate(res)).item()
-    attacker = (feature_rows(raw_events.filter(pl.col("event_time") < split), "account_id", res, params.ipv4_prefix)
-                .group_by("entity", "block", "value").agg(pl.len().alias("n")).collect(engine="streaming"))
+    earlier = raw_events.filter(pl.col("event_time") < split)
     release = (feature_rows(anon_events.filter(pl.col("event_time") >= split), actor_column, res,
                             params.ipv4_prefix)
                .group_by("entity", "block", "value").agg(pl.len().alias("n")).collect(engine="streaming"))
-    blocks = [b for b in usable_blocks(attacker, release, params.min_overlap) if params.weights.get(b, 1.0) > 0]
+    blocks = [b for b in usable_blocks(vocabulary(earlier, params.ipv4_prefix), release, params.min_overlap)
+              if params.weights.get(b, 1.0) > 0]
     base = {"split": params.split, "resolution": res, "blocks": blocks, "actor_column": actor_column,
             "min_events": params.min_events, "seed": seed}
-
-    def active(rows: pl.DataFrame) -> pl.DataFrame:
-        return (rows.filter(pl.col("block") == "hour_of_week").group_by("entity").agg(pl.col("n").sum())
-                .filter(pl.col("n") >= params.min_events).select("entity").sort("entity"))
-
-    candidates = active(release).join(
-        actor_truth.select(pl.col("actor").cast(release.schema["entity"]).alias("entity"), "person_id"),
-        on="entity", how="left")
+    active_raw = (earlier.group_by("account_id").agg(pl.len().alias("n"))
+                  .filter(pl.col("n") >= params.min_events).select("account_id").collect(engine="streaming"))
+    candidates = (release.filter(pl.col("block") == "hour_of_week").group_by("entity").agg(pl.col("n").sum())
+                  .filter(pl.col("n") >= params.min_events).select("entity").sort("entity")
+                  .join(actor_truth.select(pl.col("actor").cast(release.schema["entity"]).alias("entity"),
+                                           "person_id"), on="entity", how="left"))
     present = candidates["person_id"].drop_nulls().unique().implode()
-    eligible = (targets.select("account_id", "person_id")
-                .join(active(attacker).rename({"entity": "account_id"}), on="account_id", how="semi")
+    eligible = (targets.select("account_id", "person_id").join(active_raw, on="account_id", how="semi")
                 .filter(pl.col("person_id").is_in(present)))
     chosen = sample_targets(eligible, params.targets, seed, "profile_linkage.targets")
+    # the attacker profiles its targets only
+    attacker = (feature_rows(earlier.filter(pl.col("account_id").is_in(chosen["account_id"].implode())),
+                             "account_id", res, params.ipv4_prefix)
+                .group_by("entity", "block", "value").agg(pl.len().alias("n")).collect(engine="streaming"))
     n_cand = candidates.height
     if chosen.height == 0 or n_cand == 0 or not blocks:
         reason = "no released actors" if n_cand == 0 else ("no usable blocks" if not blocks else "no targets")
