@@ -8,6 +8,8 @@ rows: success, counts and numeric observations — never a value of the data.
 
 from __future__ import annotations
 
+import logging
+import numbers
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from typing import Any
 
 import great_expectations as gx
 import great_expectations.execution_engine.pandas_execution_engine as _gx_pandas
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -58,23 +61,29 @@ class ExpectationSpec:
 
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     """A pandas frame GX can check: dictionary columns decoded, strings Arrow-backed (pandas ≥ 3)."""
-    cols = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in table.columns]
+    cols = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
     return pa.table(cols, names=table.column_names).to_pandas()
 
 
 def _error_type(info: Mapping[str, Any] | None) -> str | None:
-    """The exception's type name only (its message could quote a data value)."""
-    if not info or not info.get("raised_exception"):
+    """The exception's type name only (its message could quote a data value). GX gives either one
+    ``{raised_exception, exception_traceback, ...}`` dict or one such dict per failed metric."""
+    if not info:
         return None
-    last = (info.get("exception_traceback") or "").strip().splitlines()[-1:] or [""]
-    name = last[0].split(":", 1)[0].strip().rsplit(".", 1)[-1]
-    return name if name.isidentifier() else "Exception"
+    infos = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, Mapping)]
+    for i in infos:
+        if i.get("raised_exception"):
+            last = (i.get("exception_traceback") or "").strip().splitlines()[-1:] or [""]
+            name = last[0].split(":", 1)[0].strip().rsplit(".", 1)[-1]
+            return name if name.isidentifier() else "Exception"
+    return None
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
+    """Numeric observations only (a row count, a smallest class); never text, dates or lists."""
+    if value is None or isinstance(value, bool | np.bool_):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, numbers.Real):
         return float(value)
     return None
 
@@ -86,6 +95,7 @@ class GxValidator:
         # GX fingerprints every pandas batch by hashing all its cells (half the validation time of a
         # 250k-row shard); a shard is identified by its path here, so the fingerprint is switched off.
         _gx_pandas.HASH_THRESHOLD = 0
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no INFO chatter on stderr
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         asset = self.context.data_sources.add_pandas("anonbench").add_dataframe_asset("shard")
@@ -93,18 +103,19 @@ class GxValidator:
         self._suites: dict[str, tuple[Any, list[int]]] = {}
 
     def _suite(self, name: str | None, specs: Sequence[ExpectationSpec]) -> tuple[Any, list[int]]:
-        cached = self._suites.get(name) if name else None
+        key = f"{name}|{hash(tuple((s.type, s.kwargs_json) for s in specs))}" if name else None
+        cached = self._suites.get(key) if key else None
         if cached is None:
             cached = build_suite(name or "adhoc", specs)
-            if name:
-                self._suites[name] = cached
+            if key:
+                self._suites[key] = cached
         return cached
 
     def validate(self, frame: pd.DataFrame | pa.Table, specs: Sequence[ExpectationSpec], table: str,
                  suite_name: str | None = None) -> list[Outcome]:
         """Validate one frame; one :class:`Outcome` per spec, in the order of ``specs``.
 
-        ``suite_name`` caches the built GX suite (same name, same specs); seconds are the suite's wall time
+        ``suite_name`` caches the built GX suite (per name and specs); seconds are the suite's wall time
         apportioned evenly (GX evaluates a suite as one metric graph).
         """
         if not specs:

@@ -79,13 +79,15 @@ def merge_shards(outcomes: Sequence[Outcome]) -> Outcome:
     """One outcome from the same expectation on several shards.
 
     Map expectations (with counts) are re-decided on the summed counts with their ``mostly``; others pass
-    when every shard passes. The observation of a merged row is the sum for counts-like observations (rows)
+    when every shard passes. ``element_count`` is the rows checked, summed. The observation of a merged row is the sum for counts-like observations (rows)
     and the minimum otherwise (smallest class, ...): see ``SUMMED_OBSERVATIONS``.
     """
     first = outcomes[0]
     if len(outcomes) == 1:
         return first
-    unexpected = _sum(o.unexpected_count for o in outcomes)
+    # rows add up over shards; for a table-level check (columns, types) the same columns fail on every shard
+    unexpected = (_sum(o.unexpected_count for o in outcomes) if _is_map(first) or first.scope != "shard"
+                  else max((o.unexpected_count for o in outcomes if o.unexpected_count is not None), default=None))
     element = _sum(o.element_count for o in outcomes)
     missing = _sum(o.missing_count for o in outcomes)
     errors = sorted({o.error for o in outcomes if o.error})

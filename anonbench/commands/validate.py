@@ -32,7 +32,7 @@ def validate(run: Path, chain: str | None = None, runner: str | None = None, bea
     try:
         result = validate_run(run, chain=chain, runner=runner, beam_args=beam_args, params=params)
     except LookupError as e:
-        raise UsageError(f"--chain: {str(e).strip(chr(39))}") from None
+        raise UsageError(f"--chain: {e}") from None
     except ValidationError as e:
         raise UsageError(format_validation_error(f"{manifest.manifest_path(run)} (config.validation)", e)) from None
     if not quiet:

@@ -38,7 +38,7 @@ class ExpectTableColumnTypesToMatch(BatchExpectation):
         wrong = {c: f"{actual[c]} (expected {want})" for c, want in sorted(self.column_types.items())
                  if c in actual and actual[c] not in want.split("|")}
         return {"success": not wrong,
-                "result": {"observed_value": len(actual), "element_count": len(self.column_types),
+                "result": {"observed_value": len(actual),
                            "unexpected_count": len(wrong), "details": {"mismatched": wrong}}}
 
 

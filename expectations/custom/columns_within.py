@@ -34,5 +34,5 @@ class ExpectTableColumnsToBeWithinSet(BatchExpectation):
         actual = [str(c) for c in metrics["table.columns"]]
         extra = sorted(set(actual) - set(self.column_set))
         return {"success": not extra,
-                "result": {"observed_value": len(actual), "element_count": len(actual),
+                "result": {"observed_value": len(actual),
                            "unexpected_count": len(extra), "details": {"unexpected_columns": extra}}}
