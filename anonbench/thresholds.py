@@ -192,16 +192,17 @@ def _parse_threshold(origin: str, key: str, spec: Any) -> Threshold | None:
     ops = [op for op in ("max", "min") if op in spec]
     if len(ops) != 1:
         raise _fail(origin, key, "give exactly one of 'max' or 'min'")
-    op = ops[0]
+    op: Op = "max" if ops[0] == "max" else "min"
     bound = spec[op]
     if isinstance(bound, bool) or not isinstance(bound, (int, float)) or math.isnan(float(bound)):
         raise _fail(origin, f"{key}.{op}", "must be a number")
     where = spec.get("where", {}) or {}
     if not isinstance(where, dict):
         raise _fail(origin, f"{key}.where", "must be a mapping of params, e.g. {p: 4}")
-    on = spec.get("on", "value")
-    if on not in ("value", "ci_low", "ci_high"):
+    on_text = spec.get("on", "value")
+    if on_text not in ("value", "ci_low", "ci_high"):
         raise _fail(origin, f"{key}.on", "must be value, ci_low or ci_high")
+    on: On = "ci_low" if on_text == "ci_low" else "ci_high" if on_text == "ci_high" else "value"
     source = spec.get("source", f"user thresholds ({origin})")
     if not isinstance(source, str):
         raise _fail(origin, f"{key}.source", "must be a string")

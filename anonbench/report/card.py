@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from anonbench.report.gate import ChainVerdict, Outcome
 from anonbench.report.glossary import entry
-from anonbench.report.results import RunData, step_text
+from anonbench.report.results import RunData, section, step_text
 from anonbench.report.scores import headline
 
 LICENCE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
@@ -55,8 +54,8 @@ def render_card(data: RunData, verdict: ChainVerdict, tables: list[TableFacts],
                 validation: Mapping[str, int], thresholds_origin: str) -> str:
     """The dataset card as Markdown."""
     man = data.manifest
-    cfg: Mapping[str, Any] = man.get("config") if isinstance(man.get("config"), dict) else {}
-    gen = cfg.get("generate") if isinstance(cfg.get("generate"), dict) else {}
+    cfg = section(man, "config")
+    gen = section(cfg, "generate")
     versions = man.get("versions") or {}
     seed = man.get("seed", cfg.get("seed"))
     chain = verdict.chain

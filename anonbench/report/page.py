@@ -14,7 +14,7 @@ from anonbench.report import svg
 from anonbench.report.gate import ChainVerdict, CheckResult, Outcome
 from anonbench.report.glossary import GLOSSARY
 from anonbench.report.profiles import Profile, top_actions, tvd
-from anonbench.report.results import RunData, step_text
+from anonbench.report.results import RunData, section, step_text
 from anonbench.report.scores import headline, pareto
 from anonbench.report.summary import verdict_word
 from anonbench.report.svg import escape
@@ -245,10 +245,10 @@ def thresholds_section(result: CheckResult) -> str:
 
 def run_section(data: RunData) -> str:
     man = data.manifest
-    cfg = man.get("config") if isinstance(man.get("config"), dict) else {}
+    cfg = section(man, "config")
     facts = {"run": data.name, "seed": man.get("seed", cfg.get("seed")), "created by": "anonbench " +
              str((man.get("versions") or {}).get("anonbench", "?"))}
-    gen = cfg.get("generate") if isinstance(cfg.get("generate"), dict) else {}
+    gen = section(cfg, "generate")
     rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in facts.items())
     gen_rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(_short(v))}</td></tr>" for k, v in gen.items())
     vers = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>"

@@ -34,9 +34,10 @@ class Profile:
 def tvd(p: Mapping[str, float] | tuple[float, ...], q: Mapping[str, float] | tuple[float, ...]) -> float:
     """Total variation distance between two share vectors (or share maps over their union of keys)."""
     if isinstance(p, Mapping) and isinstance(q, Mapping):
-        keys = set(p) | set(q)
-        return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in keys)
-    return 0.5 * sum(abs(a - b) for a, b in zip(p, q, strict=True))
+        return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
+    if isinstance(p, tuple) and isinstance(q, tuple):
+        return 0.5 * sum(abs(a - b) for a, b in zip(p, q, strict=True))
+    raise TypeError("tvd needs two share maps or two share vectors")
 
 
 def _hour_of_week(lf: pl.LazyFrame, schema: pl.Schema) -> tuple[float, ...] | None:

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from anonbench import thresholds as th
 from anonbench.report.gate import CheckResult, evaluate, outcome
-from anonbench.report.results import RunData, load_run
+from anonbench.report.results import RunData, load_run, section
 from pipelines import manifest as manifest_io
 from pipelines.runio import TMP_PREFIX, write_parquet_atomic
 from reid.result import RISK_SCHEMA
@@ -25,8 +25,7 @@ CHECK_SECTION = "check"
 
 
 def config_thresholds(data: RunData) -> Mapping[str, Any] | None:
-    cfg = data.manifest.get("config")
-    return cfg.get("thresholds") if isinstance(cfg, dict) else None
+    return section(data.manifest, "config").get("thresholds")
 
 
 def effective_thresholds(data: RunData, file: str | Path | None = None, *,

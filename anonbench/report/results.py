@@ -77,6 +77,12 @@ class RunData:
         return self.validation.filter(mask)
 
 
+def section(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``mapping[key]`` when it is a mapping, else an empty dict (manifests written by older stages)."""
+    value = mapping.get(key)
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
 def stage_chain(stage: str) -> str:
     """The chain a validation stage belongs to: ``raw`` for the raw tables, else the chain name
     (stages may be written ``anon/<chain>``, ``anon.<chain>`` or just ``<chain>``)."""
@@ -111,8 +117,11 @@ def step_text(step: Mapping[str, Any]) -> str:
 
 
 def _read_parquets(files: list[Path]) -> pl.DataFrame:
-    frames = [pl.from_arrow(pq.read_table(p)) for p in files]
-    frames = [f for f in frames if isinstance(f, pl.DataFrame) and f.height]
+    frames: list[pl.DataFrame] = []
+    for p in files:
+        df = pl.from_arrow(pq.read_table(p))
+        if isinstance(df, pl.DataFrame) and df.height:
+            frames.append(df)
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
 
@@ -162,10 +171,10 @@ def chain_info(name: str, manifest: Mapping[str, Any]) -> ChainInfo:
     """Role and steps of a chain: from the manifest (``anon.<chain>`` or ``chains.<chain>``), else from
     ``configs/chains/<name>.yaml``, else ``none``/``naive-hash`` are controls and the rest candidates."""
     spec: Mapping[str, Any] = {}
-    for section in ("anon", "chains", "anonymize"):
-        entry = (manifest.get(section) or {}).get(name) if isinstance(manifest.get(section), dict) else None
+    for key in ("anon", "chains", "anonymize"):
+        entry = section(manifest, key).get(name)
         if isinstance(entry, dict):
-            spec = entry.get("chain") if isinstance(entry.get("chain"), dict) else entry
+            spec = section(entry, "chain") or entry
             break
     if not spec.get("steps") and not spec.get("role"):
         spec = {**_chain_yaml(name), **spec}
