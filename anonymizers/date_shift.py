@@ -9,9 +9,6 @@ practice); it does not hide *patterns* (time of day, rhythm), which the profile-
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anonymizers.base import Anonymizer, BatchContext, replace_column
 from anonymizers.distinct import map_distinct_numpy
+from anonymizers.pseudonymize import HmacSha256
 from anonymizers.secrets import SecretRef
 from anonymizers.time_bucket import need_timestamp
 
@@ -39,11 +37,9 @@ def offsets_days(subkey: bytes, ids: list[str], max_days: int, keep_weekday: boo
     """Secret whole-day offset per id, uniform on [-max_days, max_days] (or multiples of 7 in that range)."""
     step = 7 if keep_weekday else 1
     span = max_days // step
-    out = np.empty(len(ids), dtype=np.int64)
-    for i, v in enumerate(ids):
-        h = int.from_bytes(hmac.digest(subkey, v.encode(), hashlib.sha256)[:8], "big")
-        out[i] = (h % (2 * span + 1) - span) * step
-    return out
+    digests = HmacSha256(subkey).digests([v.encode() for v in ids])
+    h = np.frombuffer(b"".join(d[:8] for d in digests), dtype=">u8").astype(np.uint64)
+    return ((h % np.uint64(2 * span + 1)).astype(np.int64) - span) * step
 
 
 class DateShift(Anonymizer):

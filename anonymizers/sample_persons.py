@@ -9,15 +9,13 @@ those who are in remain as exposed as before. Rows without an id (no person) are
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from anonymizers.base import Anonymizer, BatchContext, need_string
 from anonymizers.distinct import map_distinct_numpy
+from anonymizers.pseudonymize import HmacSha256
 from anonymizers.secrets import SecretRef
 
 PURPOSE = "sample.persons"
@@ -31,8 +29,8 @@ class SamplePersonsParams(BaseModel):
 
 def keep_mask(subkey: bytes, ids: list[str], fraction: float) -> np.ndarray:
     limit = int(fraction * 2**64)
-    return np.fromiter((int.from_bytes(hmac.digest(subkey, v.encode(), hashlib.sha256)[:8], "big") < limit
-                        for v in ids), dtype=bool, count=len(ids))
+    digests = HmacSha256(subkey).digests([v.encode() for v in ids])
+    return np.fromiter((int.from_bytes(d[:8], "big") < limit for d in digests), dtype=bool, count=len(ids))
 
 
 class SamplePersons(Anonymizer):

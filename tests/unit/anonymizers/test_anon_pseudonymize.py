@@ -74,3 +74,11 @@ def test_chunked_columns() -> None:
 def test_needs_a_key() -> None:
     with pytest.raises(ValueError, match="needs a key"):
         build("pseudonymize.hmac", key=None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.binary(min_size=1, max_size=150), msgs=st.lists(st.binary(max_size=200), max_size=10))
+def test_precomputed_pad_hmac_equals_stdlib(key: bytes, msgs: list) -> None:
+    from anonymizers.pseudonymize import HmacSha256
+
+    assert HmacSha256(key).digests(msgs) == [hmac.digest(key, m, "sha256") for m in msgs]
