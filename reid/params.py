@@ -94,7 +94,7 @@ class ProfileLinkageParams(_Model):
 class QuasiIdentifierParams(_Model):
     sets: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "demographic": ["timezone", "locale", "country", "role"],
+            "demographic": ["timezone", "locale", "country", "role", "account_type"],
             "with_org": ["timezone", "locale", "country", "role", "org_size_band", "org_plan"],
         },
         description="Named QI sets over the per-account profile columns.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 from event_fixtures import population, pseudonymize
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generators.schema import IDENTIFIER_COLUMNS
 from reid.leak_scan import leak_scan, raw_identifier_values
@@ -59,3 +61,15 @@ def test_results_never_hold_raw_values(raw):
     text = " ".join(str(v) for col in table.columns for v in col.to_pylist())
     values = raw_identifier_values(raw, IDENTIFIER_COLUMNS)["value"].to_list()
     assert not [v for v in values if v in text]
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=st.sets(st.text(alphabet="abcdef0123456789@.-", min_size=1, max_size=12), min_size=1, max_size=30),
+       other=st.sets(st.text(alphabet="ghijklmnop", min_size=1, max_size=12), max_size=30),
+       data=st.data())
+def test_count_is_exactly_the_released_identifiers(ids, other, data):
+    kept = data.draw(st.sets(st.sampled_from(sorted(ids))))
+    raw = {"users": pl.LazyFrame({"account_id": sorted(ids)}, schema={"account_id": pl.String})}
+    anon = {"users": pl.LazyFrame({"x": sorted(kept | other) or [None]}, schema={"x": pl.String})}
+    got = leak_scan(raw, anon, {"users": ["account_id"]}, extract_embedded=False)
+    assert got[0].value == len(kept) and got[0].n == len(ids)
