@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,20 @@ from anonymizers.chain import Chain, Step
 
 Batch = tuple[int, int, pa.Table]
 """(shard, batch number within the shard, data)."""
+
+
+class StepFailed(RuntimeError):
+    """An anonymizer raised on a batch. The message names the step, table and shard and the error's type,
+    but not the error's own message, which may quote data values; the original error is chained (and so
+    shown in tracebacks and runner logs) only when ``ANONBENCH_DEBUG`` is set."""
+
+
+def _failed(step: Step, table: str, shard: int, e: Exception) -> StepFailed:
+    err = StepFailed(f"{step.label} failed on table {table!r}, shard {shard}: {type(e).__name__} "
+                     "(message withheld: it may quote data values; set ANONBENCH_DEBUG=1 to see it)")
+    err.__cause__ = e if os.environ.get("ANONBENCH_DEBUG") else None
+    err.__suppress_context__ = True
+    return err
 
 
 @dataclass
@@ -51,7 +66,10 @@ def apply_steps(chain: Chain, table: str, batch: pa.Table, states: Mapping[int, 
             continue
         ctx = BatchContext(table, step.columns.get(table, ()), shard, batch_no, states.get(step.index))
         before = batch.num_rows
-        out = step.anonymizer.apply(batch, ctx)
+        try:
+            out = step.anonymizer.apply(batch, ctx)
+        except Exception as e:
+            raise _failed(step, table, shard, e)  # noqa: B904 - the cause is chained only when debugging
         if out is None:
             stats.dropped_by_step[step.label] = before
             return None, stats
@@ -68,7 +86,10 @@ def step_partial(chain: Chain, step: Step, table: str, batch: pa.Table, states: 
     data, _ = apply_steps(chain, table, batch, states, shard, batch_no, stop=step.index)
     if data is None:
         return None
-    return step.anonymizer.partial(data, BatchContext(table, step.columns[table], shard, batch_no))
+    try:
+        return step.anonymizer.partial(data, BatchContext(table, step.columns[table], shard, batch_no))
+    except Exception as e:
+        raise _failed(step, table, shard, e)  # noqa: B904 - the cause is chained only when debugging
 
 
 def first_pass_tables(step: Step) -> list[str]:

@@ -107,3 +107,20 @@ def test_drop_steps_report_what_they_drop(key_env) -> None:
     out = run_chain(resolve_chain("kanon"), tabs)
     assert out.stats["events"].rows_in == 500
     assert out.stats["events"].rows_out + sum(out.stats["events"].dropped_by_step.values()) == 500
+
+
+def test_failing_step_named_without_data_values(key_env, monkeypatch) -> None:
+    from anonymizers.local import StepFailed
+    from anonymizers.user_agent import UserAgent
+
+    def boom(self, batch, ctx):
+        raise ValueError(f"cannot parse {batch.column('user_agent')[0].as_py()!r}")
+
+    monkeypatch.setattr(UserAgent, "apply", boom)
+    tabs = make_tables()
+    with pytest.raises(StepFailed) as e:
+        run_chain(resolve_chain("generalize"), tabs)
+    msg = str(e.value)
+    assert "steps[4] (generalize.user_agent)" in msg and "'events'" in msg and "ValueError" in msg
+    assert tabs["events"].column("user_agent")[0].as_py() not in msg
+    assert e.value.__cause__ is None  # the original message could quote values: chained only when debugging
