@@ -13,6 +13,7 @@ rows dropped per step, step reports, privacy budget).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -240,6 +241,7 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
     out_tmp.mkdir(parents=True)
     started = time.monotonic()
     runner_obj, options = make_pipeline_options(runner, beam_args, workers=workers)
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
         with beam.Pipeline(runner=runner_obj, options=options) as p:
             _ = (p
