@@ -47,8 +47,7 @@ def main(run: Path, chain: str, runner: str | None = None, beam_args: Sequence[s
         if budget:
             console.print(f"  {step['label']}: epsilon={budget['epsilon']}, delta={budget['delta']} "
                           f"per {budget['privacy_unit']}")
-    name = Path(run) / "anon"
-    console.print(f"anonymize: wrote {name}/<chain> in {section['seconds']:.1f}s "
+    console.print(f"anonymize: wrote {Path(run) / 'anon' / section['name']} in {section['seconds']:.1f}s "
                   f"(role: {section['role']})")
     return 0
 
