@@ -127,22 +127,33 @@ def scatter(points: Sequence[Point], x_label: str, y_label: str, title: str,
         pts = sorted(frontier, key=lambda p: p.x)
         path = " ".join(f"{f.x(p.x):.1f},{f.y(p.y):.1f}" for p in pts)
         out.append(f'<polyline points="{path}" fill="none" stroke="{MUTED}" stroke-dasharray="5 4"/>')
-    placed: list[tuple[float, float, float]] = []  # (x_left, x_right, y) of labels already drawn
+    groups: dict[tuple[int, int], list[Point]] = {}  # points at (about) the same spot share one label block
     for p in sorted(points, key=lambda p: (-p.y, p.x)):
         cx, cy = f.x(min(max(p.x, 0), 1)), f.y(min(max(p.y, 0), 1))
-        fill = "white" if p.hollow else p.colour
-        tip = f"{p.label}: risk {fmt(p.x)}, utility {fmt(p.y)}" + (f" ({p.note})" if p.note else "")
-        width = 7.5 * len(p.label)
-        left_side = p.x > 0.7
-        lx0 = cx - 11 - width if left_side else cx + 11
-        ly = cy + 4
-        while any(a < lx0 + width and lx0 < b and abs(y - ly) < 15 for a, b, y in placed):
-            ly += 15
-        placed.append((lx0, lx0 + width, ly))
-        out.append(f'<g class="point"><title>{escape(tip)}</title><circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" '
-                   f'fill="{fill}" stroke="{p.colour}" stroke-width="2.5"/>'
-                   f'<text x="{cx - 11 if left_side else cx + 11:.1f}" y="{ly:.1f}" fill="{INK}" '
-                   f'text-anchor="{"end" if left_side else "start"}" font-weight="600">{escape(p.label)}</text></g>')
+        groups.setdefault((round(cx / 8), round(cy / 8)), []).append(p)
+    placed: list[tuple[float, float, float, float]] = []  # label blocks drawn: x0, x1, y0, y1
+    for members in groups.values():
+        cx, cy = f.x(min(max(members[0].x, 0), 1)), f.y(min(max(members[0].y, 0), 1))
+        for k, p in enumerate(members):
+            angle = 2 * math.pi * k / len(members)
+            px, py = (cx, cy) if k == 0 else (cx + 8 * math.cos(angle), cy + 8 * math.sin(angle))
+            fill = "white" if p.hollow else p.colour
+            tip = f"{p.label}: risk {fmt(p.x)}, utility {fmt(p.y)}" + (f" ({p.note})" if p.note else "")
+            out.append(f'<g class="point"><title>{escape(tip)}</title><circle cx="{px:.1f}" cy="{py:.1f}" r="7" '
+                       f'fill="{fill}" stroke="{p.colour}" stroke-width="2.5"/></g>')
+        width = 7.5 * max(len(p.label) for p in members) + 14
+        left_side = members[0].x > 0.7
+        x0 = cx - 16 - width if left_side else cx + 16
+        y0 = cy - 6 if len(members) == 1 else cy - 2
+        height = 15 * len(members)
+        while any(a < x0 + width and x0 < b and c < y0 + height and y0 < d for a, b, c, d in placed):
+            y0 += 15
+        placed.append((x0, x0 + width, y0, y0 + height))
+        for i, p in enumerate(members):
+            ty = y0 + 10 + 15 * i
+            out.append(f'<rect x="{x0:.1f}" y="{ty - 8:.1f}" width="9" height="9" rx="2" fill="{p.colour}"/>'
+                       f'<text x="{x0 + 13:.1f}" y="{ty:.1f}" fill="{INK}" font-weight="600">'
+                       f"{escape(p.label)}</text>")
     return "".join(out) + "</svg>"
 
 
