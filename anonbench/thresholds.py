@@ -269,11 +269,12 @@ def load_file(path: str | Path, base: ThresholdSet | None = None) -> ThresholdSe
 
 
 def resolve(run_config_thresholds: Mapping[str, Any] | None = None,
-            file: str | Path | None = None) -> ThresholdSet:
-    """Defaults, overridden by the run config's ``thresholds:`` section, then by ``file``."""
+            file: str | Path | None = None, config_origin: str = "run config thresholds") -> ThresholdSet:
+    """Defaults, overridden by the run config's ``thresholds:`` section, then by ``file``. Errors name
+    ``config_origin`` (e.g. ``configs/ci.yaml: thresholds``) or the file, and the key."""
     ts = defaults()
     if run_config_thresholds:
-        ts = parse_document(dict(run_config_thresholds), "run config thresholds", ts)
+        ts = parse_document(dict(run_config_thresholds), config_origin, ts)
     if file is not None:
         ts = load_file(file, ts)
     return ts

@@ -36,7 +36,9 @@ def effective_thresholds(data: RunData, file: str | Path | None = None, *,
     if prefer_recorded and file is None and isinstance(recorded, dict) and isinstance(recorded.get("thresholds"),
                                                                                       dict):
         return th.from_recorded(recorded["thresholds"], tuple(recorded.get("origins") or ("recorded",)))
-    return th.resolve(config_thresholds(data), file)
+    source = data.manifest.get("config_source")
+    origin = f"{source}: thresholds" if isinstance(source, str) and source else "run config thresholds"
+    return th.resolve(config_thresholds(data), file, config_origin=origin)
 
 
 def annotate_table(table: pa.Table, ts: th.ThresholdSet) -> pa.Table:

@@ -6,7 +6,9 @@ import json
 
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
 
+from anonbench.errors import UsageError
 from anonbench.report.record import check_run, judge
 from pipelines.manifest import load
 
@@ -54,3 +56,12 @@ def test_run_config_thresholds_apply(make):
         "chain generalize: check unicity, metric reidentified_share[p=2] = 0.03, threshold <= 0.02 (n=200)",
         "chain generalize: check unicity, metric reidentified_share[p=4] = 0.04, threshold <= 0.02 (n=200)"]
     assert "check" not in json.loads((run / "manifest.json").read_text())
+
+
+def test_bad_run_config_thresholds_name_the_config(make):
+    run = make(config_thresholds={"quasi_identifiers.k": {"min": "x"}})
+    man = json.loads((run / "manifest.json").read_text())
+    man["config_source"] = "configs/my.yaml"
+    (run / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(UsageError, match=r"^configs/my\.yaml: thresholds: quasi_identifiers\.k\.min: must be a number"):
+        check_run(run)
