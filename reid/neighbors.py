@@ -6,9 +6,12 @@ contributes at most 1), categorical columns contribute 1 when the values differ.
 (anonymeter counts 1 when both are missing; a single missing value is also counted as 1 here, where anonymeter
 would produce NaN).
 
-Unlike anonymeter's per-query loop, distances are computed for a block of queries against all candidates at
-once: categorical mismatches of low-cardinality columns as one matrix product of one-hot encodings (BLAS), the
-rest column by column. Ties are broken at random (a seeded permutation of the candidates), not by position.
+Unlike anonymeter's per-query loop over all candidates, distances are computed for a block of queries against
+a tile of candidates at once, column by column, and a block skips the tiles that cannot hold any of its
+neighbours: candidates are sorted by their categorical values, so a tile lacks most values of most columns,
+and each value a query has that the tile lacks adds 1 to every distance between them (a lower bound, since the
+numerical part is >= 0). The search is exact. Ties are broken at random (a seeded permutation of the
+candidates), not by position.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import polars as pl
 
 __all__ = ["MixedMatrix", "encode_pair", "is_numeric", "kneighbors"]
 
-ONE_HOT_MAX = 512  # categorical columns with more distinct values are compared directly
-BLOCK_BYTES = 48 * 2**20  # size of one block of the distance matrix
 GROUP = 32  # candidates per group in the top-k bound
+TILE = 2048  # candidates per tile
+QUERY_BLOCK = 128  # queries per block
 
 
 def is_numeric(dtype: pl.DataType) -> bool:
@@ -84,51 +87,46 @@ def encode_pair(candidates: pl.DataFrame, queries: pl.DataFrame,
     return (MixedMatrix(num_c, cat_c, tuple(card)), MixedMatrix(num_q, cat_q, tuple(card)))
 
 
-def _one_hot(cat: np.ndarray, cols: list[int], offsets: np.ndarray, width: int) -> np.ndarray:
-    out = np.zeros((cat.shape[0], width), dtype=np.float32)
-    rows = np.arange(cat.shape[0])
-    for k, j in enumerate(cols):
-        codes = cat[:, j]
-        ok = codes >= 0
-        out[rows[ok], offsets[k] + codes[ok]] = 1.0
-    return out
-
-
 class _Distances:
-    """Block-wise distance computation between fixed candidates and blocks of queries."""
+    """Distances between a block of queries and a tile of (ordered) candidates."""
 
     def __init__(self, cand: MixedMatrix):
-        self.cand = cand
-        self.low = [j for j, k in enumerate(cand.cardinality) if k <= ONE_HOT_MAX]
-        self.high = [j for j, k in enumerate(cand.cardinality) if k > ONE_HOT_MAX]
-        widths = np.array([cand.cardinality[j] for j in self.low], dtype=np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]) if len(widths) else widths
-        self.width = int(widths.sum()) if len(widths) else 0
-        self.cand_hot_t = (_one_hot(cand.cat, self.low, self.offsets, self.width).T.copy()
-                           if self.low else None)
         self.num_t = cand.num.T.copy()  # (d_num, n) contiguous rows
-        self.num_nan = [bool(np.isnan(cand.num[:, j]).any()) for j in range(cand.num.shape[1])]
         self.cat_t = cand.cat.T.copy()
+        self.num_nan = [bool(np.isnan(row).any()) for row in self.num_t]
+        self.cat_nan = [bool((row < 0).any()) for row in self.cat_t]
 
-    def block(self, q: MixedMatrix, lo: int, hi: int) -> np.ndarray:
-        n = self.cand.n
-        d = np.zeros((hi - lo, n), dtype=np.float32)
-        if self.low:
-            hot = _one_hot(q.cat[lo:hi], self.low, self.offsets, self.width)
-            d += np.float32(len(self.low))
-            d -= hot @ self.cand_hot_t  # number of matching low-cardinality columns
-        for j in self.high:
-            qc = q.cat[lo:hi, j][:, None]
-            d += ~((qc == self.cat_t[j][None, :]) & (qc >= 0))
+    def block(self, q: MixedMatrix, rows: np.ndarray, c_lo: int, c_hi: int) -> np.ndarray:
+        d = np.zeros((rows.size, c_hi - c_lo), dtype=np.float32)
+        for j, row in enumerate(self.cat_t):
+            qc = q.cat[rows, j][:, None]
+            miss = qc != row[None, c_lo:c_hi]
+            if self.cat_nan[j] or (qc < 0).any():
+                miss |= (qc < 0) | (row[None, c_lo:c_hi] < 0)
+            d += miss
         tmp = np.empty_like(d)
-        for j in range(q.num.shape[1]):
-            qv = q.num[lo:hi, j][:, None]
-            np.subtract(qv, self.num_t[j][None, :], out=tmp)
+        for j, row in enumerate(self.num_t):
+            qv = q.num[rows, j][:, None]
+            np.subtract(qv, row[None, c_lo:c_hi], out=tmp)
             np.abs(tmp, out=tmp)
             if self.num_nan[j] or np.isnan(qv).any():
                 tmp[np.isnan(tmp)] = 1.0
             d += tmp
         return d
+
+
+def _tile_bounds(cand_cat: np.ndarray, cardinality: tuple[int, ...], tiles: list[tuple[int, int]],
+                 q_cat: np.ndarray) -> np.ndarray:
+    """(queries, tiles): how many of a query's categorical values its tile lacks — a lower bound."""
+    bound = np.zeros((q_cat.shape[0], len(tiles)), dtype=np.float32)
+    for j, card in enumerate(cardinality):
+        present = np.zeros((len(tiles), card + 1), dtype=bool)  # last slot: missing, never matches
+        for t, (lo, hi) in enumerate(tiles):
+            present[t, cand_cat[lo:hi, j][cand_cat[lo:hi, j] >= 0]] = True
+        present[:, card] = False
+        qv = np.where(q_cat[:, j] >= 0, q_cat[:, j], card)
+        bound += ~present[:, qv].T
+    return bound
 
 
 def _select(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,32 +158,53 @@ def _select(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def kneighbors(cand: MixedMatrix, queries: MixedMatrix, k: int, rng: np.random.Generator,
                n_jobs: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (into ``cand``) and distances of the ``k`` nearest candidates of every query.
+    """Indices (into ``cand``) and distances of the ``k`` nearest candidates of every query (exact).
 
-    Brute force, exact, in blocks of queries; ``n_jobs`` threads share the blocks (numpy releases the GIL).
-    Ties are broken by a random permutation of the candidates drawn from ``rng``.
+    Each block of queries visits the candidate tiles from the lowest bound up and stops when no query of the
+    block can find a closer candidate in the tiles left. ``n_jobs`` threads share the query blocks (numpy
+    releases the GIL). Ties are broken by a random permutation of the candidates drawn from ``rng``.
     """
-    n = cand.n
+    n, nq = cand.n, queries.n
     k = min(k, n)
-    perm = rng.permutation(n)
-    shuffled = MixedMatrix(cand.num[perm], cand.cat[perm], cand.cardinality)
-    dist = _Distances(shuffled)
-    nq = queries.n
-    step = max(1, min(nq, BLOCK_BYTES // (4 * max(n, 1)) // 3))
-    bounds = [(lo, min(lo + step, nq)) for lo in range(0, nq, step)]
+    rank = np.empty(n, dtype=np.int64)
+    rank[rng.permutation(n)] = np.arange(n)  # tie-break order
+    by_rank = np.argsort(rank)  # rank -> candidate index
+    # sort by categorical values, most diverse column first, so that tiles are homogeneous
+    cols = sorted(range(cand.cat.shape[1]), key=lambda j: -cand.cardinality[j])
+    order = np.lexsort((rank, *[cand.cat[:, j] for j in reversed(cols)]))
+    tile_of = np.arange(n) // TILE
+    order = order[np.lexsort((rank[order], tile_of))]  # within a tile by rank: position breaks ties
+    ordered = MixedMatrix(cand.num[order], cand.cat[order], cand.cardinality)
+    dist = _Distances(ordered)
+    ranks = rank[order]
+    tiles = [(lo, min(lo + TILE, n)) for lo in range(0, n, TILE)]
+    bounds = _tile_bounds(ordered.cat, cand.cardinality, tiles, queries.cat)
+    q_order = np.lexsort([queries.cat[:, j] for j in reversed(cols)]) if cols else np.arange(nq)
+    blocks = [q_order[lo:lo + QUERY_BLOCK] for lo in range(0, nq, QUERY_BLOCK)]
     idx = np.empty((nq, k), dtype=np.int64)
     out = np.empty((nq, k), dtype=np.float32)
 
-    def work(bound: tuple[int, int]) -> None:
-        lo, hi = bound
-        pos, dd = _select(dist.block(queries, lo, hi), k)
-        idx[lo:hi] = perm[pos]
-        out[lo:hi] = dd
+    def work(rows: np.ndarray) -> None:
+        lb = bounds[rows]  # (block, tiles)
+        best_d = np.full((rows.size, k), np.inf, dtype=np.float32)
+        best_r = np.full((rows.size, k), n, dtype=np.int64)
+        for t in np.argsort(lb.min(axis=0), kind="stable"):
+            if not (lb[:, t] <= best_d[:, -1]).any():
+                continue
+            lo, hi = tiles[t]
+            pos, dd = _select(dist.block(queries, rows, lo, hi), min(k, hi - lo))
+            cand_d = np.concatenate([best_d, dd], axis=1)
+            cand_r = np.concatenate([best_r, ranks[lo + pos]], axis=1)
+            keep = np.lexsort((cand_r, cand_d), axis=1)[:, :k]
+            best_d = np.take_along_axis(cand_d, keep, axis=1)
+            best_r = np.take_along_axis(cand_r, keep, axis=1)
+        out[rows] = best_d
+        idx[rows] = by_rank[best_r]
 
-    if n_jobs > 1 and len(bounds) > 1:
+    if n_jobs > 1 and len(blocks) > 1:
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            list(pool.map(work, bounds))
+            list(pool.map(work, blocks))
     else:
-        for bnd in bounds:
-            work(bnd)
+        for b in blocks:
+            work(b)
     return idx, out

@@ -123,7 +123,7 @@ def count_matches(table: Encoded, queries: Queries, stop_above: int | None = Non
     counts = np.zeros(nq, dtype=np.int64)
     active = np.arange(nq)
     lo, n = 0, table.n
-    rows = 1024 if stop_above is not None else CELLS_PER_BLOCK // max(nq, 1) + 1
+    rows = 256 if stop_above is not None else CELLS_PER_BLOCK // max(nq, 1) + 1
     while lo < n and active.size:
         hi = min(n, lo + rows)
         mask = np.ones((active.size, hi - lo), dtype=bool)
