@@ -117,10 +117,15 @@ def unicity_section(data: RunData, result: CheckResult, colours: Mapping[str, st
                 series.append(svg.Series(v.chain.name, tuple(p for p, _ in pts), tuple(y for _, y in pts),
                                          colours[v.chain.name], v.chain.is_control))
         if series:
+            same: dict[tuple[float, ...], list[str]] = {}
+            for ser in series:
+                same.setdefault(tuple(round(y, 3) for y in ser.ys) + ser.xs, []).append(ser.label)
+            overlap = "; ".join(", ".join(names) for names in same.values() if len(names) > 1)
             lim = limit.bound if metric == "reidentified_share" and limit and limit.op == "max" else None
             charts.append("<figure>" + svg.lines(series, "known points p", title.lower(), f"{title} vs p", lim) +
                           f"<figcaption>{title} of targets against the number p of their events an attacker "
-                          "knows (dashed: controls).</figcaption></figure>")
+                          "knows (dashed: controls)." + (f" Curves on top of each other: {escape(overlap)}."
+                                                          if overlap else "") + "</figcaption></figure>")
     body = "<div class='grid'>" + "".join(charts) + "</div>" if charts else \
         "<p class='note'>No unicity results in this run.</p>"
     return "<h2 id='unicity'>Unicity against known points</h2>" + body
@@ -219,7 +224,9 @@ def validation_section(data: RunData) -> str:
               f"<th>column</th><th>unexpected</th></tr>{frows}</table>") if frows else ""
     return ("<h2 id='validation'>Validation (Great Expectations)</h2><table><tr><th>stage</th>"
             "<th>expectations</th><th>failed</th><th></th></tr>" + "".join(rows) + "</table>" + detail +
-            "<p class='note'>Counts only: validation keeps no unexpected values.</p>")
+            "<p class='note'>Counts only: validation keeps no unexpected values. "
+            + ("Great Expectations Data Docs of this run: <code>validation/docs/index.html</code>."
+               if (data.path / "validation" / "docs" / "index.html").is_file() else "") + "</p>")
 
 
 def glossary_section() -> str:
