@@ -144,3 +144,14 @@ def test_publish_real_chains(real):
         df = pl.read_parquet(f)
         strings = {v for c in df.columns if df[c].dtype == pl.Utf8 for v in df[c].drop_nulls().to_list()}
         assert not strings & secrets, f
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium: apt-get install -y chromium")
+def test_real_report_in_the_browser(real, tmp_path):
+    from test_report_browser import chromium, page_requests  # same folder: the browser helpers
+
+    cli("report", "--run", str(real["run"]))
+    dom, requests = chromium(tmp_path, (real["run"] / "report" / "index.html").as_uri(), "--dump-dom")
+    assert page_requests(requests) == []
+    assert dom.count("<svg") >= 8 and "<polyline" in dom
+    assert not [v for v in raw_identifiers(real["run"]) if v in dom]
