@@ -141,7 +141,7 @@ def count_matches(table: Encoded, queries: Queries, stop_above: int | None = Non
         counts[active] += mask.sum(axis=1)
         if stop_above is not None:
             active = active[counts[active] <= stop_above]
-            rows = max(rows, min(CELLS_PER_BLOCK // max(active.size, 1) + 1, 1 << 20))
+            rows = max(rows, min(2 * rows, CELLS_PER_BLOCK // max(active.size, 1) + 1))
         lo = hi
     return counts
 
