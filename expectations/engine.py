@@ -60,9 +60,11 @@ class ExpectationSpec:
 
 
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
-    """A pandas frame GX can check: dictionary columns decoded, strings Arrow-backed (pandas ≥ 3)."""
+    """A pandas frame GX can check: dictionary columns decoded, strings Arrow-backed (pandas ≥ 3), one chunk
+    per column — GX filters the whole frame once per map expectation, and a take on a chunked Arrow column
+    copies it (70× slower on a 250k-row shard read in two row groups)."""
     cols = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
-    return pa.table(cols, names=table.column_names).to_pandas()
+    return pa.table(cols, names=table.column_names).combine_chunks().to_pandas()
 
 
 def _error_type(info: Mapping[str, Any] | None) -> str | None:
