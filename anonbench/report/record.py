@@ -19,7 +19,6 @@ from anonbench.report.gate import CheckResult, evaluate, outcome
 from anonbench.report.results import RunData, load_run, section
 from pipelines import manifest as manifest_io
 from pipelines.runio import TMP_PREFIX, write_parquet_atomic
-from reid.result import RISK_SCHEMA
 
 CHECK_SECTION = "check"
 
@@ -64,9 +63,7 @@ def write_back(run: Path, ts: th.ThresholdSet) -> list[Path]:
         if "threshold" not in table.column_names or "passed" not in table.column_names:
             continue
         new = annotate_table(table, ts)
-        if not new.equals(table):
-            if set(RISK_SCHEMA.names) <= set(new.column_names):
-                new = new.select(RISK_SCHEMA.names).cast(RISK_SCHEMA)
+        if not new.equals(table):  # only the two columns change; extra columns an attack wrote are kept
             write_parquet_atomic(new, path)
             changed.append(path)
     return changed

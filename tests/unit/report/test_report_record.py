@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -65,3 +66,17 @@ def test_bad_run_config_thresholds_name_the_config(make):
     (run / "manifest.json").write_text(json.dumps(man))
     with pytest.raises(UsageError, match=r"^configs/my\.yaml: thresholds: quasi_identifiers\.k\.min: must be a number"):
         check_run(run)
+
+
+def test_write_back_keeps_schema_and_extra_columns(run_dir):
+    from pipelines.runio import write_parquet_atomic
+    from reid.result import RISK_SCHEMA
+
+    path = run_dir / "risk" / "generalize" / "unicity.parquet"
+    table = pq.read_table(path)
+    write_parquet_atomic(table.append_column("extra", pa.array(["x"] * table.num_rows)), path)
+    check_run(run_dir)
+    after = pq.read_table(path)
+    assert after.column_names == [*RISK_SCHEMA.names, "extra"]
+    assert after.schema.field("threshold").type == pa.float64() and after.schema.field("passed").type == pa.bool_()
+    assert after.column("extra").to_pylist() == ["x"] * table.num_rows
