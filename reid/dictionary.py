@@ -3,7 +3,8 @@
 The attacker knows the domain of each identifier — the organisation's e-mail addresses and account ids (a
 directory, a previous breach), and the IPv4 space around the addresses it has seen (every address of each
 /24) — and computes the unsalted digest of every candidate (SHA-256, SHA-1, MD5; hex, also truncated)
-to compare with the released values. This is the textbook reason why hashing is not anonymization: the
+to compare with the released values. (The scorer hashes only the raw addresses inside the enumerated blocks:
+the same result, since a digest matches only the address it was made from.) This is the textbook reason why hashing is not anonymization: the
 identifier space is small enough to enumerate (e.g. Demir et al., "Analysing the privacy policies of Wi-Fi
 trackers", 2014; Marx et al., "Hashing of personally identifiable information is not sufficient", 2018).
 
@@ -29,25 +30,55 @@ ALGORITHMS = ("sha256", "sha1", "md5")
 HEX_TAIL = r"([0-9a-fA-F]{16,})$"
 
 
-def ipv4_space(ips: pl.Series, prefix: int, max_prefixes: int, seed: int) -> pl.Series:
-    """Every address of the ``/prefix`` blocks of the given IPv4 addresses, as dotted strings: at most
-    ``max_prefixes`` blocks, those holding the most distinct addresses first (ties broken with ``seed``)."""
-    parts = ips.drop_nulls().str.split_exact(".", 3).struct.unnest()
-    octets = parts.select([pl.col(c).cast(pl.UInt32, strict=False) for c in parts.columns]).drop_nulls()
-    if octets.height == 0:
-        return pl.Series("value", [], dtype=pl.String)
-    ints = (octets[:, 0].to_numpy().astype(np.uint64) << 24) | (octets[:, 1].to_numpy().astype(np.uint64) << 16) \
-        | (octets[:, 2].to_numpy().astype(np.uint64) << 8) | octets[:, 3].to_numpy().astype(np.uint64)
-    shift = np.uint64(32 - prefix)
-    blocks, counts = np.unique(np.unique(ints) >> shift, return_counts=True)
+def _ipv4_ints(ips: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """(addresses as integers, the dotted strings they came from) of the parseable distinct IPv4 values."""
+    distinct = ips.drop_nulls().unique()
+    parts = distinct.str.split_exact(".", 3).struct.unnest()
+    octets = parts.select([pl.col(c).cast(pl.UInt32, strict=False) for c in parts.columns])
+    ok = octets.select(pl.all_horizontal(pl.all().is_not_null() & (pl.all() <= 255))).to_series()
+    octets, distinct = octets.filter(ok), distinct.filter(ok)
+    ints = np.zeros(octets.height, dtype=np.uint64)
+    for i, shift in enumerate((24, 16, 8, 0)):
+        ints |= octets[:, i].to_numpy().astype(np.uint64) << np.uint64(shift)
+    return ints, distinct
+
+
+def ipv4_blocks(ints: np.ndarray, prefix: int, max_prefixes: int, seed: int) -> np.ndarray:
+    """The ``/prefix`` blocks the attacker enumerates: at most ``max_prefixes``, those holding the most
+    distinct addresses first (ties broken with ``seed``)."""
+    blocks, counts = np.unique(np.unique(ints) >> np.uint64(32 - prefix), return_counts=True)
     if blocks.size > max_prefixes:
-        # The attacker enumerates the busiest blocks first (ties broken by a seeded shuffle).
         tiebreak = np.random.default_rng(seed).random(blocks.size)
         blocks = np.sort(blocks[np.lexsort((tiebreak, -counts))[:max_prefixes]])
+    return blocks
+
+
+def ipv4_space(ips: pl.Series, prefix: int, max_prefixes: int, seed: int) -> pl.Series:
+    """Every address of the enumerated ``/prefix`` blocks (see ``ipv4_blocks``), as dotted strings."""
+    ints, _ = _ipv4_ints(ips)
+    if ints.size == 0:
+        return pl.Series("value", [], dtype=pl.String)
+    shift = np.uint64(32 - prefix)
+    blocks = ipv4_blocks(ints, prefix, max_prefixes, seed)
     addresses = ((blocks[:, None] << shift) + np.arange(1 << int(shift), dtype=np.uint64)[None, :]).ravel()
     octet_cols = {f"o{s}": (addresses >> np.uint64(s)) & np.uint64(255) for s in (24, 16, 8, 0)}
     return pl.DataFrame(octet_cols).select(pl.concat_str(
         [pl.col(c).cast(pl.String) for c in octet_cols], separator=".").alias("value"))["value"]
+
+
+def ipv4_candidates(ips: pl.Series, prefix: int, max_prefixes: int, seed: int) -> tuple[pl.Series, int]:
+    """The raw addresses inside the enumerated blocks, and the size of the enumerated space.
+
+    Hashing these gives exactly the result of hashing the whole space: a digest only matches the address it
+    was made from, and every released address is a raw one — so the scorer hashes ~10^4 addresses, not
+    ~10^6, for the same ``reversed_share``.
+    """
+    ints, distinct = _ipv4_ints(ips)
+    if ints.size == 0:
+        return pl.Series("value", [], dtype=pl.String), 0
+    blocks = ipv4_blocks(ints, prefix, max_prefixes, seed)
+    inside = np.isin(ints >> np.uint64(32 - prefix), blocks)
+    return distinct.filter(pl.Series(inside)).alias("value"), int(blocks.size) << (32 - prefix)
 
 
 def digests(candidates: pl.Series, algorithms: tuple[str, ...] = ALGORITHMS) -> pl.DataFrame:
@@ -101,14 +132,14 @@ def dictionary_attack(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.Laz
     ``n`` is the number of distinct released values of the column; the CI is Wilson's. A column missing from
     the anonymized table (dropped) yields a row with value null, ``n`` 0 and ``applicable: false``.
     """
-    domains = _domains(raw, ipv4_prefix, max_prefixes, seed)
+    domains, space = _domains(raw, ipv4_prefix, max_prefixes, seed)
     out = []
     for table, cols in columns.items():
         for column, domain in cols.items():
             t0 = time.perf_counter()
             params = {"table": table, "column": column, "domain": domain, "algorithms": list(algorithms)}
             if domain == "ipv4":
-                params.update(ipv4_prefix=ipv4_prefix, max_prefixes=max_prefixes, candidates=len(domains[domain]))
+                params.update(ipv4_prefix=ipv4_prefix, max_prefixes=max_prefixes, candidates=space)
             lf = anon.get(table)
             if lf is None or column not in lf.collect_schema().names():
                 out.append(Metric(CHECK, "reversed_share", float("nan"), 0,
@@ -122,8 +153,10 @@ def dictionary_attack(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.Laz
     return out
 
 
-def _domains(raw: Mapping[str, pl.LazyFrame], prefix: int, max_prefixes: int, seed: int) -> dict[str, pl.Series]:
-    """What the attacker enumerates: raw account ids, raw e-mails (also lower-cased), the IPv4 space."""
+def _domains(raw: Mapping[str, pl.LazyFrame], prefix: int, max_prefixes: int,
+             seed: int) -> tuple[dict[str, pl.Series], int]:
+    """What the attacker enumerates — raw account ids, raw e-mails (also lower-cased), the IPv4 blocks —
+    and the size of the enumerated IPv4 space."""
     def distinct(pairs: list[tuple[str, str]]) -> pl.Series:
         parts = [raw[t].select(pl.col(c).cast(pl.String).alias("value")) for t, c in pairs
                  if t in raw and c in raw[t].collect_schema().names()]
@@ -132,9 +165,9 @@ def _domains(raw: Mapping[str, pl.LazyFrame], prefix: int, max_prefixes: int, se
         return pl.concat(parts).drop_nulls().unique().collect(engine="streaming")["value"]
 
     emails = distinct([("users", "email"), ("events", "actor_email")])
-    ips = distinct([("events", "client_ip")])
+    ips, space = ipv4_candidates(distinct([("events", "client_ip")]), prefix, max_prefixes, seed)
     return {
         "account_id": distinct([("users", "account_id"), ("events", "account_id")]),
         "email": pl.concat([emails, emails.str.to_lowercase()]).unique(),
-        "ipv4": ipv4_space(ips, prefix, max_prefixes, seed),
-    }
+        "ipv4": ips,
+    }, space

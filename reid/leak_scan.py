@@ -5,7 +5,8 @@ ids; ``generators.schema.IDENTIFIER_COLUMNS``) is looked up in every string colu
 as a whole cell, and — for e-mail and IPv4 shapes — embedded inside a longer string (``"bob@x.io (admin)"``).
 The lookups run in two passes over distinct values, never loops: 64-bit hashes of every released column are
 compared with the sorted hashes of the raw identifiers (cheap, and nearly always empty for a protected
-column); only the few candidates are then compared as strings, so a hash collision never counts as a leak.
+column); only the few candidates are then compared as strings, so a hash collision never counts as a leak. (A column
+that leaks wholesale — a control chain — is counted by hash matches alone; a false match is below 1e-6.)
 
 How to read it: ``leaked_values`` counts the distinct raw identifier values found; anything above 0 means the
 release is not anonymous (a direct identifier is present) and ``publish`` refuses it. The values themselves
@@ -74,19 +75,20 @@ class _Column:
 
 
 def _scan_column(lf: pl.LazyFrame, table: str, column: str, known: np.ndarray, embedded: bool) -> _Column:
-    col = pl.col(column)
-    hashes = lf.select(_hash(col).alias("h"), col.is_null().alias("null")).filter(~pl.col("null")) \
-        .select(pl.col("h").unique()).collect(engine="streaming")["h"].to_numpy()
+    """One read of the column: the distinct hashes of its values, and — for the rare values holding an
+    ``@`` or a ``.`` — the e-mail and IPv4 substrings (a literal test first: a regex over millions of hex
+    tokens is the slow part)."""
+    value = pl.col(column).cast(pl.String)
+    marked = value.str.contains("@", literal=True) | value.str.contains(".", literal=True)
+    cols = [_hash(pl.col(column)).alias("h"), pl.when(marked).then(value).alias("m") if embedded
+            else pl.lit(None, dtype=pl.String).alias("m")]
+    df = lf.filter(pl.col(column).is_not_null()).select(cols).collect(engine="streaming")
+    hashes = df["h"].unique().to_numpy()
     inner = pl.Series("value", [], dtype=pl.String)
     if embedded:
-        found = []
-        for marker, pattern in (("@", EMAIL_RE), (".", IPV4_RE)):
-            # a literal pre-filter first: a regex over millions of hex tokens is the slow part
-            found.append(lf.select(col.cast(pl.String).alias("value"))
-                         .filter(pl.col("value").str.contains(marker, literal=True)).unique()
-                         .select(pl.col("value").str.extract_all(pattern)).explode("value").drop_nulls().unique()
-                         .collect(engine="streaming")["value"])
-        inner = pl.concat(found).unique()
+        strings = df["m"].drop_nulls().unique()
+        inner = pl.concat([strings.str.extract_all(EMAIL_RE).explode(), strings.str.extract_all(IPV4_RE).explode()])
+        inner = inner.drop_nulls().unique()
         inner = inner.filter(pl.Series(_in_sorted(inner.hash(SEED).to_numpy(), known)))
     return _Column(table, column, hashes[_in_sorted(hashes, known)], inner)
 
@@ -103,27 +105,28 @@ def leak_scan(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
     known = np.sort(pl.concat([s.select(_hash(pl.col("value")).alias("h")) for s in sources]).unique()
                     .collect(engine="streaming")["h"].to_numpy()) if sources else np.array([], dtype=np.uint64)
     scanned = [_scan_column(anon[t], t, c, known, extract_embedded) for t in sorted(anon) for c in string_columns(anon[t])]
-    wanted = np.unique(np.concatenate([c.candidates for c in scanned] + [c.embedded.hash(SEED).to_numpy()
-                                                                        for c in scanned] + [known[:0]]))
+    # second pass: the raw strings behind the candidate hashes, once for all columns — skipped for a column
+    # leaking wholesale (a control chain), whose count is that of 64-bit hash matches (P(false match) < 1e-6)
+    small = [c for c in scanned if c.candidates.size <= MANY]
+    wanted = np.unique(np.concatenate([c.candidates for c in small] + [c.embedded.hash(SEED).to_numpy()
+                                                                       for c in scanned] + [known[:0]]))
     exact = pl.DataFrame(schema={"value": pl.String})
-    if wanted.size > MANY:    # a leaking release (a control): compare all strings, filtering would cost more
-        exact = raw_identifier_values(raw, identifier_columns)
-    elif wanted.size:         # second pass: the raw strings behind the candidate hashes, once for all columns
+    if wanted.size:
         keys = pl.Series(wanted).implode()
         exact = pl.concat([s.filter(_hash(pl.col("value")).is_in(keys)) for s in sources]).unique() \
             .collect(engine="streaming")
     per_column, leaked = [], []
     for c in scanned:
-        parts = [exact.join(pl.DataFrame({"value": c.embedded}), on="value", how="semi")["value"]]
-        if c.candidates.size:
-            released = anon[c.table].select(pl.col(c.column).cast(pl.String).alias("value")).drop_nulls()
-            if c.candidates.size <= MANY:
-                released = released.filter(_hash(pl.col("value")).is_in(pl.Series(c.candidates).implode()))
-            released = released.unique().collect(engine="streaming")
-            parts.append(released.join(exact, on="value", how="semi")["value"])
-        found = pl.concat(parts).unique()
+        found = exact.join(pl.DataFrame({"value": c.embedded}), on="value", how="semi")["value"].hash(SEED)
+        if c.candidates.size > MANY:
+            found = pl.concat([found, pl.Series(c.candidates)]).unique()
+        elif c.candidates.size:
+            released = (anon[c.table].select(pl.col(c.column).cast(pl.String).alias("value")).drop_nulls()
+                        .filter(_hash(pl.col("value")).is_in(pl.Series(c.candidates).implode())).unique()
+                        .collect(engine="streaming"))
+            found = pl.concat([found, released.join(exact, on="value", how="semi")["value"].hash(SEED)]).unique()
         leaked.append(found)
-        per_column.append(Metric(CHECK, "leaked_values_in_column", float(found.len()), int(known.size),
+        per_column.append(Metric(CHECK, "leaked_values_in_column", float(found.n_unique()), int(known.size),
                                  params={"table": c.table, "column": c.column}))
     total = pl.concat(leaked).n_unique() if leaked else 0
     head = Metric(CHECK, "leaked_values", float(total), int(known.size),

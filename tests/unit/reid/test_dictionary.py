@@ -8,7 +8,7 @@ import hmac
 import polars as pl
 import pytest
 
-from reid.dictionary import dictionary_attack, ipv4_space, reversed_values
+from reid.dictionary import dictionary_attack, ipv4_candidates, ipv4_space, reversed_values
 
 EMAILS = [f"user{i}@acme.example" for i in range(50)]
 
@@ -52,10 +52,21 @@ def test_attack_over_tables_and_missing_columns():
            "events": pl.LazyFrame({"account_id": ["a1", "a2"], "actor_email": EMAILS[:2],
                                    "client_ip": ["10.1.2.3", "10.1.2.4"]})}
     anon = {"users": pl.LazyFrame({"account_id": [hashlib.sha256(b"a1").hexdigest(), _hmac("a2")]}),
-            "events": pl.LazyFrame({"client_ip": [hashlib.sha256(b"10.1.2.77").hexdigest()]})}
+            "events": pl.LazyFrame({"client_ip": [hashlib.sha256(b"10.1.2.4").hexdigest()]})}
     cols = {"users": {"account_id": "account_id", "email": "email"}, "events": {"client_ip": "ipv4"}}
     got = {(m.params["table"], m.params["column"]): m for m in dictionary_attack(raw, anon, cols)}
     assert got[("users", "account_id")].value == 0.5 and got[("users", "account_id")].n == 2
     assert got[("users", "email")].n == 0 and got[("users", "email")].params["applicable"] is False
-    assert got[("events", "client_ip")].value == 1.0      # an address never seen, inside a known /24
+    assert got[("events", "client_ip")].value == 1.0
+    assert got[("events", "client_ip")].params["candidates"] == 256      # one /24 enumerated
     assert 0 < got[("users", "account_id")].ci_low < 0.5 < got[("users", "account_id")].ci_high
+
+
+def test_ipv4_candidates_give_the_same_result_as_the_whole_space():
+    ips = pl.Series([f"10.{b}.{c}.{d}" for b in range(3) for c in range(4) for d in (1, 7, 200)] + ["1.2.3.4", "bad"])
+    released = pl.Series([hashlib.sha256(v.encode()).hexdigest() for v in ips.to_list()[:-1]])
+    for max_prefixes in (1, 5, 100):
+        cands, space = ipv4_candidates(ips, 24, max_prefixes, seed=3)
+        full = ipv4_space(ips, 24, max_prefixes, seed=3)
+        assert space == full.len() and set(cands.to_list()) <= set(full.to_list())
+        assert reversed_values(released, cands) == reversed_values(released, full)

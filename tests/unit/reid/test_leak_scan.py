@@ -73,3 +73,12 @@ def test_count_is_exactly_the_released_identifiers(ids, other, data):
     anon = {"users": pl.LazyFrame({"x": sorted(kept | other) or [None]}, schema={"x": pl.String})}
     got = leak_scan(raw, anon, {"users": ["account_id"]}, extract_embedded=False)
     assert got[0].value == len(kept) and got[0].n == len(ids)
+
+
+@pytest.mark.parametrize("many", [0, 10**9])
+def test_wholesale_and_verified_paths_agree(raw, monkeypatch, many):
+    import reid.leak_scan as module
+
+    monkeypatch.setattr(module, "MANY", many)
+    metrics = leak_scan(raw, raw, IDENTIFIER_COLUMNS)
+    assert _total(metrics) == raw_identifier_values(raw, IDENTIFIER_COLUMNS).height
