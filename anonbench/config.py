@@ -89,6 +89,11 @@ def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -
         cfg = RunConfig.model_validate(data)
     except ValidationError as e:
         raise UsageError(format_validation_error(path, e)) from None
+    if cfg.thresholds is not None:
+        # Checked now, not after the whole run: a typo in a threshold is a config error (exit 2).
+        from anonbench.thresholds import parse_document
+
+        parse_document(cfg.thresholds, f"{path}: thresholds")
     return cfg.model_copy(update={"source": str(path)})
 
 

@@ -107,3 +107,11 @@ def test_killed_run_leaves_no_manifest(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert (out / "manifest.json").exists()
     assert not list(out.rglob(".tmp-*"))
+
+
+def test_bad_thresholds_section_is_refused_before_any_work(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("seed: 1\ngenerate:\n  events: 1000\nthresholds:\n  unicity.reidentified_share: {maxx: 3}\n")
+    line = one_line_error(run_cli("generate", "--config", str(cfg), "--out", str(tmp_path / "run")))
+    assert str(cfg) in line and "maxx" in line
+    assert not (tmp_path / "run").exists()
