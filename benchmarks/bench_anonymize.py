@@ -116,7 +116,8 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     workers = ["--", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
     results: dict[str, Any] = {"run": str(run_dir), "events": n, "chains": {}}
     for chain in chains:
-        single = measure(anonbench("anonymize", "--run", str(run_dir), "--chain", chain))
+        single = measure(anonbench("anonymize", "--run", str(run_dir), "--chain", chain, "--",
+                                   "--direct_num_workers=1"))
         if single["returncode"]:
             raise RuntimeError(f"anonymize {chain} failed: {single['stderr_tail']}")
         pipeline_s = json.loads((run_dir / "manifest.json").read_text())["chains"][chain]["seconds"]

@@ -35,6 +35,8 @@ from pipelines.runio import PARQUET_OPTS, TMP_PREFIX, atomic_path, shard_name, s
 
 BATCH_ROWS = 1 << 17
 """Rows per batch inside a shard (fixed: per-batch randomness such as time jitter depends on it)."""
+TWO_WORKERS_FROM_ROWS = 3_000_000
+"""Below this many raw rows, a second in-process worker costs more (start-up, imports) than it saves."""
 
 Element = tuple[str, int, str]  # (table, shard number, path)
 
@@ -64,6 +66,11 @@ def iter_batches(path: str) -> Iterator[tuple[int, pa.Table]]:
         n += 1
     if n == 0:
         yield 0, f.schema_arrow.empty_table()
+
+
+def default_workers(elements: list[Element]) -> int:
+    rows = sum(pq.ParquetFile(path).metadata.num_rows for _, _, path in elements)
+    return min(2, os.cpu_count() or 1) if rows >= TWO_WORKERS_FROM_ROWS and len(elements) > 1 else 1
 
 
 def _states(kw: Mapping[str, Any]) -> dict[int, Any]:
@@ -223,7 +230,8 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
 
     Raises :class:`anonymizers.chain.ChainError` (bad chain, unresolvable key) or :class:`RunError` (bad run)
     before any data moves. ``ephemeral_key`` (``anonbench run`` only) stands in for unset ``env:`` keys;
-    ``workers`` > 1 runs the in-process runner with that many worker processes.
+    ``workers`` > 1 runs the in-process runner with that many worker processes (default: 2 from
+    ``TWO_WORKERS_FROM_ROWS`` raw rows on, else 1; a ``--direct_num_workers`` Beam option wins).
     """
     run = Path(run_dir)
     if not manifest.is_complete(run):
@@ -240,6 +248,8 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
         shutil.rmtree(d, ignore_errors=True)
     out_tmp.mkdir(parents=True)
     started = time.monotonic()
+    if workers is None:
+        workers = default_workers(elements)
     runner_obj, options = make_pipeline_options(runner, beam_args, workers=workers)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:

@@ -23,12 +23,13 @@ from anonymizers.secrets import SecretError
 
 
 def run_chain(run: Path, chain: str, runner: str | None = None, beam_args: Sequence[str] = (),
-              ephemeral_key: bytes | None = None) -> dict[str, Any]:
+              ephemeral_key: bytes | None = None, workers: int | None = None) -> dict[str, Any]:
     """``pipelines.anonymize.anonymize_run`` with input errors mapped to ``UsageError`` (exit 2)."""
     from pipelines.anonymize import RunError, anonymize_run
 
     try:
-        return anonymize_run(run, chain, runner=runner, beam_args=beam_args, ephemeral_key=ephemeral_key)
+        return anonymize_run(run, chain, runner=runner, beam_args=beam_args, ephemeral_key=ephemeral_key,
+                             workers=workers)
     except (ChainError, RunError, SecretError, registry_mod.PluginError) as e:
         raise UsageError(str(e)) from None
 
