@@ -129,7 +129,7 @@ class GxValidator:
                               result_format=RESULT_FORMAT)
         suite_result = validator.validate_expectation_suite(suite)
         share = (time.perf_counter() - t0) / len(specs)
-        by_index = {int(r.expectation_config.meta["anonbench_index"]): r for r in suite_result.results}
+        by_index = {int(_meta(r)["anonbench_index"]): r for r in suite_result.results}
         out = []
         for i, spec in enumerate(specs):
             r = by_index[canonical[i]]
@@ -158,8 +158,13 @@ def build_suite(name: str, specs: Sequence[ExpectationSpec]) -> tuple[Any, list[
         else:  # an equal expectation is already there: it answers for this one too
             same = next(e for e in suite.expectations
                         if gx.ExpectationSuite._expectations_are_equalish(expectation, e))
-            canonical.append(int(same.meta["anonbench_index"]))
+            canonical.append(int((same.meta or {})["anonbench_index"]))
     return suite, canonical
+
+
+def _meta(result: Any) -> dict[str, Any]:
+    config = result.expectation_config
+    return dict(config.meta or {}) if config is not None else {}
 
 
 def _int(value: Any) -> int | None:

@@ -17,17 +17,17 @@ class KAnonymityCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
     table: str
     columns: list[str] = Field(..., min_length=1, description="Quasi-identifier columns.")
-    k: int = Field(5, ge=2, description="Smallest class size allowed.")
+    k: int = Field(default=5, ge=2, description="Smallest class size allowed.")
 
 
 class ValidationParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = Field(True, description="`anonbench run` validates raw and every chain.")
-    raw: bool = Field(True, description="Validate the raw tables (stage `raw`).")
-    workers: int | None = Field(None, ge=1, le=64, description=(
+    enabled: bool = Field(default=True, description="`anonbench run` validates raw and every chain.")
+    raw: bool = Field(default=True, description="Validate the raw tables (stage `raw`).")
+    workers: int | None = Field(default=None, ge=1, le=64, description=(
         "Worker processes on the in-process runner (None: 2 when there are several large shards, else 1)."))
-    email_scan: Literal["all", "strings"] = Field("strings", description=(
+    email_scan: Literal["all", "strings"] = Field(default="strings", description=(
         "Where anonymized stages look for e-mail addresses: every string column (`strings`), or also the "
         "text form of every other column (`all`)."))
     pseudonym_forms: dict[str, str] = Field(
@@ -36,9 +36,9 @@ class ValidationParams(BaseModel):
                      "own `length`/`prefix` parameters refine it."))
     k_anonymity: list[KAnonymityCheck] = Field(
         default_factory=list, description="Extra k-anonymity checks for every anonymized stage.")
-    events_tolerance: float = Field(0.0, ge=0, le=1, description=(
+    events_tolerance: float = Field(default=0.0, ge=0, le=1, description=(
         "Relative tolerance of the raw events count against `generate.events` (exact by default)."))
-    docs: bool = Field(True, description="Write the Data Docs HTML under validation/docs/.")
+    docs: bool = Field(default=True, description="Write the Data Docs HTML under validation/docs/.")
 
     @field_validator("pseudonym_forms")
     @classmethod

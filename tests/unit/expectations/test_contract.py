@@ -96,3 +96,22 @@ def test_dropping_rows_in_a_row_preserving_chain_is_caught(tmp_path, gx_validato
     plan = contract_plan(chain, anon_schemas(tmp_path, "good"), RAW_TABLES, {t: v.num_rows for t, v in raw.items()})
     failed = [o for o in validate_stage(plan, tmp_path, gx_validator) if not o.success]
     assert [(o.table, o.expectation) for o in failed] == [("orgs", "expect_table_row_count_to_equal")]
+
+
+def test_email_scan_all_columns_and_extra_k_anonymity():
+    params = ValidationParams(email_scan="all", k_anonymity=[{"table": "users", "columns": ["country"], "k": 3},
+                                                              {"table": "nope", "columns": ["x"]}])
+    chain = ChainSpec.from_mapping({"name": "c", "steps": []})
+    plan = contract_plan(chain, RAW_TABLES, RAW_TABLES, {}, params)
+    scanned = {e.columns for e in plan.tables["orgs"].expectations
+               if e.type == "expect_column_values_to_not_be_email_addresses"}
+    assert scanned == set(RAW_TABLES["orgs"].names)  # timestamps, booleans and numbers too
+    assert [(c.kind, c.table, c.params) for c in plan.checks] == [("k_anonymous", "users", {"k": 3})]
+
+
+def test_email_scan_reads_non_string_columns(check):
+    import pyarrow as pa
+
+    t = pa.table({"n": [1, 2], "t": pa.array([0, 1], pa.timestamp("us", tz="UTC")), "b": [True, None]})
+    for c in t.column_names:
+        assert check(t, "expect_column_values_to_not_be_email_addresses", column=c).success
