@@ -125,3 +125,13 @@ def test_ephemeral_key(run, monkeypatch) -> None:
 def test_not_a_run(tmp_path) -> None:
     with pytest.raises(RunError, match="no manifest"):
         anonymize_run(tmp_path, "none")
+
+
+def test_two_workers_give_the_same_bytes(run, tmp_path, monkeypatch) -> None:
+    """Worker processes get the chain (and its key) by pickling in memory; the output does not change."""
+    root, _ = run
+    monkeypatch.setenv("ANONBENCH_KEY", KEY)
+    before = {p.relative_to(root): p.read_bytes() for p in (root / "anon" / "kanon").rglob("*.parquet")}
+    anonymize_run(root, "kanon", workers=2)
+    after = {p.relative_to(root): p.read_bytes() for p in (root / "anon" / "kanon").rglob("*.parquet")}
+    assert before == after
