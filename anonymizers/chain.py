@@ -203,6 +203,8 @@ def _bind_step(i: int, s: StepSpec, where: str, reg: registry_mod.Registry,
             raise ChainError(f"{at}: columns.{table}: unknown or no longer released table (tables: {known})")
         schema = schemas[table]
         expanded = list(schema.names) if cols == [ALL_COLUMNS] else list(cols)
+        if not expanded:
+            raise ChainError(f"{at}: columns.{table}: name at least one column (or '*')")
         for c in expanded:
             if c not in schema.names:
                 raise ChainError(f"{at}: columns.{table}: table {table!r} has no column {c!r} at this step")

@@ -54,6 +54,7 @@ def test_builtin_chains_read_key_from_env() -> None:
     ([{**HMAC, "with": {}}], "with.key: Field required"),
     ([{**HMAC, "with": {"key": "env:ANONBENCH_TEST_UNSET"}}], "env:ANONBENCH_TEST_UNSET: environment variable"),
     ([{"use": "drop", "columns": {}}], "name at least one table"),
+    ([{"use": "kanon.mondrian", "columns": {"users": []}}], "columns.users: name at least one column"),
     ([{"use": "dp.aggregate", "columns": {"events": ["org_id"]}},
       {"use": "drop", "columns": {"events": ["org_id"]}}], "steps[1] (drop): columns.events: unknown or no longer"),
     ([{"use": "kanon.mondrian", "columns": {"users": ["account_id"]}}], "cannot be a quasi-identifier"),
