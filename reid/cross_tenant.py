@@ -57,7 +57,7 @@ def behaviour_links(events: pl.LazyFrame, actor_column: str, actor_truth: pl.Dat
     """Persons one of whose actors has, as nearest neighbour among other orgs' actors, an actor of the same
     person. Returns (linked persons, number of candidate actors)."""
     res = duration_text(max(resolution or dt.timedelta(seconds=1), dt.timedelta(seconds=1)))
-    lp = ProfileLinkageParams()
+    lp = ProfileLinkageParams.model_validate({})
     rows = (feature_rows(events, actor_column, res, lp.ipv4_prefix)
             .group_by("entity", "block", "value").agg(pl.len().alias("n")).collect(engine="streaming"))
     org_of = (events.group_by(pl.col(actor_column).alias("entity"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -137,7 +138,8 @@ def dictionary_attack(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.Laz
     for table, cols in columns.items():
         for column, domain in cols.items():
             t0 = time.perf_counter()
-            params = {"table": table, "column": column, "domain": domain, "algorithms": list(algorithms)}
+            params: dict[str, Any] = {"table": table, "column": column, "domain": domain,
+                                      "algorithms": list(algorithms)}
             if domain == "ipv4":
                 params.update(ipv4_prefix=ipv4_prefix, max_prefixes=max_prefixes, candidates=space)
             lf = anon.get(table)

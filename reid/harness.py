@@ -158,8 +158,8 @@ class RunData:
                 frames.append(pl.concat([a.select(pl.col(column).cast(pl.String).alias("actor")),
                                          r.select("account_id")], how="horizontal"))
                 continue
-            t_expr = [pl.col("event_time").dt.truncate(res).alias("t")] if timed else []
-            on = keys + (["t"] if timed else [])
+            t_expr = [pl.col("event_time").dt.truncate(res).alias("t")] if res is not None else []
+            on = keys + (["t"] if t_expr else [])
             if not on:
                 continue
             frames.append(a.select(pl.col(column).cast(pl.String).alias("actor"), *keys, *t_expr)
@@ -190,7 +190,7 @@ def not_applicable(check: str, metrics: tuple[str, ...], reason: str) -> list[Me
 def run_checks(run: str | Path, chain: str, params: AttackParams | None = None,
                progress: Callable[[str], None] | None = None) -> dict[str, list[Metric]]:
     """Every enabled check on ``RUN/anon/<chain>``; metrics per check name."""
-    params = params or AttackParams()
+    params = params or AttackParams.model_validate({})
     data = RunData.open(run, chain)
     if "events" not in data.raw or data.accounts is None:
         raise FileNotFoundError(f"{run}: raw/events or truth/accounts.parquet missing (not a complete run)")
@@ -267,6 +267,7 @@ def _profile_linkage(data: RunData, p: AttackParams) -> list[Metric]:
 def _cross_tenant(data: RunData, p: AttackParams) -> list[Metric]:
     ctx = _event_context(data, p)
     column, truth, res = (ctx[0], ctx[1], ctx[3]) if ctx else (None, None, None)
+    assert data.accounts is not None          # checked by run_checks
     accounts = data.accounts.join(data.targets(p.target_account_types), on="account_id", how="semi")
     return cross_tenant(data.anon, accounts=accounts, actor_column=column, actor_truth=truth,
                         user_truth=profiles.user_truth(data, p), params=p.cross_tenant, seed=p.seed,

@@ -33,7 +33,7 @@ MANY = 50_000     # more candidates than this: compare strings directly
 
 
 def _sources(raw: Mapping[str, pl.LazyFrame], columns: Mapping[str, list[str]]) -> list[pl.LazyFrame]:
-    parts = []
+    parts: list[pl.LazyFrame] = []
     for table, cols in columns.items():
         lf = raw.get(table)
         if lf is None:

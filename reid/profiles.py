@@ -153,7 +153,7 @@ def _anonymeter_inputs(data: RunData, p: AttackParams, check: str, needed: list[
     if fn is None:
         return None, _na(check, ANONYMETER_METRICS, "table-mode functions not installed")
     ori, syn, ctl = raw_profiles(data, p), released_profiles(data, p), control_profiles(data, p)
-    if syn is None or syn.height == 0:
+    if ori is None or syn is None or syn.height == 0:
         return None, _na(check, ANONYMETER_METRICS, "no per-account table released")
     if ctl is None or ctl.height == 0:
         return None, _na(check, ANONYMETER_METRICS, "no control population in truth/control")

@@ -88,8 +88,8 @@ def event_utility(raw: pl.LazyFrame, released: pl.LazyFrame) -> list[Metric]:
                                ["day", "product"])
         out.append(Metric(CHECK, "events_per_day_product_rel_error", err, cells))
     if "action" in names:
-        counts = [lf.group_by("action").agg(pl.len().alias("n")).collect(engine="streaming") for lf in (raw, released)]
-        out.append(Metric(CHECK, "action_tv_distance", tv_distance(*counts, "action"), n_raw))
+        ca, cb = (lf.group_by("action").agg(pl.len().alias("n")).collect(engine="streaming") for lf in (raw, released))
+        out.append(Metric(CHECK, "action_tv_distance", tv_distance(ca, cb, "action"), n_raw))
     if "event_time" in names:
         a, b = _hour_of_week(raw), _hour_of_week(released)
         r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
@@ -148,7 +148,7 @@ def utility(raw_events: pl.LazyFrame, anon: Mapping[str, pl.LazyFrame],
     elif (agg := find_aggregate(anon)) is not None:
         out, source = aggregate_utility(raw_events, anon[agg[0]], agg[1], agg[2]), {"source": agg[0]}
     else:
-        out, source = [], {"source": None}
+        out, source = [], {"source": "none"}
     have = {m.metric for m in out}
     out += [Metric(CHECK, m, float("nan"), 0, params={"applicable": False, "reason": "not in the release"})
             for m in METRICS if m not in have]
