@@ -5,10 +5,13 @@
 * :mod:`expectations.suites` — the raw tables' suites (schema, types, nulls, value sets, ranges) and their
   cross-shard checks (key uniqueness, referential integrity, volumes);
 * :mod:`expectations.contract` — an anonymizer chain's privacy contract, derived from its steps;
+* :mod:`expectations.plan` — what to validate per stage, as plain data shipped to workers;
 * :mod:`expectations.engine` — one ephemeral GX context per worker, validating a shard against a suite;
+* :mod:`expectations.stage` — validate one shard; finish a stage from its shards (or both, in a local loop);
 * :mod:`expectations.aggregate` — per-shard partial statistics and the checks that need all shards;
 * :mod:`expectations.results` — result rows (counts only) and their Arrow schema;
-* :mod:`expectations.docs` — static, offline Data Docs.
+* :mod:`expectations.docs` — static, offline Data Docs;
+* :mod:`expectations.forms`, :mod:`expectations.arrowcol` — value forms (GX-free) and Arrow column helpers.
 """
 
 from __future__ import annotations

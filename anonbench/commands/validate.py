@@ -18,6 +18,18 @@ from anonbench.config import format_validation_error
 from anonbench.errors import CheckFailed, UsageError
 
 
+def chain_name(chain: str | None) -> str | None:
+    """``--chain`` takes a chain name, or the chain's YAML file (as ``anonymize`` does): its ``name``."""
+    if chain is None or not (chain.endswith((".yaml", ".yml")) or "/" in chain):
+        return chain
+    from anonbench.config import load_yaml
+
+    data = load_yaml(chain)
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise UsageError(f"{chain}: name: a chain file needs a name")
+    return data["name"]
+
+
 def validate(run: Path, chain: str | None = None, runner: str | None = None, beam_args: Sequence[str] = (),
              params: Any = None, quiet: bool = False) -> dict[str, Any]:
     """Validate a run (see :func:`pipelines.validate.validate_run`), input errors mapped to exit 2."""
@@ -25,6 +37,7 @@ def validate(run: Path, chain: str | None = None, runner: str | None = None, bea
     from pipelines.validate import validate_run
 
     run = Path(run)
+    chain = chain_name(chain)
     if not run.is_dir():
         raise UsageError(f"{run}: no such run directory")
     if not manifest.is_complete(run):

@@ -97,6 +97,8 @@ def test_one_chain_and_exit_codes(fake_run):
     assert not (run / "validation" / "raw.parquet").exists()
     with pytest.raises(CheckFailed, match="anon-forgets-email"):
         main(run, chain="forgets-email")
+    with pytest.raises(CheckFailed, match="anon-forgets-email"):
+        main(run, chain=str(BROKEN_YAML))  # the chain file works as well as its name
     assert main(run, chain="none") == 0  # a control that is caught is not a failure
     with pytest.raises(UsageError, match="nope"):
         main(run, chain="nope")
