@@ -28,7 +28,7 @@ import time
 import polars as pl
 
 from reid.params import CrossTenantParams, ProfileLinkageParams
-from reid.profile_linkage import feature_rows, linkage_ranks, person_codes, profile_matrix
+from reid.profile_linkage import feature_counts, linkage_ranks, person_codes, profile_matrix
 from reid.result import Metric
 from reid.unicity import duration_text, rng_for
 
@@ -58,10 +58,9 @@ def behaviour_links(events: pl.LazyFrame, actor_column: str, actor_truth: pl.Dat
     person. Returns (linked persons, number of candidate actors)."""
     res = duration_text(max(resolution or dt.timedelta(seconds=1), dt.timedelta(seconds=1)))
     lp = ProfileLinkageParams.model_validate({})
-    rows = (feature_rows(events, actor_column, res, lp.ipv4_prefix)
-            .group_by("entity", "block", "value").agg(pl.len().alias("n")).collect(engine="streaming"))
+    rows = feature_counts(events, actor_column, res, lp.ipv4_prefix)
     org_of = (events.group_by(pl.col(actor_column).alias("entity"))
-              .agg(pl.col("org_id").mode().first().alias("org")).collect(engine="streaming"))
+              .agg(pl.col("org_id").cast(pl.String).min().alias("org")).collect(engine="streaming"))
     actors = (org_of.join(actor_truth.select(pl.col("actor").cast(org_of.schema["entity"]).alias("entity"),
                                              "person_id"), on="entity", how="left").sort("entity"))
     targets = actors.join(persons, on="person_id", how="semi")

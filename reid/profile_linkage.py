@@ -44,24 +44,26 @@ def ip_prefix_expr(column: str, prefix: int) -> pl.Expr:
     return pl.col(column).cast(pl.String).str.extract(pattern, 1)
 
 
-def feature_rows(events: pl.LazyFrame, entity: str, resolution: str, ipv4_prefix: int) -> pl.LazyFrame:
-    """Long rows ``(entity, block, value)`` from events: one per event and available block."""
+def feature_counts(events: pl.LazyFrame, entity: str, resolution: str, ipv4_prefix: int) -> pl.DataFrame:
+    """``(entity, block, value, n)``: per actor, how many events fall on each hour of the week, action,
+    user agent and IP prefix. Each block is counted with its native type first and turned into strings only
+    once aggregated (formatting millions of hours as strings would dominate)."""
     names = events.collect_schema().names()
     t = pl.col("event_time").dt.truncate(resolution)
-    parts = [events.select(pl.col(entity).alias("entity"), pl.lit("hour_of_week").alias("block"),
-                           ((t.dt.weekday().cast(pl.Int32) - 1) * 24 + t.dt.hour().cast(pl.Int32)).cast(pl.String).alias("value"))]
+    blocks: dict[str, pl.Expr] = {
+        "hour_of_week": (t.dt.weekday().cast(pl.Int16) - 1) * 24 + t.dt.hour().cast(pl.Int16)}
     if "action" in names:
-        parts.append(events.select(pl.col(entity).alias("entity"), pl.lit("action").alias("block"),
-                                   pl.col("action").cast(pl.String).alias("value")))
+        blocks["action"] = pl.col("action")
     if "user_agent" in names:
-        parts.append(events.select(pl.col(entity).alias("entity"), pl.lit("user_agent").alias("block"),
-                                   pl.col("user_agent").cast(pl.String).alias("value")))
+        blocks["user_agent"] = pl.col("user_agent")
     if "client_ip" in names:
         # the prefix of an address; a token (pseudonymized address) is kept as it is: still a consistent value
-        ip = pl.coalesce(ip_prefix_expr("client_ip", ipv4_prefix), pl.col("client_ip").cast(pl.String))
-        parts.append(events.select(pl.col(entity).alias("entity"), pl.lit("ip_prefix").alias("block"),
-                                   ip.alias("value")))
-    return pl.concat(parts).drop_nulls()
+        blocks["ip_prefix"] = pl.coalesce(ip_prefix_expr("client_ip", ipv4_prefix), pl.col("client_ip").cast(pl.String))
+    plans = [events.select(pl.col(entity).cast(pl.String).alias("entity"), expr.alias("value"))
+             .drop_nulls().group_by("entity", "value").agg(pl.len().cast(pl.UInt32).alias("n"))
+             .select("entity", pl.lit(block).alias("block"), pl.col("value").cast(pl.String), "n")
+             for block, expr in blocks.items()]
+    return pl.concat(pl.collect_all(plans, engine="streaming"))
 
 
 def vocabulary(events: pl.LazyFrame, ipv4_prefix: int) -> pl.DataFrame:
@@ -171,9 +173,8 @@ def profile_linkage(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, acto
     lo, hi = bounds["lo"][0], bounds["hi"][0]
     split = pl.select(pl.lit(lo + (hi - lo) * params.split).dt.truncate(res)).item()
     earlier = raw_events.filter(pl.col("event_time") < split)
-    release = (feature_rows(anon_events.filter(pl.col("event_time") >= split), actor_column, res,
-                            params.ipv4_prefix)
-               .group_by("entity", "block", "value").agg(pl.len().alias("n")).collect(engine="streaming"))
+    release = feature_counts(anon_events.filter(pl.col("event_time") >= split), actor_column, res,
+                             params.ipv4_prefix)
     blocks = [b for b in usable_blocks(vocabulary(earlier, params.ipv4_prefix), release, params.min_overlap)
               if params.weights.get(b, 1.0) > 0]
     base = {"split": params.split, "resolution": res, "blocks": blocks, "actor_column": actor_column,
@@ -189,9 +190,8 @@ def profile_linkage(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, acto
                 .filter(pl.col("person_id").is_in(present)))
     chosen = sample_targets(eligible, params.targets, seed, "profile_linkage.targets")
     # the attacker profiles its targets only
-    attacker = (feature_rows(earlier.filter(pl.col("account_id").is_in(chosen["account_id"].implode())),
-                             "account_id", res, params.ipv4_prefix)
-                .group_by("entity", "block", "value").agg(pl.len().alias("n")).collect(engine="streaming"))
+    attacker = feature_counts(earlier.filter(pl.col("account_id").is_in(chosen["account_id"].implode())),
+                              "account_id", res, params.ipv4_prefix)
     n_cand = candidates.height
     if chosen.height == 0 or n_cand == 0 or not blocks:
         reason = "no released actors" if n_cand == 0 else ("no usable blocks" if not blocks else "no targets")
