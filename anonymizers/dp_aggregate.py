@@ -113,7 +113,7 @@ class DpAggregate(Anonymizer):
                 "mechanism": "PipelineDP SUM of per-(unit, partition) counts, clamped to [0, Linf]"}
 
     def release(self, rows: Any, backend: Any) -> tuple[Any, Any]:
-        """DP aggregation of ``rows`` = (pid, partition key tuple, events) on any PipelineDP backend.
+        """DP aggregation of ``rows`` = ((pid, partition key tuple), events) on any PipelineDP backend.
 
         Returns (collection of (partition key, metrics), budget accountant). Call
         ``accountant.compute_budgets()`` after building and before evaluating the collection.
@@ -133,9 +133,9 @@ class DpAggregate(Anonymizer):
             metrics=[pipeline_dp.Metrics.SUM], noise_kind=noise,
             max_partitions_contributed=p.max_partitions_contributed, max_contributions_per_partition=1,
             min_value=0, max_value=p.max_contributions_per_partition, partition_selection_strategy=strategy)
-        extractors = pipeline_dp.DataExtractors(privacy_id_extractor=lambda r: r[0],
-                                                partition_extractor=lambda r: r[1],
-                                                value_extractor=lambda r: r[2])
+        extractors = pipeline_dp.DataExtractors(privacy_id_extractor=lambda r: r[0][0],
+                                                partition_extractor=lambda r: r[0][1],
+                                                value_extractor=lambda r: r[1])
         return engine.aggregate(rows, params, extractors), accountant
 
     def release_local(self, pre: pa.Table) -> pa.Table:
@@ -163,12 +163,14 @@ class DpAggregate(Anonymizer):
         return pa.table(cols, schema=schema)
 
 
-def rows_of(pre: pa.Table) -> Iterable[tuple[Any, tuple, int]]:
-    """(pid, (period, keys...), n) tuples of a pre-aggregate (one per (account, partition)); the period is
-    an int64 (microseconds or the column's unit) so that keys are plain, deterministically coded values."""
+def rows_of(pre: pa.Table) -> Iterable[tuple[tuple[Any, tuple], int]]:
+    """((pid, (period, keys...)), n) pairs of a pre-aggregate, one per (account, partition), keyed so that a
+    runner can sum them per key across batches; the period is an int64 (the column's unit) so that keys are
+    plain, deterministically coded values."""
     names = [c for c in pre.column_names if c not in ("pid", "n")]
     cols = [(pre.column(c).cast(pa.int64()) if c == PERIOD else pre.column(c)).to_pylist() for c in names]
-    return zip(pre.column("pid").to_pylist(), zip(*cols, strict=True), pre.column("n").to_pylist(), strict=True)
+    keys = zip(pre.column("pid").to_pylist(), zip(*cols, strict=True), strict=True)
+    return zip(keys, pre.column("n").to_pylist(), strict=True)
 
 
 def _sort_key(key: tuple) -> tuple:

@@ -186,10 +186,8 @@ class AnonymizeChain(beam.PTransform):
 
         step = self.chain.steps[i]
         summed = (partials
-                  | f"Step{i}Rows" >> beam.FlatMap(lambda kv: rows_of(kv[1]))
-                  | f"Step{i}KeyByUnitAndPartition" >> beam.Map(lambda r: ((r[0], r[1]), r[2]))
-                  | f"Step{i}SumPerUnitAndPartition" >> beam.CombinePerKey(sum)
-                  | f"Step{i}Unkey" >> beam.Map(lambda kv: (kv[0][0], kv[0][1], kv[1])))
+                  | f"Step{i}RowsPerUnitAndPartition" >> beam.FlatMap(lambda kv: rows_of(kv[1]))
+                  | f"Step{i}SumPerUnitAndPartition" >> beam.CombinePerKey(sum))
         aggregator: Any = step.anonymizer
         released, accountant = aggregator.release(summed, pipeline_dp.BeamBackend())
         accountant.compute_budgets()
