@@ -82,7 +82,7 @@ def _scan_column(lf: pl.LazyFrame, table: str, column: str, known: np.ndarray, e
     marked = value.str.contains("@", literal=True) | value.str.contains(".", literal=True)
     cols = [_hash(pl.col(column)).alias("h"), pl.when(marked).then(value).alias("m") if embedded
             else pl.lit(None, dtype=pl.String).alias("m")]
-    df = lf.filter(pl.col(column).is_not_null()).select(cols).collect(engine="streaming")
+    df = lf.filter(pl.col(column).is_not_null()).select(cols).unique().collect(engine="streaming")
     hashes = df["h"].unique().to_numpy()
     inner = pl.Series("value", [], dtype=pl.String)
     if embedded:

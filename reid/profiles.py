@@ -152,9 +152,12 @@ def _anonymeter_inputs(data: RunData, p: AttackParams, check: str, needed: list[
     fn = _table_fn(check)
     if fn is None:
         return None, _na(check, ANONYMETER_METRICS, "table-mode functions not installed")
-    ori, syn, ctl = raw_profiles(data, p), released_profiles(data, p), control_profiles(data, p)
-    if ori is None or syn is None or syn.height == 0:
+    syn = released_profiles(data, p)          # first: a release without per-account rows needs nothing else
+    if syn is None or syn.height == 0:
         return None, _na(check, ANONYMETER_METRICS, "no per-account table released")
+    ori, ctl = raw_profiles(data, p), control_profiles(data, p)
+    if ori is None:
+        return None, _na(check, ANONYMETER_METRICS, "no raw users or events")
     if ctl is None or ctl.height == 0:
         return None, _na(check, ANONYMETER_METRICS, "no control population in truth/control")
     cols = [c for c in p.anonymeter.columns if c in ori.columns and c in syn.columns and c in ctl.columns]
