@@ -3,7 +3,8 @@
 Importing this package registers the expectations (and their metrics) with GX, so they can be used by class
 or by their snake_case type name in a suite:
 
-* :class:`ExpectColumnValuesToNotBeEmailAddresses` — no value contains an e-mail-shaped string;
+* :class:`ExpectColumnValuesToNotBeEmailAddresses` — no value contains an e-mail-shaped string (and
+  :class:`ExpectTableValuesToNotBeEmailAddresses`, the same over many columns in one pass);
 * :class:`ExpectColumnValuesToBeIpPrefixes` — IP addresses carry at most the declared prefix (``/24``, ``/48``);
 * :class:`ExpectColumnValuesToBeOnTimeBucket` — timestamps sit on the declared bucket (``1h``, ``15min``);
 * :class:`ExpectColumnValuesToBePseudonyms` — values have the declared pseudonym form (e.g. 64 hex digits);
@@ -21,7 +22,10 @@ from expectations.custom.column_types import ExpectTableColumnTypesToMatch
 from expectations.custom.columns_within import ExpectTableColumnsToBeWithinSet
 from expectations.custom.ip_prefix import ExpectColumnValuesToBeIpPrefixes
 from expectations.custom.k_anonymity import ExpectColumnCombinationToBeKAnonymous
-from expectations.custom.not_email import ExpectColumnValuesToNotBeEmailAddresses
+from expectations.custom.not_email import (
+    ExpectColumnValuesToNotBeEmailAddresses,
+    ExpectTableValuesToNotBeEmailAddresses,
+)
 from expectations.custom.pseudonym import ExpectColumnValuesToBePseudonyms
 from expectations.custom.time_bucket import ExpectColumnValuesToBeOnTimeBucket
 from expectations.forms import PSEUDONYM_FORMS, parse_every
@@ -35,5 +39,6 @@ __all__ = [
     "ExpectColumnValuesToNotBeEmailAddresses",
     "ExpectTableColumnTypesToMatch",
     "ExpectTableColumnsToBeWithinSet",
+    "ExpectTableValuesToNotBeEmailAddresses",
     "parse_every",
 ]

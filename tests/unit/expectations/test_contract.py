@@ -29,7 +29,10 @@ def test_steps_become_expectations():
     assert ("expect_column_values_to_be_pseudonyms", "actor_email") in ev
     assert ("expect_column_values_to_be_ip_prefixes", "client_ip") in ev
     assert ("expect_column_values_to_be_on_time_bucket", "event_time") in ev
-    assert ("expect_column_values_to_not_be_email_addresses", "user_agent") in ev
+    (scan,) = [e for e in plan.tables["events"].expectations
+               if e.type == "expect_table_values_to_not_be_email_addresses"]
+    assert {"user_agent", "actor_email", "client_ip"} <= set(scan.kwargs["column_list"])
+    assert "event_time" not in scan.kwargs["column_list"]  # strings only by default
     assert ("expect_table_columns_to_be_within_set", "") in ev
     assert {c.kind for c in plan.checks} == {"row_count_equal"} and plan.stage == "anon-good"
 
@@ -103,9 +106,9 @@ def test_email_scan_all_columns_and_extra_k_anonymity():
                                                               {"table": "nope", "columns": ["x"]}])
     chain = ChainSpec.from_mapping({"name": "c", "steps": []})
     plan = contract_plan(chain, RAW_TABLES, RAW_TABLES, {}, params)
-    scanned = {e.columns for e in plan.tables["orgs"].expectations
-               if e.type == "expect_column_values_to_not_be_email_addresses"}
-    assert scanned == set(RAW_TABLES["orgs"].names)  # timestamps, booleans and numbers too
+    (scan,) = [e for e in plan.tables["orgs"].expectations
+               if e.type == "expect_table_values_to_not_be_email_addresses"]
+    assert set(scan.kwargs["column_list"]) == set(RAW_TABLES["orgs"].names)  # timestamps, numbers too
     assert [(c.kind, c.table, c.params) for c in plan.checks] == [("k_anonymous", "users", {"k": 3})]
 
 

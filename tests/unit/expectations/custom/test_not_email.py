@@ -45,3 +45,17 @@ def test_any_address_anywhere_is_caught(address, around):
 def test_expectation(check, values, success, unexpected):
     o = check(pa.table({"c": values}), "expect_column_values_to_not_be_email_addresses", column="c")
     assert (o.success, o.unexpected_count, o.element_count, o.missing_count) == (success, unexpected, 3, 1)
+
+
+def test_many_columns_in_one_pass_are_reported_per_column(gx_validator):
+    from expectations.engine import ExpectationSpec
+
+    t = pa.table({"a": ["x@y.io", None, "z"], "b": ["q", "r", "s"], "n": [1, 2, 3]})
+    spec = ExpectationSpec("expect_table_values_to_not_be_email_addresses", {"column_list": ["a", "b", "gone"]})
+    rows = {o.columns: o for o in gx_validator.validate(t, [spec], "t")}
+    assert set(rows) == {"a", "b", "gone"}
+    assert {o.expectation for o in rows.values()} == {"expect_column_values_to_not_be_email_addresses"}
+    assert (rows["a"].success, rows["a"].unexpected_count, rows["a"].missing_count) == (False, 1, 1)
+    assert (rows["b"].success, rows["b"].unexpected_count, rows["b"].element_count) == (True, 0, 3)
+    assert (rows["gone"].success, rows["gone"].error) == (False, "MissingColumn")
+    assert rows["a"].kwargs == '{"column": "a"}'
