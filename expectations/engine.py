@@ -101,7 +101,7 @@ class GxValidator:
         # GX fingerprints every pandas batch by hashing all its cells (half the validation time of a
         # 250k-row shard); a shard is identified by its path here, so the fingerprint is switched off.
         _gx_pandas.HASH_THRESHOLD = 0
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)  # no INFO chatter on stderr
+        _quiet_gx_loggers()
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         asset = self.context.data_sources.add_pandas("anonbench").add_dataframe_asset("shard")
@@ -183,6 +183,15 @@ def _per_column(spec: ExpectationSpec, table: str, details: Mapping[str, Any], s
                     missing_count=None if c in absent else int(missing.get(c, 0)),
                     error="MissingColumn" if c in absent else None, seconds=seconds / len(cols))
             for c in cols]
+
+
+def _quiet_gx_loggers() -> None:
+    """No INFO chatter on stderr: GX sets INFO levels on some of its own loggers."""
+    names = ["great_expectations", *(n for n in logging.root.manager.loggerDict if n.startswith("great_expectations"))]
+    for name in names:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
 
 
 def _meta(result: Any) -> dict[str, Any]:
