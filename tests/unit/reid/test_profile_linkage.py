@@ -16,9 +16,10 @@ def pop():
     return population(n_persons=120, events_per_account=80)
 
 
-def attack(pop, anon: pl.DataFrame, **params):
+def attack(pop, anon: pl.DataFrame, truth_from: pl.DataFrame | None = None, **params):
     raw = pop["events"]
-    truth = pl.concat([anon.select(pl.col("account_id").alias("actor")), raw.select("account_id")],
+    aligned = anon if truth_from is None else truth_from        # the row-aligned release, for the scorer
+    truth = pl.concat([aligned.select(pl.col("account_id").alias("actor")), raw.select("account_id")],
                       how="horizontal").unique().join(pop["accounts"], on="account_id")
     metrics = profile_linkage(raw.lazy(), anon.lazy(), actor_column="account_id", actor_truth=truth,
                               targets=pop["accounts"], params=ProfileLinkageParams(**params))
@@ -67,3 +68,14 @@ def test_usable_blocks_by_overlap():
 def test_rank_of_truth(scores, truth, u, rank):
     got = rank_of_truth(np.array([scores]), np.array([truth], dtype=bool), np.array([u]))
     assert got[0] == rank
+
+
+def test_absent_targets_are_reported_not_scored(pop):
+    anon = pseudonymize(pop["events"], ["account_id", "actor_email"])
+    full = attack(pop, anon)
+    gone = pop["accounts"].filter(pl.col("person_id").str.extract(r"(\d+)$").cast(pl.Int64) % 2 == 0)
+    raw_gone = pseudonymize(gone.select("account_id"), ["account_id"])["account_id"]
+    half = attack(pop, anon.filter(~pl.col("account_id").is_in(raw_gone.implode())), truth_from=anon)
+    assert full["targets_present"].value == 1.0
+    assert half["targets_present"].value == pytest.approx(0.5, abs=0.1)
+    assert half["top1_accuracy"].n < full["top1_accuracy"].n
