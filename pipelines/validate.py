@@ -192,18 +192,21 @@ def validate_run(run: str | Path, chain: str | None = None, runner: str | None =
     plans = build_plans(run, man, chain, params)
     run_stages(run, plans, runner, beam_args, workers if workers is not None else params.workers)
     stages = {plan.stage: stage_summary(plan, read_results(run, plan.stage)) for plan in plans}
-    roles = {plan.stage: plan.role for plan in plans}
-    docs_dir = run / VALIDATION_DIR / "docs"
+    out = run / VALIDATION_DIR
+    if chain is None:  # a full validation replaces every earlier result (e.g. of a chain since removed)
+        for f in [*out.glob("*.parquet"), *(out / "docs").glob("*.html")]:
+            if f.stem not in stages and f.name != "index.html":
+                f.unlink()
+    earlier = {k: v for k, v in (manifest.load(run).get("validation") or {}).items()
+               if k not in stages and (out / f"{k}.parquet").is_file()}
+    docs_dir = out / "docs"
     if params.docs:
-        everything = {}
-        for f in sorted((run / VALIDATION_DIR).glob("*.parquet")):
-            role = roles.get(f.stem) or (man.get("validation") or {}).get(f.stem, {}).get("role", "")
-            everything[f.stem] = (role, pq.read_table(f, schema=RESULT_SCHEMA))
-        write_docs(docs_dir, everything)
+        roles = {**{k: v.get("role", "") for k, v in earlier.items()}, **{k: v["role"] for k, v in stages.items()}}
+        write_docs(docs_dir, {f.stem: (roles.get(f.stem, ""), pq.read_table(f, schema=RESULT_SCHEMA))
+                              for f in sorted(out.glob("*.parquet"))})
     seconds = time.perf_counter() - t0
-    for stage, summary in stages.items():
-        manifest.update_section(run, "validation", stage, {**summary, "wall_seconds": round(seconds, 3)},
-                                files_under=[VALIDATION_DIR])
+    section = {**earlier, **{k: {**v, "wall_seconds": round(seconds, 3)} for k, v in stages.items()}}
+    manifest.update_section(run, "validation", None, section, files_under=[VALIDATION_DIR])
     passed = all(s["passed"] for s in stages.values() if s["role"] != "control")
     return {"passed": passed, "stages": stages, "seconds": seconds,
             "docs": str(docs_dir / "index.html") if params.docs else None}

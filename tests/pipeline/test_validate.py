@@ -89,6 +89,20 @@ def test_stages_results_docs_and_manifest(fake_run):
     assert_no_raw_values(run, identifiers(raw))
 
 
+def test_a_full_validation_drops_results_of_chains_that_are_gone(fake_run):
+    import shutil
+
+    run, _ = fake_run
+    validate_run(run, workers=1)
+    shutil.rmtree(run / "anon" / "forgets-email")
+    validate_run(run, workers=1)
+    assert not (run / "validation" / "anon-forgets-email.parquet").exists()
+    assert not (run / "validation" / "docs" / "anon-forgets-email.html").exists()
+    man = manifest.load(run)
+    assert "anon-forgets-email" not in man["validation"]
+    assert not any("forgets-email" in f["path"] for f in man["files"] if f["path"].startswith("validation/"))
+
+
 def test_one_chain_and_exit_codes(fake_run):
     from anonbench.commands.validate import main
 
