@@ -26,6 +26,7 @@ ROLES = ["org_admin", "site_admin", "member", "viewer", "guest", "app"]
 PRODUCTS = ["jira", "confluence", "bitbucket", "admin"]
 AUTH_TYPES = ["sso", "password", "oauth", "api_token"]
 OUTCOMES = ["success", "failure", "denied"]
+OPT_OUT_PLANS = ["premium", "enterprise"]
 SIZE_BANDS = ["1-10", "11-50", "51-200", "201-1000", "1001-5000", "5001+"]
 
 COUNTRY = r"^[A-Z]{2}$"
@@ -93,8 +94,15 @@ def table_suite(table: str, schema: pa.Schema, expected: pa.Schema | None,
     if period and col in present:
         specs.append(E("expect_column_values_to_be_between",
                        {"column": col, "min_value": _iso(period[0]), "max_value": _iso(period[1])}))
+    if period and table in ("orgs", "users") and "created_at" in present:  # accounts exist before they act
+        specs.append(E("expect_column_values_to_be_between", {"column": "created_at", "max_value": _iso(period[1])}))
     if table == "orgs" and "n_accounts" in present:
         specs.append(E("expect_column_values_to_be_between", {"column": "n_accounts", "min_value": 1}))
+    if table == "orgs" and {"ai_training_opt_out", "plan"} <= present:
+        # only the top plans may opt out of AI training (DESIGN.md: the story behind the data)
+        pairs = [[False, p] for p in PLANS] + [[True, p] for p in OPT_OUT_PLANS]
+        specs.append(E("expect_column_pair_values_to_be_in_set",
+                       {"column_A": "ai_training_opt_out", "column_B": "plan", "value_pairs_set": pairs}))
     return specs
 
 

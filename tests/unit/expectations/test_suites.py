@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import fakes
+import pytest
 
 from expectations.params import ValidationParams
 from expectations.suites import gx_type, raw_plan
@@ -35,7 +38,13 @@ def test_gx_types():
     assert gx_type(RAW_TABLES["events"].field("event_time").type) == "Timestamp"
 
 
-def test_raw_suite_passes_on_good_data_and_catches_bad(tmp_path, gx_validator):
+@pytest.mark.parametrize(("table", "column", "value", "expectation"), [
+    ("events", "product", "trello", "expect_column_values_to_be_in_set"),
+    ("events", "event_time", dt.datetime(2027, 1, 1, tzinfo=dt.UTC), "expect_column_values_to_be_between"),
+    ("orgs", "ai_training_opt_out", True, "expect_column_pair_values_to_be_in_set"),  # free plans cannot opt out
+    ("users", "account_type", "robot", "expect_column_values_to_be_in_set"),
+])
+def test_raw_suite_passes_on_good_data_and_catches_bad(tmp_path, gx_validator, table, column, value, expectation):
     import pyarrow as pa
 
     from expectations.stage import validate_stage
@@ -43,7 +52,9 @@ def test_raw_suite_passes_on_good_data_and_catches_bad(tmp_path, gx_validator):
     tables = fakes.make_run(tmp_path)
     plan = raw_plan(RAW_TABLES, {**fakes.GENERATE, "events": tables["events"].num_rows})
     assert all(o.success for o in validate_stage(plan, tmp_path, gx_validator))
-    bad = tables["events"].set_column(3, "product", pa.array(["trello"] * tables["events"].num_rows))
-    fakes.write_tables(tmp_path, "raw", {"events": bad})
-    failed = {o.expectation for o in validate_stage(plan, tmp_path, gx_validator) if not o.success}
-    assert failed == {"expect_column_values_to_be_in_set"}
+    t = tables[table]
+    i = t.schema.get_field_index(column)
+    bad = t.set_column(i, column, pa.array([value] * t.num_rows, t.schema.field(i).type))
+    fakes.write_tables(tmp_path, "raw", {table: bad})
+    failed = {(o.table, o.expectation) for o in validate_stage(plan, tmp_path, gx_validator) if not o.success}
+    assert failed == {(table, expectation)}
