@@ -41,3 +41,15 @@ def test_ip_prefix_properties(vals) -> None:
             net = ipaddress.ip_network(o)
             assert ipaddress.ip_address(v) in net
             assert net.prefixlen == (24 if net.version == 4 else 48)
+
+
+octet = st.one_of(st.integers(0, 300).map(str), st.sampled_from(["00", "01", "007", "", "a", "1a", "٣"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(octet, min_size=3, max_size=5), v4=st.integers(0, 32), with_length=st.booleans())
+def test_fast_ipv4_path_agrees_with_ipaddress(parts, v4, with_length) -> None:
+    from anonymizers.ip_prefix import _slow, prefixes
+
+    v = ".".join(parts)
+    assert prefixes([v], v4, 48, with_length) == [_slow(v, v4, 48, with_length)]
