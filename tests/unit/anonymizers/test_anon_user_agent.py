@@ -5,6 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 from anon_testdata import UAS, apply, build
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from anonymizers.user_agent import parse
 
@@ -34,3 +36,14 @@ def test_user_agent_parse(ua, family, major, os_family) -> None:
 def test_user_agent_generalize(params, expected) -> None:
     t = pa.table({"ua": pa.array([UAS[0], UAS[1], None], pa.string())})
     assert apply(build("generalize.user_agent", **params), t, ["ua"]).column("ua").to_pylist() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(vals=st.lists(st.one_of(st.none(), st.sampled_from(UAS), st.text(max_size=60)), max_size=40),
+       level=st.sampled_from(["family", "family_major"]), with_os=st.booleans())
+def test_rows_nulls_kept_and_full_strings_gone(vals, level, with_os) -> None:
+    t = pa.table({"ua": pa.array(vals, pa.string())})
+    out = apply(build("generalize.user_agent", level=level, with_os=with_os), t, ["ua"]).column("ua").to_pylist()
+    assert [o is None for o in out] == [v is None for v in vals]
+    assert not set(UAS) & set(out)  # no full browser string survives
+    assert len({o for o in out if o is not None}) <= len({v for v in vals if v is not None})
