@@ -89,3 +89,12 @@ def test_attack_command_errors(run, chain, config, message):
         path.write_text("attacks:\n  unicity: {points: [0]}\n")
     with pytest.raises(UsageError, match=message):
         cmd.main(run, chain, path)
+
+
+def test_results_are_deterministic(run):
+    a = run_checks(run, "coarse", FAST)
+    b = run_checks(run, "coarse", FAST)
+    def strip(res):
+        return [(m.check, m.metric, None if math.isnan(m.value) else m.value, m.n, str(m.params))
+                for ms in res.values() for m in ms]
+    assert strip(a) == strip(b)
