@@ -35,5 +35,3 @@ def test_exit_codes(tmp_path):
     assert "user" + "0.0@c0.example" not in bad.stderr + bad.stdout  # a raw e-mail of the fake run
     unknown = cli("--run", str(tmp_path), "--chain", "nope")
     assert unknown.returncode == 2 and unknown.stderr.count("\n") <= 2 and "Traceback" not in unknown.stderr
-    missing = cli("--run", str(tmp_path / "nothing"))
-    assert missing.returncode == 2 and "no such run" in missing.stderr
