@@ -124,6 +124,9 @@ class CrossTenantParams(_Model):
 
 class UtilityParams(_Model):
     enabled_metrics: list[str] | None = Field(None, description="Utility metrics to report (None: all).")
+    entropy_columns: list[str] = Field(
+        default_factory=lambda: ["event_time", "user_agent", "client_ip", "action", "account_id"],
+        description="Event columns whose retained entropy is reported.")
 
 
 class AttackParams(_Model):

@@ -8,7 +8,10 @@ its consumers ask of usage metadata (cf. the utility side of the privacy–utili
 * ``events_per_day_product_rel_error``: Σ|released − raw| / Σ raw over (day, product) counts (0 is perfect);
 * ``action_tv_distance``: total variation distance between the action distributions (0 same, 1 disjoint);
 * ``hourly_profile_correlation``: Pearson correlation of the hour-of-week activity profiles (1 is perfect);
-* ``session_length_ks``: Kolmogorov–Smirnov distance between events-per-session distributions (0 same).
+* ``session_length_ks``: Kolmogorov–Smirnov distance between events-per-session distributions (0 same);
+* ``entropy_retained`` per column (in ``params``): Shannon entropy of the released column over that of the
+  raw one — how much of the column's power to tell events apart survives (1 for a consistent pseudonym,
+  below 1 for coarsened values such as IP prefixes, browser families or hourly times, 0 when dropped).
 
 A chain that releases aggregates instead of events (``dp.aggregate``) is scored from its aggregate table on
 the figures that table can answer; the others are reported as not applicable.
@@ -139,8 +142,31 @@ def aggregate_utility(raw: pl.LazyFrame, aggregate: pl.LazyFrame, day_column: st
     return out
 
 
+def entropy(lf: pl.LazyFrame, column: str) -> float:
+    """Shannon entropy (bits) of a column's values (nulls count as one value)."""
+    n = lf.group_by(pl.col(column).hash(1).alias("v")).agg(pl.len().alias("n")).collect(engine="streaming")["n"]
+    p = n.to_numpy() / max(n.sum(), 1)
+    return float(-(p * np.log2(p)).sum()) if p.size else 0.0
+
+
+def entropy_retained(raw: pl.LazyFrame, released: pl.LazyFrame | None, columns: list[str]) -> list[Metric]:
+    """``entropy_retained`` per column: H(released) / H(raw); a column not released retains 0."""
+    n_raw = raw.select(pl.len()).collect(engine="streaming").item()
+    names = set(released.collect_schema().names()) if released is not None else set()
+    out = []
+    for c in columns:
+        if c not in raw.collect_schema().names():
+            continue
+        h_raw = entropy(raw, c)
+        h_rel = entropy(released, c) if released is not None and c in names else 0.0
+        out.append(Metric(CHECK, "entropy_retained", min(1.0, h_rel / h_raw) if h_raw > 0 else float("nan"), n_raw,
+                          params={"column": c}))
+    return out
+
+
 def utility(raw_events: pl.LazyFrame, anon: Mapping[str, pl.LazyFrame],
-            enabled_metrics: list[str] | None = None) -> list[Metric]:
+            enabled_metrics: list[str] | None = None,
+            entropy_columns: list[str] | None = None) -> list[Metric]:
     """All utility figures for one release; missing ones are rows with ``applicable: false``."""
     t0 = time.perf_counter()
     if "events" in anon and "event_time" in anon["events"].collect_schema().names():
@@ -152,6 +178,7 @@ def utility(raw_events: pl.LazyFrame, anon: Mapping[str, pl.LazyFrame],
     have = {m.metric for m in out}
     out += [Metric(CHECK, m, float("nan"), 0, params={"applicable": False, "reason": "not in the release"})
             for m in METRICS if m not in have]
+    out += entropy_retained(raw_events, anon.get("events"), list(entropy_columns or []))
     if enabled_metrics is not None:
         out = [m for m in out if m.metric in enabled_metrics]
     seconds = time.perf_counter() - t0

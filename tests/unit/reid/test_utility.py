@@ -61,3 +61,17 @@ def test_tv_distance(p, q, tv):
                                            ([1, 2, 3, 4], [3, 4, 5, 6], 0.5)])
 def test_ks_distance(a, b, d):
     assert ks_distance(np.array(a), np.array(b)) == pytest.approx(d)
+
+
+@pytest.mark.parametrize(("transform", "expected"), [
+    (lambda s: s.hash(5).cast(pl.String), 1.0),                              # consistent pseudonym: all kept
+    (lambda s: s.str.extract(r"^(\S+)", 1), 0.0),                             # one family left: nothing kept
+    (None, 0.0),                                                              # dropped
+])
+def test_entropy_retained(events, transform, expected):
+    anon = events.drop("user_agent") if transform is None else \
+        events.with_columns(transform(events["user_agent"]).alias("user_agent"))
+    metrics = utility(events.lazy(), {"events": anon.lazy()}, entropy_columns=["user_agent"])
+    got = next(m for m in metrics if m.metric == "entropy_retained")
+    assert got.params["column"] == "user_agent"
+    assert got.value == pytest.approx(expected, abs=1e-9)
