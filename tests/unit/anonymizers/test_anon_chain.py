@@ -108,5 +108,5 @@ def test_ephemeral_key_used_only_when_unset(tmp_path: Path, monkeypatch) -> None
 def test_output_schemas_follow_steps(key_env) -> None:
     chain = resolve_chain("dp-aggregates")
     assert set(chain.output_schemas) == {"orgs", "event_counts"}
-    assert chain.output_schemas["event_counts"].names == ["period_start", "org_id", "product", "action", "count"]
+    assert chain.output_schemas["event_counts"].names == ["period_start", "product", "count"]
     assert "display_name" not in resolve_chain("pseudonymize").output_schemas["users"].names
