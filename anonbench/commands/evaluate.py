@@ -22,6 +22,7 @@ from reid.result import Metric, to_table
 from reid.tablemode import TableError, evaluate_tables
 
 CHAIN = "table"
+CHECKS = ("quasi_identifiers", "singling_out", "linkability", "inference")
 def _variant(m: Metric) -> str:
     p = m.params
     if m.check == "singling_out":
@@ -55,10 +56,13 @@ def render(metrics: list[Metric], console: Console) -> None:
 
 
 def write(metrics: list[Metric], out: Path) -> list[Path]:
-    """``out/<check>.parquet`` per check, atomically."""
+    """``out/<check>.parquet`` per check, atomically; results of checks not run this time are removed."""
     by_check: dict[str, list[Metric]] = defaultdict(list)
     for m in metrics:
         by_check[m.check].append(m)
+    for check in CHECKS:
+        if check not in by_check:
+            (out / f"{check}.parquet").unlink(missing_ok=True)
     return [write_parquet_atomic(to_table(ms, chain=CHAIN), out / f"{check}.parquet")
             for check, ms in by_check.items()]
 

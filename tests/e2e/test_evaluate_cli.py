@@ -62,10 +62,17 @@ def test_a_copy_is_caught_and_every_check_is_written(files, tmp_path):
 
 
 def test_no_control_and_explicit_aux_sets(files, tmp_path):
+    out = tmp_path / "risk"
+    out.mkdir()
+    (out / "inference.parquet").write_bytes(b"stale")  # from an earlier evaluation with --sensitive
     res = run_cli("evaluate", "--original", str(files["ori"]), "--anonymized", str(files["syn"]),
-                  "-q", "age,sex", "--aux-a", "age,sex", "--aux-b", "zip,hours", "--n-attacks", "50")
+                  "-q", "age,sex", "--aux-a", "age,sex", "--aux-b", "zip,hours", "--n-attacks", "50",
+                  "--out", str(out))
     assert res.returncode == 0, res.stderr
     assert "linkability" in res.stdout and "inference" not in res.stdout
+    assert not (out / "inference.parquet").exists()
+    control = [r for r in pq.read_table(out / "linkability.parquet").to_pylist() if r["metric"] == "control_rate"]
+    assert control[0]["n"] == 0 and control[0]["value"] is None  # no control table: no control rate
 
 
 @pytest.mark.parametrize(("override", "named"), [
