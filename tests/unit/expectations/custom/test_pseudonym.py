@@ -32,3 +32,14 @@ def test_named_forms_compile_and_unknown_regex_is_refused():
     assert all(pseudonym_regex(name) == rx for name, rx in PSEUDONYM_FORMS.items())
     with pytest.raises(re.error):
         pseudonym_regex("[unclosed")
+
+
+@pytest.mark.parametrize("repeats", [1, 5])  # all distinct (row by row) and repeated (once per distinct value)
+def test_full_match_agrees_with_python_re(repeats):
+    import pandas as pd
+
+    from expectations.arrowcol import full_match
+
+    values = [SHA, SHA[:63] + "g", None, "u_" + SHA[:32], SHA.upper(), ""] * repeats
+    got = full_match(pd.Series(values, dtype="str"), PSEUDONYM_FORMS["hex64"]).tolist()
+    assert got == [v is None or re.fullmatch(PSEUDONYM_FORMS["hex64"], v) is not None for v in values]
