@@ -28,7 +28,7 @@ def _variant(m: Metric) -> str:
     if m.check == "singling_out":
         return "univariate" if p.get("mode") == "univariate" else f"{p.get('n_cols')} columns"
     if m.check == "linkability":
-        return f"{p.get('n_neighbors')} neighbours"
+        return f"{p.get('n_neighbors')} nearest"
     if m.check == "inference":
         return str(p.get("secret", ""))
     return str(p.get("sensitive", "")) if m.metric in ("l_distinct", "l_entropy", "t_closeness") else ""
@@ -46,13 +46,22 @@ def render(metrics: list[Metric], console: Console) -> None:
     """One line per metric: check, the parameters that tell rows apart, value, 95% CI and n."""
     table = Table(title="anonbench evaluate (table mode)", show_lines=False)
     for col in ("check", "variant", "metric"):
-        table.add_column(col, no_wrap=True)
-    for col in ("value", "95% CI", "n"):
-        table.add_column(col, justify="right", no_wrap=True)
+        table.add_column(col, overflow="fold")
+    for col, width in (("value", 6), ("95% CI", 11), ("n", 5)):
+        table.add_column(col, justify="right", no_wrap=True, min_width=width)
     for m in metrics:
         ci = "" if m.ci_low is None else f"{_fmt(m.ci_low, 3)}–{_fmt(m.ci_high, 3)}"
         table.add_row(m.check, _variant(m), m.metric, _fmt(m.value), ci, str(m.n))
     console.print(table)
+    if any(m.metric == "control_rate" and m.n == 0 for m in metrics):
+        console.print("note: without --control, a risk is the attack's raw success rate (anonymeter's convention): "
+                      "it includes what the data teaches about anyone of the population, not only about its people.")
+    for m in metrics:
+        q = m.params.get("queries")
+        if m.check == "singling_out" and m.metric == "risk" and q is not None and q < m.n:
+            console.print(f"note: singling_out {_variant(m)}: only {q} singling-out queries could be built for "
+                          f"{m.n} attacks; as in anonymeter, the rates count the missing ones as failures, so "
+                          "the risk is a lower bound.")
 
 
 def write(metrics: list[Metric], out: Path) -> list[Path]:
