@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit" / "expectations"))
-import fakes
+import gx_fakes as fakes
 
 from anonbench.errors import CheckFailed, UsageError
 from expectations.results import RESULT_SCHEMA

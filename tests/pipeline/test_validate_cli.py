@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit" / "expectations"))
-import fakes
+import gx_fakes as fakes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_validate import BROKEN, record_chain

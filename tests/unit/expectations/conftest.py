@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # the `fakes` helpers, also from tests/unit/expectations/custom
+sys.path.insert(0, str(Path(__file__).parent))  # the `gx_fakes` helpers, also from tests/unit/expectations/custom
 
 
 @pytest.fixture(scope="session")

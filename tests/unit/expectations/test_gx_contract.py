@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import fakes
+import gx_fakes as fakes
 import pyarrow.parquet as pq
 import pytest
 import yaml

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import fakes
+import gx_fakes as fakes
 import pytest
 
 from expectations.params import ValidationParams

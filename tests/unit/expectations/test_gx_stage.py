@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import fakes
+import gx_fakes as fakes
 import pyarrow.parquet as pq
 
 from expectations.stage import finish_stage, shard_tasks, stage_passed, validate_shard
