@@ -139,7 +139,7 @@ class GxValidator:
         for i, spec in enumerate(specs):
             r = by_index[canonical[i]]
             res = r.result or {}
-            if spec.type in PER_COLUMN and not r.exception_info.get("raised_exception", False) \
+            if spec.type in PER_COLUMN and _error_type(r.exception_info) is None \
                     and isinstance(res.get("details"), Mapping):
                 out += _per_column(spec, table, res["details"], share)
                 continue
