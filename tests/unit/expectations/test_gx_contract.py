@@ -6,6 +6,8 @@ import gx_fakes as fakes
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from expectations.contract import ChainSpec, contract_plan, declared_columns, pseudonym_form
 from expectations.params import ValidationParams
@@ -118,3 +120,31 @@ def test_email_scan_reads_non_string_columns(check):
     t = pa.table({"n": [1, 2], "t": pa.array([0, 1], pa.timestamp("us", tz="UTC")), "b": [True, None]})
     for c in t.column_names:
         assert check(t, "expect_column_values_to_not_be_email_addresses", column=c).success
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.sampled_from(["account_id", "session_id", "user_agent", "object_id", "container_id", "geo_country"]),
+       st.integers(0, 239), st.from_regex(r"[a-z]{1,8}@[a-z]{2,8}\.(com|io|de)", fullmatch=True))
+def test_an_address_left_anywhere_breaks_the_contract_on_that_column(tmp_path_factory, gx_validator, column, row,
+                                                                     address):
+    """Property: one e-mail address planted in any column of a good release is caught, on that column only."""
+    import pyarrow as pa
+
+    run = tmp_path_factory.mktemp("run")
+    raw = fakes.make_run(run, shards=1)
+    anon = fakes.anonymize(raw, fakes.GOOD_CHAIN)
+    events = anon["events"]
+    values = events[column].to_pylist()
+    values[row] = f"x {address} y"
+    anon["events"] = events.set_column(events.schema.get_field_index(column), column, pa.array(values))
+    fakes.write_tables(run, "anon/good", anon, shards=1)
+    chain = ChainSpec.from_mapping(fakes.GOOD_CHAIN)
+    plan = contract_plan(chain, anon_schemas(run, "good"), RAW_TABLES, {t: v.num_rows for t, v in raw.items()})
+    failed = {(o.table, o.expectation, o.columns, o.unexpected_count)
+              for o in validate_stage(plan, run, gx_validator) if not o.success}
+    email = "expect_column_values_to_not_be_email_addresses"
+    if column in ("account_id", "session_id"):  # pseudonymized columns: the form check fails as well
+        assert ("events", email, column, 1) in failed
+        assert ("events", "expect_column_values_to_be_pseudonyms", column, 1) in failed
+    else:
+        assert failed == {("events", email, column, 1)}
