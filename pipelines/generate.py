@@ -82,7 +82,8 @@ def run_generation(run: Path, seed: int, params: GenerationParams, runner: str |
     t0 = time.perf_counter()
     n_workers = workers if workers is not None else min(2, len(specs))
     runner_obj, options = make_pipeline_options(runner, beam_args, workers=n_workers)
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    # in_memory + several workers is what we want (our own subprocess environment): silence the advice.
+    logging.getLogger("apache_beam.runners.portability.fn_api_runner.fn_runner").setLevel(logging.ERROR)
     with beam.Pipeline(runner=runner_obj, options=options) as p:
         _ = (p
              | "ChunkSpecs" >> beam.Create(specs, reshuffle=False)
