@@ -64,7 +64,10 @@ def _scope_key(scope: str) -> int:
 
 
 def _org_sizes(rng: np.random.Generator, p: GenerationParams, target_accounts: float) -> np.ndarray:
-    cap = max(p.org_size_min + 1, min(p.org_size_max, int(target_accounts * 0.2) + p.org_size_min))
+    # The largest org must fit in one chunk (an org is never split), so that memory per chunk stays flat
+    # however many events a run has; and no org takes more than a fifth of a small population.
+    fits_chunk = int(p.events_per_chunk / (EVENTS_PER_ACCOUNT_DAY * p.days))
+    cap = max(p.org_size_min + 1, min(p.org_size_max, fits_chunk, int(target_accounts * 0.2) + p.org_size_min))
     sizes: list[np.ndarray] = []
     total = 0.0
     while total < target_accounts:

@@ -46,9 +46,13 @@ class GenerateChunkFn(beam.DoFn):
 
     def process(self, spec: ChunkSpec) -> Iterator[tuple[str, str, int, int]]:
         run = Path(self.run_dir)
-        for table, data in generate_chunk(spec).items():
+        tables = generate_chunk(spec)
+        for table, data in tables.items():
             write_parquet_atomic(data, shard_path(run, spec.scope, table, spec.chunk))
             yield (spec.scope, table, spec.chunk, data.num_rows)
+        del tables, data
+        # Hand the chunk's buffers back to the OS: the allocator would otherwise keep its high-water mark.
+        pa.default_memory_pool().release_unused()
 
 
 class GenerateChunks(beam.PTransform):
