@@ -33,6 +33,7 @@ lint: install
 
 bench: install
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.summarize
 
 crosscheck: install
 	bash scripts/crosscheck.sh

@@ -1,0 +1,101 @@
+"""Render `benchmarks/RESULTS.md` from the JSON results (`python -m benchmarks.summarize`); `make bench` runs
+it last, so every figure in that file comes from a JSON that `make bench` wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    p = RESULTS / f"{name}.json"
+    if not p.is_file():
+        return None
+    d = json.loads(p.read_text())
+    return None if "error" in d else d
+
+
+def _f(x: float, digits: int = 0) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def render() -> str:
+    out = ["# Benchmark results", "",
+           "Written by `make bench` (`python -m benchmarks.run`, then `python -m benchmarks.summarize`) from",
+           "`benchmarks/results/*.json`. One benchmark: `python -m benchmarks.run --only generate`.", ""]
+    machine = None
+    if g := _load("generate"):
+        machine = g["machine"]
+        out += ["## Generation (`anonbench generate --config configs/scale.yaml --events N`)", "",
+                "| events | wall s | events/s | MB/s | peak RSS, process tree | largest process |", "|---|---|---|---|---|---|"]
+        for n, v in g["sizes"].items():
+            out.append(f"| {int(n):,} | {v['seconds']:.1f} | {_f(v['events_per_s'])} | {v['mb_per_s']} | "
+                       f"{_f(v['peak_rss_tree_mb'])} MB | {_f(v['peak_rss_max_process_mb'])} MB |")
+        r, refs = g["ratios"], g["references"]
+        out += ["", "References measured in the same run:", "",
+                f"- (a) naive Beam, one Faker call per field per event: {_f(refs['a_naive_beam_faker']['events_per_s'])} "
+                f"events/s ({refs['a_naive_beam_faker']['events']:,} events) — anonbench is **{r['vs_a_naive']}×**",
+                f"- (b) same generator code, bare single-process loop with pyarrow: "
+                f"{_f(refs['b_bare_loop']['events_per_s'])} events/s — anonbench is **{r['vs_b_bare']}×**",
+                f"- (c) pyarrow writing already-generated event tables (the sink): "
+                f"{_f(refs['c_pyarrow_sink_events']['events_per_s'])} rows/s — anonbench is **{r['vs_c_sink']}×**",
+                f"- peak RSS 10M / 1M: {r['rss_10m_over_1m']}", "",
+                "Targets: " + ", ".join(f"{k} {'✅' if v else '❌'}" for k, v in g["targets"].items()), ""]
+    if a := _load("anonymize"):
+        out += [f"## Anonymize ({a['events']:,} events, `anonbench anonymize`)", "",
+                "| chain | events/s, 1 worker | events/s, 2 workers | bare pyarrow loop | best / bare |",
+                "|---|---|---|---|---|"]
+        for c, v in a["chains"].items():
+            two = (v.get("end_to_end_2_workers") or {}).get("events_per_s")
+            out.append(f"| {c} | {_f(v['end_to_end_1_worker']['events_per_s'])} | {_f(two) if two else '–'} | "
+                       f"{_f(v['bare_pyarrow_loop']['events_per_s'])} | {v['ratio_best_end_to_end_vs_bare']} |")
+        h = a["hmac_low_cardinality"]
+        out += ["", "HMAC on low-cardinality columns: " + ", ".join(
+            f"{k} ({v['distinct']} distinct) {_f(v['values_per_s'] / 1e6, 1)}M values/s" for k, v in h.items()), "",
+            "Targets: " + ", ".join(f"{k} {'✅' if v else '❌'}" for k, v in a["targets"].items()), ""]
+    if t := _load("attack"):
+        out += [f"## Attack ({t['events']:,} events, all event checks, default parameters)", "",
+                "| chain | seconds | slowest checks |", "|---|---|---|"]
+        for c, v in t["chains"].items():
+            slow = sorted(v["per_check_seconds"].items(), key=lambda kv: -kv[1])[:3]
+            out.append(f"| {c} | {v['seconds']:.1f} | " + ", ".join(f"{k} {s:.1f} s" for k, s in slow) + " |")
+        out += ["", f"Target: {t.get('target', '')}", ""]
+    if tm := _load("tablemode"):
+        out += ["## Table mode against anonymeter 1.1.0 (full Adult files, same run)", "",
+                f"anonbench {tm['anonbench_seconds']:.1f} s wall / {tm['anonbench_cpu_seconds']:.1f} s CPU; "
+                f"anonymeter {tm.get('anonymeter_seconds') or float('nan'):.1f} s / "
+                f"{tm.get('anonymeter_cpu_seconds') or float('nan'):.1f} s: **{tm.get('speedup')}×** wall, "
+                f"{tm.get('speedup_cpu')}× CPU (target ≥ {tm.get('target_speedup')}×).", ""]
+    if v := _load("validate"):
+        out += [f"## Validation ({v['events']:,} events, raw + every chain)", ""]
+        for w, r in v["by_workers"].items():
+            out.append(f"- {w} worker(s): {r['wall_seconds']:.0f} s for {r['validated_rows']:,} rows "
+                       f"({r['seconds_per_250k_rows']} s per 250k rows)")
+        out.append("")
+    if p := _load("pipeline"):
+        out += [f"## The whole default run (`anonbench run --config {p['config']}`, {p['events']:,} events)", "",
+                f"{p['seconds']:.0f} s wall, check exit code {p['check_exit_code']}, peak RSS "
+                f"{_f(p['peak_rss_tree_mb'])} MB (tree). Share of wall time: " + ", ".join(
+                    f"{k} {100 * s:.0f}%" for k, s in p["share_of_wall_time"].items()) + ".", "",
+                "Targets: " + ", ".join(f"{k} {'✅' if x else '❌'}" for k, x in p["targets"].items()), ""]
+    if machine:
+        out += [f"Machine: {machine['cpus']} CPUs, {machine['memory_gb']} GB, Python {machine['python']}, "
+                f"{machine['platform']}.", ""]
+    return "\n".join(out)
+
+
+def main() -> int:
+    text = render()
+    tmp = HERE / "RESULTS.md.tmp"
+    tmp.write_text(text)
+    tmp.replace(HERE / "RESULTS.md")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
