@@ -48,7 +48,7 @@ class _Stages:
 def _quietly(fn, *args: Any, **kw: Any) -> Any:
     """Run a command body whose own table output would drown the progress lines."""
     buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
         return fn(*args, **kw)
 
 
@@ -89,19 +89,19 @@ def main(config: Path, out: Path, runner: str | None, overwrite: bool, beam_args
     run = Path(out)
     names: list[str] = []
     for chain in cfg.chains:
-        with stages.stage(f"anonymize {Path(chain).stem}", "chain applied shard by shard"):
+        with stages.stage(f"anonymize {Path(chain).stem}", "shard by shard"):
             section = run_chain(run, chain, runner, beam_args, ephemeral_key=ephemeral)
         names.append(section["name"] if "name" in section else Path(chain).stem)
     if cfg.validation.enabled:
-        with stages.stage("validate", "GX suites on raw and every chain"):
+        with stages.stage("validate", "GX, raw + chains"):
             # A failed expectation is a finding, not a crash: `check` judges it below.
             validate(run, None, runner, beam_args, quiet=True)
     else:
         console.print("[yellow]validation disabled in the run config (validation.enabled: false)[/]")
     for name in names:
-        with stages.stage(f"attack {name}", "re-identification checks vs ground truth"):
+        with stages.stage(f"attack {name}", "attacks scored on the truth"):
             _quietly(attack_cmd.main, run, name, None)
-    with stages.stage("check + report", "thresholds, report/index.html"):
+    with stages.stage("check + report", "thresholds, report"):
         result = check_run(run, None)
         paths = write_report(run, result)
     man = manifest.load(run)
