@@ -9,6 +9,11 @@ only the excess over it is a privacy risk. The baseline guesses the secret of a 
 
 How to read it: 0 — the release predicts its own people's secrets no better than anyone's; 1 — every secret
 that the control attack got wrong, the attack on the released people got right.
+
+The neighbour, and the choice among equally close records, are anonymeter's (``reid.neighbors``); the
+baseline's targets and guesses, the targets and the control records are drawn in anonymeter's order with its
+sampler (``reid.linkability.sample_rows``), so that with numpy's global state seeded to ``seed`` just before,
+anonymeter attacks the same records.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from reid.anonymeter_stats import AttackCounts, attack_metrics
+from reid.linkability import sample_rows
 from reid.neighbors import encode_pair, kneighbors
 from reid.result import Metric
 
@@ -40,10 +46,9 @@ def correct_guesses(guesses: pl.Series, secrets: pl.Series, regression: bool,
     return ok | (g_null & s_null)
 
 
-def _guess(targets: pl.DataFrame, syn: pl.DataFrame, aux: list[str], secret: str, rng: np.random.Generator,
-           n_jobs: int) -> pl.Series:
+def _guess(targets: pl.DataFrame, syn: pl.DataFrame, aux: list[str], secret: str, n_jobs: int) -> pl.Series:
     cand, q = encode_pair(syn.select(aux), targets.select(aux), aux)
-    idx, _ = kneighbors(cand, q, 1, rng, n_jobs=n_jobs)
+    idx, _ = kneighbors(cand, q, 1, n_jobs=n_jobs)
     return syn[secret].gather(idx[:, 0])
 
 
@@ -52,27 +57,28 @@ def inference(ori: pl.DataFrame, syn: pl.DataFrame, aux: list[str], secret: str,
               tolerance: float = 0.05, seed: int = 0, n_jobs: int = 2) -> list[Metric]:
     """Inference risk of ``secret`` from ``aux`` when ``syn`` is released, anonymeter's method, vectorized.
 
-    As in anonymeter, ``regression`` defaults to exact matching even for numeric secrets.
+    As in anonymeter, ``regression`` defaults to exact matching even for numeric secrets. Seeds of 2**32 and
+    more are taken modulo 2**32.
     """
     start = time.perf_counter()
     if secret in aux:
         raise ValueError(f"{secret}: the secret column cannot also be an auxiliary column")
     if not aux:
         raise ValueError("aux: at least one auxiliary column is needed")
-    rng = np.random.default_rng(seed)
+    state = np.random.RandomState(seed % 2**32)  # anonymeter's sampler: pandas on numpy's global RandomState
     n_ori = min(n_attacks, ori.height)
     n_base = min(syn.height, n_ori)
-    base_targets = ori.sample(n_base, seed=int(rng.integers(2**63)))
-    base_guess = syn[secret].gather(rng.choice(syn.height, size=n_base, replace=False))
+    base_targets = sample_rows(ori, n_base, state)
+    base_guess = sample_rows(syn, n_base, state)[secret]
     n_baseline = int(correct_guesses(base_guess, base_targets[secret], regression, tolerance).sum())
-    targets = ori.sample(n_ori, seed=int(rng.integers(2**63)))
-    guess = _guess(targets, syn, aux, secret, rng, n_jobs)
+    targets = sample_rows(ori, n_ori, state)
+    guess = _guess(targets, syn, aux, secret, n_jobs)
     n_success = int(correct_guesses(guess, targets[secret], regression, tolerance).sum())
     n_ctl, n_control = None, None
     if control is not None:
         n_ctl = min(n_attacks, control.height)
-        ctl_targets = control.sample(n_ctl, seed=int(rng.integers(2**63)))
-        guess = _guess(ctl_targets, syn, aux, secret, rng, n_jobs)
+        ctl_targets = sample_rows(control, n_ctl, state)
+        guess = _guess(ctl_targets, syn, aux, secret, n_jobs)
         n_control = int(correct_guesses(guess, ctl_targets[secret], regression, tolerance).sum())
     params = {"secret": secret, "aux": list(aux), "regression": regression, "seed": seed,
               "rows_original": ori.height, "rows_released": syn.height,

@@ -5,10 +5,14 @@ Reads the JSON lines the two tools wrote (``OUT/pycanon.jsonl``, ``OUT/anonymete
 tables and writes ``OUT/summary.json``. Exit 0 when:
 
 * every pyCANON figure (k, classes, unique share, l, int(entropy l), t, max and average risk) is equal;
-* anonbench's neighbour distances equal anonymeter's on the same targets (float32 precision);
+* anonbench's neighbours equal anonymeter's on the same targets: the same distances and the same records
+  (anonymeter's numba quicksort decides among equally close records, and anonbench replays it);
 * every anonymeter risk and anonbench's are statistically consistent: |difference| ≤ the combined 95% error.
-  Both sides draw their attacks at random, so "anonbench's risk inside anonymeter's interval" is also
-  reported, but it fails by chance about one time in six even for identical methods.
+  Singling out draws its attacks independently in each tool, so "anonbench's risk inside anonymeter's
+  interval" is also reported, but it fails by chance about one time in six even for identical methods.
+  Linkability and inference draw their targets as anonymeter does (seeded just before each evaluator), so their
+  success counts are compared too and must be equal ("same counts"; the baselines are not compared:
+  anonymeter's linkability baseline is unseeded).
 
     .venv/bin/python scripts/crosscheck_compare.py --data DIR --out DIR
 """
@@ -78,11 +82,17 @@ def compare_neighbors(data: Path, rows: list[dict], console: Console) -> bool:
         ref = np.array(row["distances"])
         targets = ori.head(ref.shape[0])
         cand, q = encode_pair(syn.select(cols), targets.select(cols), cols)
-        _, dist = kneighbors(cand, q, k, np.random.default_rng(0))
+        idx, dist = kneighbors(cand, q, k)
         diff = float(np.abs(dist - ref).max())
         ok &= diff < 1e-5
         console.print(f"neighbour distances, {row['nn_check']} ({len(cols)} columns, k={k}, {ref.shape[0]} targets):"
                       f" largest difference to anonymeter {diff:.2e} {'ok' if diff < 1e-5 else 'DIFFERENT'}")
+        if "indices" in row:
+            theirs = np.sort(np.array(row["indices"]), axis=1)
+            differ = int((np.sort(idx, axis=1) != theirs).any(axis=1).sum())
+            ok &= differ == 0
+            console.print(f"neighbour records, {row['nn_check']}: {differ} of {ref.shape[0]} targets with other "
+                          f"neighbours than anonymeter's {'ok' if differ == 0 else 'DIFFERENT'}")
     return ok
 
 
@@ -98,8 +108,8 @@ def _risk_error(ms: dict) -> float:
 def _anonbench(row: dict, tables: dict[str, pl.DataFrame]) -> tuple[dict, float]:
     ori, syn, ctl = tables["ori"], tables["syn"], tables["ctl"]
     seed, check = row["seed"], row["check"]
-    if row["scenario"] == "copy":
-        ori = ori.sample(row["copy_rows"], seed=seed)
+    if row["scenario"] == "copy":  # the rows anonymeter's script takes: pandas' sample(random_state=seed)
+        ori = ori[np.random.RandomState(seed).permutation(ori.height)[: row["copy_rows"]]]
         syn = ori.clone()
     t0, c0 = time.perf_counter(), time.process_time()
     if check == "singling_out":
@@ -120,7 +130,7 @@ def compare_anonymeter(data: Path, rows: list[dict], console: Console) -> tuple[
                                                       ("ctl", "adults_control.csv"))}
     table = Table(title="anonymeter 1.1.0 vs anonbench: risk [95% CI] at the same numbers of attacks")
     for col in ("scenario", "seed", "check", "n", "anonymeter", "anonbench", "inside CI", "consistent",
-                "s anonymeter", "s anonbench"):
+                "successes / control (anonymeter | anonbench)", "s anonymeter", "s anonbench"):
         table.add_column(col)
     ok, inside_count = True, 0
     times = {"anonymeter": 0.0, "anonbench": 0.0, "anonymeter_cpu": 0.0, "anonbench_cpu": 0.0}
@@ -133,6 +143,11 @@ def compare_anonymeter(data: Path, rows: list[dict], console: Console) -> tuple[
         inside = row["risk_ci"][0] - 1e-12 <= r.value <= row["risk_ci"][1] + 1e-12
         consistent = abs(r.value - row["risk"]) <= math.hypot(e_theirs, _risk_error(ms)) + 1e-12
         ok &= consistent
+        ours_n = [round(ms[m].value * ms[m].n) if ms[m].n else None for m in ("attack_rate", "control_rate")]
+        theirs_n = [row["n_success"], None if row["n_control"] is None else round(row["n_control"])]
+        same = None if row["check"] == "singling_out" else ours_n == theirs_n
+        if same is not None:
+            ok &= same
         inside_count += inside
         times["anonymeter"] += row["seconds"]
         times["anonbench"] += took
@@ -142,10 +157,14 @@ def compare_anonymeter(data: Path, rows: list[dict], console: Console) -> tuple[
         table.add_row(row["scenario"], str(row["seed"]), label, str(row["n_attacks"]),
                       f"{row['risk']:.3f} [{row['risk_ci'][0]:.3f}, {row['risk_ci'][1]:.3f}]",
                       f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]", "yes" if inside else "no",
-                      "yes" if consistent else "NO", f"{row['seconds']:.1f}", f"{took:.2f}")
+                      "yes" if consistent else "NO",
+                      f"{theirs_n[0]}/{theirs_n[1]} | {ours_n[0]}/{ours_n[1]}"
+                      + ("" if same is None else (" same" if same else " DIFFERENT")),
+                      f"{row['seconds']:.1f}", f"{took:.2f}")
         results.append({"scenario": row["scenario"], "seed": row["seed"], "check": label, "n": row["n_attacks"],
                         "anonymeter": [row["risk"], *row["risk_ci"]], "anonbench": [r.value, r.ci_low, r.ci_high],
-                        "inside": inside, "consistent": consistent, "seconds": [row["seconds"], took]})
+                        "inside": inside, "consistent": consistent, "counts": [theirs_n, ours_n],
+                        "same_counts": same, "seconds": [row["seconds"], took]})
     console.print(table)
     speedup = times["anonymeter"] / times["anonbench"] if times["anonbench"] else math.nan
     speedup_cpu = times["anonymeter_cpu"] / times["anonbench_cpu"] if times["anonbench_cpu"] else math.nan

@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from reid.anonymeter_stats import success_rate
-from reid.linkability import linkability, links, random_links
+from reid.linkability import _attack, linkability, links, random_links, sample_rows
+from reid.neighbors import encode_pair, kneighbors
 
 
 def by_metric(ms):
@@ -62,3 +63,28 @@ def test_targets_are_capped_at_the_table_size_and_empty_sets_refused():
     assert by_metric(linkability(ori, ori, ["a"], ["b"], n_attacks=500))["risk"].n == 10
     with pytest.raises(ValueError, match="aux"):
         linkability(ori, ori, [], ["b"])
+
+
+@pytest.mark.parametrize(("n_rows", "n", "seed"), [(50, 10, 0), (1000, 999, 42), (7, 7, 123)])
+def test_targets_are_the_ones_pandas_sample_draws(n_rows, n, seed):
+    """anonymeter draws targets with ``DataFrame.sample`` on numpy's global state: the same rows, same order."""
+    df = pl.DataFrame({"i": range(n_rows)})
+    ours = sample_rows(df, n, np.random.RandomState(seed))["i"].to_list()
+    theirs = df.to_pandas().sample(n, random_state=np.random.RandomState(seed))["i"].to_list()
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_only_undecided_ties_are_replayed_and_links_stay_anonymeters(k):
+    """Links found with the shortcut equal links between fully resolved (anonymeter's) neighbour lists."""
+    rng = np.random.default_rng(k)
+    make = lambda n: pl.DataFrame({"a": rng.integers(0, 4, n), "s": rng.choice(list("pq"), n),  # noqa: E731
+                                   "b": rng.integers(0, 30, n), "t": rng.choice(list("xyz"), n)})
+    syn, targets = make(60), make(150)
+    full = []
+    for aux in (["a", "s"], ["b", "t"]):
+        cand, q = encode_pair(syn.select(aux), targets.select(aux), aux)
+        full.append(kneighbors(cand, q, k)[0])
+    want = links(full[0], full[1], k)
+    assert _attack(targets, syn, ["a", "s"], ["b", "t"], k, n_jobs=1).tolist() == want.tolist()
+    assert 0 < want.sum() < want.size  # the case is not trivial
