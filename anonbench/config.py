@@ -32,19 +32,19 @@ class RunConfig(BaseModel):
 
     name: str = "run"
     seed: int = Field(0, ge=0, lt=2**63)
-    generate: GenerationParams = Field(default_factory=GenerationParams)
+    generate: GenerationParams = Field(default_factory=lambda: GenerationParams())
     chains: list[str] = Field(default_factory=list, description="Chain names or YAML paths.")
     allow_ephemeral_key: bool = Field(
         False, description="`anonbench run` may make a random in-memory key when the chain's secret is unset.")
-    runner: RunnerConfig = Field(default_factory=RunnerConfig)
-    attacks: AttackParams = Field(default_factory=AttackParams)
-    validation: ValidationParams = Field(default_factory=ValidationParams)
+    runner: RunnerConfig = Field(default_factory=lambda: RunnerConfig())
+    attacks: AttackParams = Field(default_factory=lambda: AttackParams())
+    validation: ValidationParams = Field(default_factory=lambda: ValidationParams())
     thresholds: dict[str, Any] | None = Field(
         None, description="Thresholds overriding the defaults (see `anonbench check`).")
     source: str | None = Field(None, description="Set by the loader: the file this config came from.")
 
 
-def _loc(err: dict[str, Any]) -> str:
+def _loc(err: Any) -> str:
     return ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
 
 

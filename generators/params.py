@@ -51,8 +51,8 @@ class GenerationParams(BaseModel):
     rare_config_share: float = Field(0.15, ge=0, le=1, description="Share of config values off the common set.")
     control_share: float = Field(0.25, ge=0, le=1,
                                  description="Size of the held-out control population relative to the main one.")
-    activity: ActivityParams = Field(default_factory=ActivityParams)
-    session: SessionParams = Field(default_factory=SessionParams)
+    activity: ActivityParams = Field(default_factory=lambda: ActivityParams())
+    session: SessionParams = Field(default_factory=lambda: SessionParams())
 
     @field_validator("plan_mix")
     @classmethod

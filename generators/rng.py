@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pyarrow as pa
 
 
 def _purpose_key(purpose: str) -> int:
@@ -49,14 +50,13 @@ def hex_ids(rng: np.random.Generator, n: int, nbytes: int) -> np.ndarray:
     return rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8)
 
 
-def to_hex(raw: np.ndarray, prefix: str = "") -> list[str] | object:
+def to_hex(raw: np.ndarray, prefix: str = "") -> pa.Array:
     """Hex strings of the rows of a (n, k) uint8 array, vectorized through Arrow/Polars."""
     import polars as pl
-    import pyarrow as pa
 
     n, k = raw.shape
     arr = pa.FixedSizeBinaryArray.from_buffers(pa.binary(k), n, [None, pa.py_buffer(np.ascontiguousarray(raw))])
-    s = pl.from_arrow(arr.cast(pa.binary())).bin.encode("hex")
+    s = pl.Series(arr.cast(pa.binary())).bin.encode("hex")
     if prefix:
         s = prefix + s
     return s.to_arrow()

@@ -140,14 +140,14 @@ class AttackParams(_Model):
     target_account_types: list[str] = Field(
         default_factory=lambda: ["atlassian", "customer"],
         description="Account types attacked (persons; bots are not targets).")
-    leak_scan: LeakScanParams = Field(default_factory=LeakScanParams)
-    dictionary: DictionaryParams = Field(default_factory=DictionaryParams)
-    unicity: UnicityParams = Field(default_factory=UnicityParams)
-    profile_linkage: ProfileLinkageParams = Field(default_factory=ProfileLinkageParams)
-    quasi_identifiers: QuasiIdentifierParams = Field(default_factory=QuasiIdentifierParams)
-    anonymeter: AnonymeterParams = Field(default_factory=AnonymeterParams)
-    cross_tenant: CrossTenantParams = Field(default_factory=CrossTenantParams)
-    utility: UtilityParams = Field(default_factory=UtilityParams)
+    leak_scan: LeakScanParams = Field(default_factory=lambda: LeakScanParams())
+    dictionary: DictionaryParams = Field(default_factory=lambda: DictionaryParams())
+    unicity: UnicityParams = Field(default_factory=lambda: UnicityParams())
+    profile_linkage: ProfileLinkageParams = Field(default_factory=lambda: ProfileLinkageParams())
+    quasi_identifiers: QuasiIdentifierParams = Field(default_factory=lambda: QuasiIdentifierParams())
+    anonymeter: AnonymeterParams = Field(default_factory=lambda: AnonymeterParams())
+    cross_tenant: CrossTenantParams = Field(default_factory=lambda: CrossTenantParams())
+    utility: UtilityParams = Field(default_factory=lambda: UtilityParams())
 
     @field_validator("checks")
     @classmethod
