@@ -7,7 +7,7 @@ Each section's model lives with the package it configures (generation in ``gener
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -96,9 +96,3 @@ def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -
         parse_document(cfg.thresholds, f"{path}: thresholds")
     return cfg.model_copy(update={"source": str(path)})
 
-
-def config_from_dict(data: dict[str, Any]) -> RunConfig:
-    return RunConfig.model_validate(data)
-
-
-Role = Literal["candidate", "control"]

@@ -43,12 +43,3 @@ def prepare_run_dir(out: Path, overwrite: bool) -> Path:
         raise UsageError(f"{out}: cannot write there ({e.strerror})") from None
     return out
 
-
-def require_run(run: Path) -> Path:
-    """A complete run directory, or exit 2 naming what is missing."""
-    run = Path(run)
-    if not run.is_dir():
-        raise UsageError(f"{run}: no such run directory")
-    if not manifest.is_complete(run):
-        raise UsageError(f"{run}: incomplete run (no manifest.json); generate it again")
-    return run

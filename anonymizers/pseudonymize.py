@@ -9,6 +9,7 @@ data is still personal data (GDPR Recital 26): the behaviour behind a pseudonym 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +55,14 @@ class HmacSha256:
         return self.digests([message])[0]
 
 
+def tokenize_columns(batch: pa.Table, columns: Sequence[str], key: bytes, length: int, prefix: str) -> pa.Table:
+    """Replace each string column by keyed tokens, computed once per distinct value."""
+    for c in columns:
+        out = map_distinct(batch.column(c), lambda vs: hmac_tokens(key, vs, length, prefix), pa.string())
+        batch = replace_column(batch, c, out)
+    return batch
+
+
 def hmac_tokens(subkey: bytes, values: list[str], length: int, prefix: str = "") -> list[str]:
     """HMAC-SHA256 hex pseudonyms of ``values`` (one HMAC per value given: pass distinct values)."""
     return [prefix + d.hex()[:length] for d in HmacSha256(subkey).digests([v.encode() for v in values])]
@@ -76,9 +85,4 @@ class HmacPseudonymizer(Anonymizer):
         return with_type(schema, columns, pa.string())
 
     def apply(self, batch: pa.Table, ctx: BatchContext) -> pa.Table:
-        p = self.params
-        for c in ctx.columns:
-            out = map_distinct(batch.column(c), lambda vs: hmac_tokens(self._subkey, vs, p.length, p.prefix),
-                               pa.string())
-            batch = replace_column(batch, c, out)
-        return batch
+        return tokenize_columns(batch, ctx.columns, self._subkey, self.params.length, self.params.prefix)

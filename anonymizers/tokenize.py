@@ -13,9 +13,8 @@ import os
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from anonymizers.base import Anonymizer, BatchContext, need_string, replace_column, with_type
-from anonymizers.distinct import map_distinct
-from anonymizers.pseudonymize import hmac_tokens
+from anonymizers.base import Anonymizer, BatchContext, need_string, with_type
+from anonymizers.pseudonymize import tokenize_columns
 
 
 class RandomParams(BaseModel):
@@ -41,9 +40,4 @@ class RandomTokens(Anonymizer):
         return with_type(schema, columns, pa.string())
 
     def apply(self, batch: pa.Table, ctx: BatchContext) -> pa.Table:
-        p = self.params
-        for c in ctx.columns:
-            out = map_distinct(batch.column(c), lambda vs: hmac_tokens(self._salt, vs, p.length, p.prefix),
-                               pa.string())
-            batch = replace_column(batch, c, out)
-        return batch
+        return tokenize_columns(batch, ctx.columns, self._salt, self.params.length, self.params.prefix)

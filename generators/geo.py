@@ -97,10 +97,6 @@ def primary_locale(country: int) -> int:
     return LOCALE_INDEX[COUNTRIES[country].locales[0][0]]
 
 
-def primary_timezone(country: int) -> int:
-    return TZ_INDEX[COUNTRIES[country].timezones[0][0]]
-
-
 @functools.lru_cache(maxsize=64)
 def utc_offsets(start: dt.date, hours: int) -> np.ndarray:
     """Offsets in seconds, shape (n_timezones, hours): UTC offset of each zone at each *local* hour of the

@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow as pa
 
 from generators import geo
-from generators.catalog import BOT_APPS, PERSONAS
+from generators.catalog import ACCOUNT_TYPE, BOT_APPS, PERSONAS
 from generators.params import GenerationParams
 from generators.plan import US_PER_DAY, Plan, epoch_us
 from generators.pools import Pools, take
@@ -238,7 +238,7 @@ def build_accounts(plan: Plan, chunk: int, p: GenerationParams, pools: Pools) ->
                              np.where(rng.random(n) < 0.22, "viewer", "member"))))
     role = np.where((persona == P_ADMIN) & (rng.random(n) < 0.4), "site_admin", role)
     role[first_of_org_sorted(org_of)] = "org_admin"
-    account_type = np.array(["atlassian", "atlassian", "atlassian", "customer", "app"], dtype=object)[persona]
+    account_type = np.array([ACCOUNT_TYPE[name] for name in PERSONAS], dtype=object)[persona]
     start_us = epoch_us(p.start)
     org_created = orgs["created_at"].cast(pa.int64()).to_numpy()[org_of]
     created = org_created + (rng.random(n) * (start_us - org_created - US_PER_DAY)).astype(np.int64)
