@@ -15,9 +15,16 @@ Beam ``CombinePerKey`` computes them in a first pass over the data as it stands 
 state then reaches ``apply`` as ``ctx.state``. ``merge`` must be associative and commutative, and
 ``finalize`` must not depend on the order of the batches, so the result is the same on every runner.
 
-Aggregating anonymizers (``dp.aggregate``) do not map batches: they set ``releases`` to the name of the table
-they publish instead of their input, and implement ``partial``/``merge`` to pre-aggregate; the pipeline
-finishes the release (see :mod:`anonymizers.dp_aggregate`).
+Aggregating anonymizers (``dp.aggregate``, ``dp.synthesize``) do not map batches: they set ``releases`` to the
+name of the table they publish instead of their input, and implement ``partial``/``merge`` to pre-aggregate;
+the pipeline finishes the release (see :mod:`anonymizers.dp_aggregate`).
+
+Differentially private steps set ``differentially_private = True`` and implement the DP contract below:
+:meth:`Anonymizer.privacy_budget` (what is claimed: epsilon, delta, unit, accounting, bounds, the split of the
+budget) and :meth:`Anonymizer.dp_measure` (the noisy measurements, computed in-process from small input tables,
+with a test hook ``noise=False`` that switches the noise off and nothing else). ``dp_audit`` holds every such
+step — built-in or third-party — to its claim: the sensitivity of each measurement with the noise off, and a
+black-box lower bound on epsilon from repeated noisy runs on neighbouring datasets.
 
 This package never imports Apache Beam, ``pipelines`` or ``anonbench``.
 """
@@ -59,6 +66,52 @@ class BatchContext:
 
 
 @dataclass(frozen=True)
+class PrivacyBudget:
+    """What a differentially private step claims (recorded in the manifest and on the report).
+
+    ``epsilon``/``delta`` are the whole step's budget for one privacy ``unit`` (the id column whose
+    contributions are bounded, e.g. ``account_id``); ``accounting`` names the composition method (``basic``
+    sequential composition, ``zCDP``, ``PLD``); ``split`` gives each measurement's share in the accounting's
+    own currency (epsilon for basic composition, rho for zCDP) so that composing the shares gives back the
+    declared budget; ``bounds`` are the contribution bounds (e.g. ``max_events_per_unit``).
+    """
+
+    epsilon: float
+    delta: float
+    unit: str
+    accounting: str
+    split: Mapping[str, float] = field(default_factory=dict)
+    bounds: Mapping[str, Any] = field(default_factory=dict)
+    mechanism: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"epsilon": self.epsilon, "delta": self.delta, "privacy_unit": self.unit,
+                "accounting": self.accounting, "split": dict(self.split), "bounds": dict(self.bounds),
+                "mechanism": self.mechanism}
+
+
+@dataclass(frozen=True)
+class DPMeasurement:
+    """One noisy query of a DP step, as ``dp_audit`` sees it.
+
+    ``values`` maps each released cell (a tuple key: a partition, a marginal cell, a histogram bin) to its
+    value; a cell absent from ``values`` was not released (private partition selection). With the noise off
+    (``dp_measure(..., noise=False)``) the values are the exact, contribution-bounded ones and partition
+    selection uses its deterministic rule. ``l1_sensitivity`` bounds sum |f(D) - f(D')| over cells when one
+    unit is added or removed; ``l0_sensitivity`` bounds how many cells one unit touches (None: unbounded);
+    ``epsilon`` is this measurement's pure-DP-equivalent share of the budget (for zCDP shares, the epsilon of
+    the same mechanism at the step's delta).
+    """
+
+    name: str
+    values: Mapping[tuple, float]
+    l1_sensitivity: float
+    epsilon: float
+    delta: float = 0.0
+    l0_sensitivity: int | None = None
+
+
+@dataclass(frozen=True)
 class StepReport:
     """What a step did to one table, for the manifest (counts only, never values)."""
 
@@ -78,6 +131,8 @@ class Anonymizer:
     stateful: ClassVar[bool] = False
     releases: ClassVar[str | None] = None
     """For aggregating anonymizers: the table released in place of the input table."""
+    differentially_private: ClassVar[bool] = False
+    """Declares differential privacy: the step implements ``privacy_budget`` and ``dp_measure``."""
     secret_fields: ClassVar[tuple[str, ...]] = ("key",)
     """Names of the ``Params`` fields that hold secret references (only when ``needs_secret``)."""
 
@@ -134,6 +189,17 @@ class Anonymizer:
     def report(self, state: Any) -> dict[str, Any]:
         """Counts describing the finalized state, for the manifest (never raw values or secrets)."""
         return {}
+
+    # --- the DP contract (differentially_private steps) --------------------------------------------
+    def privacy_budget(self) -> PrivacyBudget:
+        """The budget this step claims (``differentially_private`` steps only)."""
+        raise NotImplementedError(f"{self.name} does not declare differential privacy")
+
+    def dp_measure(self, tables: Mapping[str, pa.Table], *, noise: bool = True) -> list[DPMeasurement]:
+        """The step's noisy measurements of ``tables`` (its input tables as they stand at that point of the
+        chain), computed in-process: the DP core of the release, everything after it being post-processing.
+        ``noise=False`` is the test hook of ``dp_audit``: the same computation with the noise switched off."""
+        raise NotImplementedError(f"{self.name} does not declare differential privacy")
 
     def public_params(self) -> dict[str, Any]:
         """Parameters as recorded in the manifest: secret fields keep their reference, never the key."""

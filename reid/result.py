@@ -25,6 +25,7 @@ RISK_SCHEMA = pa.schema([
     pa.field("threshold", pa.float64()),
     pa.field("passed", pa.bool_()),
     pa.field("seconds", pa.float64()),
+    pa.field("successes", pa.int64()),
 ])
 
 Z95 = 1.959963984540054
@@ -58,12 +59,15 @@ class Metric:
     threshold: float | None = None
     passed: bool | None = None
     seconds: float | None = None
+    successes: int | None = None
+    """For a proportion: the count behind ``value`` (``successes / n``), so comparisons are exact."""
 
     @classmethod
     def proportion(cls, check: str, metric: str, successes: float, n: int, **kw: Any) -> Metric:
         """A proportion with its Wilson 95% interval."""
         lo, hi = wilson_interval(successes, n)
         value = successes / n if n else math.nan
+        kw.setdefault("successes", int(round(successes)))
         return cls(check=check, metric=metric, value=value, n=int(n), ci_low=lo, ci_high=hi, **kw)
 
 
