@@ -133,6 +133,9 @@ class Anonymizer:
     """For aggregating anonymizers: the table released in place of the input table."""
     differentially_private: ClassVar[bool] = False
     """Declares differential privacy: the step implements ``privacy_budget`` and ``dp_measure``."""
+    synthetic: ClassVar[bool] = False
+    """Its releases are synthetic records (no released row belongs to a real person): the attacks report what
+    they mean on synthetic data (membership; a synthetic trace that singles out a real person is a copy)."""
     secret_fields: ClassVar[tuple[str, ...]] = ("key",)
     """Names of the ``Params`` fields that hold secret references (only when ``needs_secret``)."""
 

@@ -104,7 +104,8 @@ class Chain:
 
 def flags(cls: type[Anonymizer]) -> dict[str, bool]:
     return {"row_preserving": cls.row_preserving, "deterministic": cls.deterministic,
-            "needs_secret": cls.needs_secret, "stateful": cls.stateful}
+            "needs_secret": cls.needs_secret, "stateful": cls.stateful,
+            "differentially_private": cls.differentially_private, "synthetic": cls.synthetic}
 
 
 def find_chain(name_or_path: str | Path, chain_dir: Path = CHAIN_DIR) -> Path:
