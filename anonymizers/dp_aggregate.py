@@ -21,7 +21,7 @@ functions that need it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from anonymizers.base import Anonymizer, BatchContext
+from anonymizers.base import Anonymizer, BatchContext, DPMeasurement, PrivacyBudget
 from anonymizers.time_bucket import need_timestamp
 
 COUNT = "count"
@@ -62,6 +62,7 @@ class DpAggregate(Anonymizer):
     deterministic = False
     stateful = True
     releases = "event_counts"
+    differentially_private = True
 
     def check_table(self, table: str, columns: list[str], schema: pa.Schema) -> str | None:
         p = self.params
@@ -104,15 +105,72 @@ class DpAggregate(Anonymizer):
 
     # --- the DP release ------------------------------------------------------------------------------
     def budget(self) -> dict[str, Any]:
-        """What the manifest records about the release's privacy budget."""
-        p = self.params
-        return {"epsilon": p.epsilon, "delta": p.delta, "privacy_unit": p.id_column, "period": p.period,
-                "max_partitions_contributed": p.max_partitions_contributed,
-                "max_contributions_per_partition": p.max_contributions_per_partition,
-                "noise": p.noise, "partition_selection": p.partition_selection,
-                "mechanism": "PipelineDP SUM of per-(unit, partition) counts, clamped to [0, Linf]"}
+        """What the manifest records about the release's privacy budget (:meth:`privacy_budget`)."""
+        return self.privacy_budget().as_dict()
 
-    def release(self, rows: Any, backend: Any) -> tuple[Any, Any]:
+    def privacy_budget(self) -> PrivacyBudget:
+        """(epsilon, delta) per account for the whole release. PipelineDP's ``NaiveBudgetAccountant`` splits
+        epsilon equally between its two mechanisms (basic sequential composition): the noisy SUM and the
+        private partition selection; delta goes to partition selection (and to the SUM when it is Gaussian)."""
+        p = self.params
+        return PrivacyBudget(
+            epsilon=p.epsilon, delta=p.delta, unit=p.id_column, accounting="basic",
+            split={"sum": p.epsilon / 2, "partition_selection": p.epsilon / 2},
+            bounds={"max_partitions_contributed": p.max_partitions_contributed,
+                    "max_contributions_per_partition": p.max_contributions_per_partition, "period": p.period},
+            mechanism=f"PipelineDP SUM of per-(unit, partition) counts clamped to [0, Linf], {p.noise} noise; "
+                      f"{p.partition_selection} partition selection")
+
+    def dp_measure(self, tables: Mapping[str, pa.Table], *, noise: bool = True,
+                   columns: Mapping[str, Sequence[str]] | None = None) -> list[DPMeasurement]:
+        """The noisy counts of ``tables[events]`` by PipelineDP on its LocalBackend, in-process: one measurement
+        ``sum`` whose cells are the partitions (period, keys...). ``columns`` names the partition keys (the
+        step's ``columns``; default: every column but the id and time columns). ``noise=False`` runs the same
+        PipelineDP graph with the noise switched off (see :mod:`anonymizers.dp_noiseless`: exact sums, median
+        partition-selection rule, deterministic sampling in contribution bounding)."""
+        p = self.params
+        if columns:
+            (table, keys), = columns.items()
+        else:
+            table = "events" if "events" in tables else next(iter(tables))
+            keys = [c for c in tables[table].column_names if c not in (p.id_column, p.time_column)]
+        pre = self.partial(tables[table], BatchContext(table, tuple(keys)))
+        return [self.measure(pre, noise=noise)]
+
+    def measure(self, pre: pa.Table, *, noise: bool = True) -> DPMeasurement:
+        """The DP measurement of a merged pre-aggregate (see :meth:`dp_measure`)."""
+        import pipeline_dp
+
+        from anonymizers.dp_noiseless import CoupledLocalBackend
+
+        backend = pipeline_dp.LocalBackend() if noise else CoupledLocalBackend()
+        col, accountant = self.release(self.pipeline_rows(pre), backend, noise=noise)
+        accountant.compute_budgets()
+        values = {tuple(k): float(m.sum) for k, m in col}
+        kinds = (pipeline_dp.aggregate_params.MechanismType.LAPLACE,
+                 pipeline_dp.aggregate_params.MechanismType.GAUSSIAN)
+        sums = [s for s in accountant.mechanism_specs if s.mechanism_type in kinds]
+        p = self.params
+        return DPMeasurement(name="sum", values=values,
+                             l1_sensitivity=float(p.max_partitions_contributed * p.max_contributions_per_partition),
+                             epsilon=sum(s.eps for s in sums), delta=sum(s.delta for s in sums),
+                             l0_sensitivity=p.max_partitions_contributed)
+
+    def pipeline_rows(self, pre: pa.Table) -> list[tuple[tuple[Any, tuple], int]]:
+        """The elements PipelineDP aggregates: ((unit, partition key), events) per (unit, partition)."""
+        return list(rows_of(pre))
+
+    def engine(self, accountant: Any, backend: Any, *, noise: bool = True) -> Any:
+        """PipelineDP's ``DPEngine``; with ``noise=False`` the same engine with the noise switched off."""
+        import pipeline_dp
+
+        if noise:
+            return pipeline_dp.DPEngine(accountant, backend)
+        from anonymizers.dp_noiseless import NoiselessEngine
+
+        return NoiselessEngine(accountant, backend)
+
+    def release(self, rows: Any, backend: Any, *, noise: bool = True) -> tuple[Any, Any]:
         """DP aggregation of ``rows`` = ((pid, partition key tuple), events) on any PipelineDP backend.
 
         Returns (collection of (partition key, metrics), budget accountant). Call
@@ -122,7 +180,7 @@ class DpAggregate(Anonymizer):
 
         p = self.params
         accountant = pipeline_dp.NaiveBudgetAccountant(total_epsilon=p.epsilon, total_delta=p.delta)
-        engine = pipeline_dp.DPEngine(accountant, backend)
+        engine = self.engine(accountant, backend, noise=noise)
         noise = {"laplace": pipeline_dp.NoiseKind.LAPLACE, "gaussian": pipeline_dp.NoiseKind.GAUSSIAN}[p.noise]
         strategy = {
             "truncated_geometric": pipeline_dp.PartitionSelectionStrategy.TRUNCATED_GEOMETRIC,
@@ -142,7 +200,7 @@ class DpAggregate(Anonymizer):
         """The whole release on PipelineDP's LocalBackend (no Beam), from a merged pre-aggregate."""
         import pipeline_dp
 
-        col, accountant = self.release(list(rows_of(pre)), pipeline_dp.LocalBackend())
+        col, accountant = self.release(self.pipeline_rows(pre), pipeline_dp.LocalBackend())
         accountant.compute_budgets()
         return self.to_table(list(col), self.released_schema_of(pre))
 

@@ -1,0 +1,275 @@
+"""``dp_audit``: every differentially private step of a chain held to its own claim.
+
+A step that sets ``Anonymizer.differentially_private`` (built-in or third-party) declares its budget
+(``privacy_budget()``: epsilon, delta, the privacy unit column) and exposes its DP core as
+``dp_measure(tables, *, noise=True) -> list[DPMeasurement]``, with ``noise=False`` the test hook that switches
+the noise off and nothing else. The audit uses nothing else from the step, so it works on any step that
+implements the contract. When the step's ``dp_measure`` accepts a keyword ``columns`` the audit passes the
+chain step's ``columns`` (``{table: [column, ...]}``), which name what it aggregates or synthesizes.
+
+Neighbouring datasets come from the run's raw data: D is a sample of privacy units (all their rows in every
+table that has the unit column, pushed through the chain's earlier steps), D' is D plus one *heavy* unit:
+
+* ``spread``: ``heavy_events`` rows copied from D's units, half of them with every string column the step
+  aggregates set to a value no one else has (partitions only the heavy unit holds);
+* ``clone``: the rows of one of D's busiest units, repeated up to ``heavy_events`` rows — the clone whose
+  noise-off change is largest is the D' of the epsilon test.
+
+Three tests, each reported as a row of ``risk/<chain>/dp_audit.parquet``:
+
+1. **sensitivity** (noise off): for each neighbour and measurement, the cells released in both outputs
+   differ by at most the declared ``l1_sensitivity`` in sum, at most ``l0_sensitivity`` cells change or
+   appear, and no released cell carries a value only the heavy unit holds. The noise-off output must be a
+   function of the data (it is computed twice on D).
+2. **black box** (noise on): ``runs`` releases of D and of D'; the best distinguishing event is picked on the
+   first two fifths and its probabilities estimated on the rest, giving a lower bound on epsilon at confidence
+   1 - alpha (:mod:`reid.dp_stats`); it fails when above the step's claimed epsilon. Catches a fixed noise
+   seed (outputs repeat), numpy's textbook Laplace sampler (Mironov 2012), gross noise or budget errors.
+3. **noise calibration** (noise on, measurements that declare delta = 0): the noisy values minus the
+   noise-off ones must be noise that makes a shift of the whole ``l1_sensitivity`` in one cell cost at most the
+   measurement's epsilon (the Laplace mechanism's claim, Dwork & Roth 2014, Thm 3.6); catches noise scaled
+   down (x 0.1 within 150 runs). It reads the claim as "data-independent additive noise".
+
+Each failing test is wrong for a correct mechanism with probability at most ``alpha``; the default 1e-3 makes
+a false alarm in CI rare, and a correct mechanism's true distinguishability is far below its claim, so far
+rarer still. ``passed`` is 1 only when every test of the step passed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from anonymizers.base import Anonymizer, DPMeasurement
+from reid import dp_stats
+from reid.result import Metric
+
+CHECK = "dp_audit"
+METRICS = ("sensitivity_ok", "epsilon_lower_bound", "passed")
+HEAVY = "dp-audit-heavy"
+MARKER = "dp-audit-only-"
+Tables = dict[str, pa.Table]
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """How hard to look (``attacks.dp_audit`` in a run config; see :class:`reid.params.DpAuditParams`)."""
+
+    accounts: int = 400
+    runs: int = 150
+    candidates: int = 6
+    heavy_events: int = 10_000
+    alpha: float = 1e-3
+    seed: int = 0
+
+
+@dataclass
+class Neighbours:
+    """D and its neighbours, as the DP step's input tables (after the chain's earlier steps)."""
+
+    base: Tables
+    spread: Tables
+    clones: list[Tables] = field(default_factory=list)
+
+
+def call_measure(step: Anonymizer, tables: Mapping[str, pa.Table], columns: Mapping[str, Sequence[str]],
+                 noise: bool) -> dict[tuple, float]:
+    """One release of ``step``: (measurement name, cell) -> value; checks the declared sensitivities."""
+    kw: dict[str, Any] = {"noise": noise}
+    sig = inspect.signature(step.dp_measure)
+    if "columns" in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        kw["columns"] = {t: list(c) for t, c in columns.items()}
+    out: dict[tuple, float] = {}
+    for m in step.dp_measure(tables, **kw):
+        for cell, v in m.values.items():
+            out[(m.name, tuple(cell))] = float(v)
+    return out
+
+
+def declared(step: Anonymizer, tables: Mapping[str, pa.Table], columns: Mapping[str, Sequence[str]]
+             ) -> dict[str, DPMeasurement]:
+    kw: dict[str, Any] = {"noise": False}
+    if "columns" in inspect.signature(step.dp_measure).parameters:
+        kw["columns"] = {t: list(c) for t, c in columns.items()}
+    return {m.name: m for m in step.dp_measure(tables, **kw)}
+
+
+# --- neighbouring datasets ----------------------------------------------------------------------------
+def _set_unit(t: pa.Table, unit: str, value: Any) -> pa.Table:
+    i = t.schema.get_field_index(unit)
+    f = t.schema.field(i)
+    return t.set_column(i, f, pa.array([value] * t.num_rows, f.type))
+
+
+def heavy_id(t: pa.Table, unit: str) -> Any:
+    dtype = t.schema.field(unit).type
+    if pa.types.is_integer(dtype):
+        top = pc.max(t.column(unit)).as_py()
+        return (top or 0) + 1
+    return HEAVY
+
+
+def spread_rows(tables: Mapping[str, pa.Table], unit: str, step_columns: Mapping[str, Sequence[str]],
+                events: int, rng: np.random.Generator) -> Tables:
+    """The heavy unit's rows: ``events`` rows drawn from D in each table the step reads (half with the step's
+    string columns set to values nobody else has), one row in every other table with the unit column."""
+    out: Tables = {}
+    for name, t in tables.items():
+        if unit not in t.column_names or t.num_rows == 0:
+            continue
+        hid = heavy_id(t, unit)
+        if name not in step_columns:
+            out[name] = _set_unit(t.slice(0, 1), unit, hid)
+            continue
+        rows = _set_unit(t.take(pa.array(rng.integers(0, t.num_rows, events))), unit, hid)
+        half = events // 2
+        for c in step_columns[name]:
+            f = rows.schema.field(c)
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+                marks = [f"{MARKER}{i % 2}" for i in range(half)] + rows.column(c).to_pylist()[half:]
+                rows = rows.set_column(rows.schema.get_field_index(c), f, pa.array(marks, f.type))
+        out[name] = rows
+    return out
+
+
+def clone_rows(tables: Mapping[str, pa.Table], unit: str, source: Any, step_columns: Mapping[str, Sequence[str]],
+               events: int) -> Tables:
+    """The rows of unit ``source`` under the heavy unit's id, repeated to ``events`` rows in the step's tables."""
+    out: Tables = {}
+    for name, t in tables.items():
+        if unit not in t.column_names:
+            continue
+        own = t.filter(pc.equal(t.column(unit), pa.scalar(source, t.schema.field(unit).type)))
+        if own.num_rows == 0:
+            continue
+        if name in step_columns:
+            own = own.take(pa.array(np.arange(events) % own.num_rows))
+        out[name] = _set_unit(own, unit, heavy_id(t, unit))
+    return out
+
+
+def busiest(tables: Mapping[str, pa.Table], unit: str, step_columns: Mapping[str, Sequence[str]], k: int) -> list:
+    """The ``k`` units with the most rows in the step's tables."""
+    counts: dict[Any, int] = {}
+    for name in step_columns:
+        t = tables.get(name)
+        if t is None or unit not in t.column_names:
+            continue
+        vc = pc.value_counts(t.column(unit).drop_null())
+        for v, n in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True):
+            counts[v] = counts.get(v, 0) + n
+    return [u for u, _ in sorted(counts.items(), key=lambda x: (-x[1], str(x[0])))[:k]]
+
+
+def union(a: Mapping[str, pa.Table], b: Mapping[str, pa.Table]) -> Tables:
+    out = dict(a)
+    for name, t in b.items():
+        out[name] = pa.concat_tables([out[name], t.cast(out[name].schema)]) if name in out else t
+    return out
+
+
+# --- the three tests ------------------------------------------------------------------------------------
+def _compare(d0: Mapping[tuple, float], d1: Mapping[tuple, float], decl: Mapping[str, DPMeasurement]
+             ) -> dict[str, Any]:
+    worst: dict[str, Any] = {"l1_ratio": 0.0, "l0_excess": 0, "exclusive_released": 0, "problems": []}
+    for name, m in decl.items():
+        both = [k for k in d0 if k[0] == name and k in d1]
+        l1 = sum(abs(d1[k] - d0[k]) for k in both)
+        only = {k for k in d0 if k[0] == name} ^ {k for k in d1 if k[0] == name}
+        l0 = sum(1 for k in both if d1[k] != d0[k]) + len(only)
+        excl = sum(1 for k in d1 if k[0] == name and any(isinstance(v, str) and v.startswith(MARKER) for v in k[1]))
+        ratio = l1 / m.l1_sensitivity if m.l1_sensitivity > 0 else (math.inf if l1 else 0.0)
+        worst["l1_ratio"] = max(worst["l1_ratio"], ratio)
+        if ratio > 1 + 1e-9:
+            worst["problems"].append(f"{name}: L1 change {l1:.6g} > declared {m.l1_sensitivity:.6g}")
+        if m.l0_sensitivity is not None and l0 > m.l0_sensitivity:
+            worst["l0_excess"] = max(worst["l0_excess"], l0 - m.l0_sensitivity)
+            worst["problems"].append(f"{name}: {l0} cells changed > declared L0 {m.l0_sensitivity}")
+        if excl:
+            worst["exclusive_released"] += excl
+            worst["problems"].append(f"{name}: {excl} cells held only by the extra unit released")
+    return worst
+
+
+def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neighbours, settings: AuditSettings,
+               label: str = "") -> list[Metric]:
+    """The three tests of one DP step on prepared neighbouring datasets; rows for ``dp_audit``."""
+    t_start = time.perf_counter()
+    budget = step.privacy_budget()
+    decl = declared(step, nb.base, columns)
+    f0 = call_measure(step, nb.base, columns, noise=False)
+    again = call_measure(step, nb.base, columns, noise=False)
+    problems = [] if again == f0 else ["noise-off output is not a function of the data (randomness left on)"]
+    spread = _compare(f0, call_measure(step, union(nb.base, nb.spread), columns, noise=False), decl)
+    checks = [spread]
+    best: tuple[float, Tables, dict[tuple, float]] | None = None
+    for extra in nb.clones:
+        d1 = union(nb.base, extra)
+        f1 = call_measure(step, d1, columns, noise=False)
+        checks.append(_compare(f0, f1, decl))
+        moved = sum(abs(f1[k] - f0[k]) for k in f0 if k in f1)
+        if best is None or moved > best[0]:
+            best = (moved, d1, f1)
+    for c in checks:
+        problems.extend(c["problems"])
+    common = {"step": label or step.name, "claimed_epsilon": budget.epsilon, "claimed_delta": budget.delta,
+              "unit": budget.unit, "units_in_D": settings.accounts}
+    sens_ok = not problems
+    rows = [Metric(CHECK, "sensitivity_ok", float(sens_ok), len(checks) + 2, passed=sens_ok, params={
+        **common, "mode": "sensitivity", "max_l1_ratio": max(c["l1_ratio"] for c in checks),
+        "max_l0_excess": max(c["l0_excess"] for c in checks),
+        "exclusive_released": sum(c["exclusive_released"] for c in checks), "problems": problems[:5],
+        "cells_released_D": len(f0)})]
+
+    # black box: D against the clone that moves the noise-off output most
+    d1_tables, f1 = (best[1], best[2]) if best else (union(nb.base, nb.spread), {})
+    runs0 = [call_measure(step, nb.base, columns, noise=True) for _ in range(settings.runs)]
+    runs1 = [call_measure(step, d1_tables, columns, noise=True) for _ in range(settings.runs)]
+    ref, sel = settings.runs // 5, 2 * settings.runs // 5
+    scale = {n: m.l1_sensitivity / m.epsilon for n, m in decl.items() if m.epsilon > 0 and m.l1_sensitivity > 0}
+    stats = dp_stats.statistics(dp_stats.Centers(f0, f1, scale), runs0[:ref], runs1[:ref])
+    event = dp_stats.best_event(stats, runs0[ref:sel], runs1[ref:sel], budget.delta, settings.alpha)
+    if event is None:
+        lb, hit, other = 0.0, 0, 0
+    else:
+        lb, hit, other = dp_stats.estimate(event, stats[event.statistic], runs0[sel:], runs1[sel:],
+                                           budget.delta, settings.alpha)
+    bb_ok = lb <= budget.epsilon
+    n_est = settings.runs - sel
+    rows.append(Metric(CHECK, "epsilon_lower_bound", lb, n_est, ci_low=lb, passed=bb_ok, successes=hit, params={
+        **common, "mode": "black_box", "confidence": 1 - settings.alpha, "runs_per_dataset": settings.runs,
+        "event": event.describe() if event else None,
+        "event_likelier_under": ("D'" if event.favours_d1 else "D") if event else None,
+        "hits_other_side": other, "moved_cells": len(dp_stats.Centers(f0, f1, scale).moved)}))
+
+    # noise calibration: pure-DP measurements, one cell per run (runs are independent)
+    cal_ok = True
+    for name, m in sorted(decl.items()):
+        if m.delta != 0 or m.epsilon <= 0 or m.l1_sensitivity <= 0:
+            continue
+        cells = sorted((k for k in f0 if k[0] == name), key=repr)
+        res = []
+        for i, y in enumerate(runs0):
+            present = [k for k in cells if k in y]
+            if present:
+                k = present[i % len(present)]
+                res.append(y[k] - f0[k])
+        clb, k_top, k_shift = dp_stats.calibration_bound(np.array(res), m.l1_sensitivity, settings.alpha)
+        ok = clb <= m.epsilon
+        cal_ok = cal_ok and ok
+        rows.append(Metric(CHECK, "epsilon_lower_bound", clb, len(res), ci_low=clb, passed=ok, successes=k_top,
+                           params={**common, "mode": "noise_calibration", "measurement": name,
+                                   "claimed_epsilon": m.epsilon, "l1_sensitivity": m.l1_sensitivity,
+                                   "confidence": 1 - settings.alpha, "hits_shifted": k_shift}))
+    ok = sens_ok and bb_ok and cal_ok
+    rows.append(Metric(CHECK, "passed", float(ok), settings.runs, passed=ok,
+                       params={**common, "seconds_step": round(time.perf_counter() - t_start, 3)}))
+    return rows
