@@ -134,7 +134,14 @@ class DpAggregate(Anonymizer):
         else:
             table = "events" if "events" in tables else next(iter(tables))
             keys = [c for c in tables[table].column_names if c not in (p.id_column, p.time_column)]
-        pre = self.partial(tables[table], BatchContext(table, tuple(keys)))
+        data, key = tables[table], tuple(keys)
+        # repeated releases of the same input (dp_audit) pre-aggregate it once
+        cache: list[tuple[pa.Table, tuple, pa.Table]] = self.__dict__.setdefault("_dp_pre_cache", [])
+        pre = next((hit for t, k, hit in cache if t is data and k == key), None)
+        if pre is None:
+            pre = self.partial(data, BatchContext(table, key))
+            cache.append((data, key, pre))
+            del cache[:-4]
         return [self.measure(pre, noise=noise)]
 
     def measure(self, pre: pa.Table, *, noise: bool = True) -> DPMeasurement:

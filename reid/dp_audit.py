@@ -41,22 +41,20 @@ import inspect
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from anonymizers.base import Anonymizer, DPMeasurement
 from reid import dp_stats
+from reid.dp_neighbours import MARKER, Neighbours, Tables, chain_of_run, run_neighbours, union
 from reid.result import Metric
 
 CHECK = "dp_audit"
 METRICS = ("sensitivity_ok", "epsilon_lower_bound", "passed")
-HEAVY = "dp-audit-heavy"
-MARKER = "dp-audit-only-"
-Tables = dict[str, pa.Table]
 
 
 @dataclass(frozen=True)
@@ -64,20 +62,13 @@ class AuditSettings:
     """How hard to look (``attacks.dp_audit`` in a run config; see :class:`reid.params.DpAuditParams`)."""
 
     accounts: int = 400
-    runs: int = 150
+    screen_runs: int = 30
+    runs: int = 100
+    min_runs: int = 20
     candidates: int = 6
     heavy_events: int = 10_000
     alpha: float = 1e-3
     seed: int = 0
-
-
-@dataclass
-class Neighbours:
-    """D and its neighbours, as the DP step's input tables (after the chain's earlier steps)."""
-
-    base: Tables
-    spread: Tables
-    clones: list[Tables] = field(default_factory=list)
 
 
 def call_measure(step: Anonymizer, tables: Mapping[str, pa.Table], columns: Mapping[str, Sequence[str]],
@@ -102,80 +93,6 @@ def declared(step: Anonymizer, tables: Mapping[str, pa.Table], columns: Mapping[
     return {m.name: m for m in step.dp_measure(tables, **kw)}
 
 
-# --- neighbouring datasets ----------------------------------------------------------------------------
-def _set_unit(t: pa.Table, unit: str, value: Any) -> pa.Table:
-    i = t.schema.get_field_index(unit)
-    f = t.schema.field(i)
-    return t.set_column(i, f, pa.array([value] * t.num_rows, f.type))
-
-
-def heavy_id(t: pa.Table, unit: str) -> Any:
-    dtype = t.schema.field(unit).type
-    if pa.types.is_integer(dtype):
-        top = pc.max(t.column(unit)).as_py()
-        return (top or 0) + 1
-    return HEAVY
-
-
-def spread_rows(tables: Mapping[str, pa.Table], unit: str, step_columns: Mapping[str, Sequence[str]],
-                events: int, rng: np.random.Generator) -> Tables:
-    """The heavy unit's rows: ``events`` rows drawn from D in each table the step reads (half with the step's
-    string columns set to values nobody else has), one row in every other table with the unit column."""
-    out: Tables = {}
-    for name, t in tables.items():
-        if unit not in t.column_names or t.num_rows == 0:
-            continue
-        hid = heavy_id(t, unit)
-        if name not in step_columns:
-            out[name] = _set_unit(t.slice(0, 1), unit, hid)
-            continue
-        rows = _set_unit(t.take(pa.array(rng.integers(0, t.num_rows, events))), unit, hid)
-        half = events // 2
-        for c in step_columns[name]:
-            f = rows.schema.field(c)
-            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
-                marks = [f"{MARKER}{i % 2}" for i in range(half)] + rows.column(c).to_pylist()[half:]
-                rows = rows.set_column(rows.schema.get_field_index(c), f, pa.array(marks, f.type))
-        out[name] = rows
-    return out
-
-
-def clone_rows(tables: Mapping[str, pa.Table], unit: str, source: Any, step_columns: Mapping[str, Sequence[str]],
-               events: int) -> Tables:
-    """The rows of unit ``source`` under the heavy unit's id, repeated to ``events`` rows in the step's tables."""
-    out: Tables = {}
-    for name, t in tables.items():
-        if unit not in t.column_names:
-            continue
-        own = t.filter(pc.equal(t.column(unit), pa.scalar(source, t.schema.field(unit).type)))
-        if own.num_rows == 0:
-            continue
-        if name in step_columns:
-            own = own.take(pa.array(np.arange(events) % own.num_rows))
-        out[name] = _set_unit(own, unit, heavy_id(t, unit))
-    return out
-
-
-def busiest(tables: Mapping[str, pa.Table], unit: str, step_columns: Mapping[str, Sequence[str]], k: int) -> list:
-    """The ``k`` units with the most rows in the step's tables."""
-    counts: dict[Any, int] = {}
-    for name in step_columns:
-        t = tables.get(name)
-        if t is None or unit not in t.column_names:
-            continue
-        vc = pc.value_counts(t.column(unit).drop_null())
-        for v, n in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True):
-            counts[v] = counts.get(v, 0) + n
-    return [u for u, _ in sorted(counts.items(), key=lambda x: (-x[1], str(x[0])))[:k]]
-
-
-def union(a: Mapping[str, pa.Table], b: Mapping[str, pa.Table]) -> Tables:
-    out = dict(a)
-    for name, t in b.items():
-        out[name] = pa.concat_tables([out[name], t.cast(out[name].schema)]) if name in out else t
-    return out
-
-
 # --- the three tests ------------------------------------------------------------------------------------
 def _compare(d0: Mapping[tuple, float], d1: Mapping[tuple, float], decl: Mapping[str, DPMeasurement]
              ) -> dict[str, Any]:
@@ -197,6 +114,19 @@ def _compare(d0: Mapping[tuple, float], d1: Mapping[tuple, float], decl: Mapping
             worst["exclusive_released"] += excl
             worst["problems"].append(f"{name}: {excl} cells held only by the extra unit released")
     return worst
+
+
+def _residuals(runs: Sequence[Mapping[tuple, float]], f0: Mapping[tuple, float], name: str) -> np.ndarray:
+    """Noisy minus noise-off value of one cell per run (cycling through the cells), so samples are
+    independent (runs are; cells of one run may not be)."""
+    cells = sorted((k for k in f0 if k[0] == name), key=repr)
+    out = []
+    for i, y in enumerate(runs):
+        present = [k for k in cells if k in y]
+        if present:
+            k = present[i % len(present)]
+            out.append(y[k] - f0[k])
+    return np.array(out)
 
 
 def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neighbours, settings: AuditSettings,
@@ -231,38 +161,40 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
 
     # black box: D against the clone that moves the noise-off output most
     d1_tables, f1 = (best[1], best[2]) if best else (union(nb.base, nb.spread), {})
-    runs0 = [call_measure(step, nb.base, columns, noise=True) for _ in range(settings.runs)]
-    runs1 = [call_measure(step, d1_tables, columns, noise=True) for _ in range(settings.runs)]
-    ref, sel = settings.runs // 5, 2 * settings.runs // 5
+
+    def releases(tables: Mapping[str, pa.Table], n: int) -> list[dict[tuple, float]]:
+        return [call_measure(step, tables, columns, noise=True) for _ in range(n)]
+
+    half = max(2, settings.screen_runs // 2)
+    screen0, screen1 = releases(nb.base, 2 * half), releases(d1_tables, 2 * half)
     scale = {n: m.l1_sensitivity / m.epsilon for n, m in decl.items() if m.epsilon > 0 and m.l1_sensitivity > 0}
-    stats = dp_stats.statistics(dp_stats.Centers(f0, f1, scale), runs0[:ref], runs1[:ref])
-    event = dp_stats.best_event(stats, runs0[ref:sel], runs1[ref:sel], budget.delta, settings.alpha)
-    if event is None:
-        lb, hit, other = 0.0, 0, 0
-    else:
-        lb, hit, other = dp_stats.estimate(event, stats[event.statistic], runs0[sel:], runs1[sel:],
-                                           budget.delta, settings.alpha)
+    centers = dp_stats.Centers(f0, f1, scale)
+    stats = dp_stats.statistics(centers, screen0[:half], screen1[:half])
+    event = dp_stats.best_event(stats, screen0[half:], screen1[half:], budget.delta)
+    # the screening runs pick the event and decide how many fresh runs estimate it (never reused)
+    suspicious = event is not None and dp_stats.estimate(event, stats[event.statistic], screen0[half:],
+                                                         screen1[half:], 0.0, 0.5)[0] > budget.epsilon / 2
+    n_est = settings.runs if suspicious else settings.min_runs
+    est0, est1 = releases(nb.base, n_est), releases(d1_tables, n_est)
+    lb, hit, other = (dp_stats.estimate(event, stats[event.statistic], est0, est1, budget.delta, settings.alpha)
+                      if event is not None else (0.0, 0, 0))
     bb_ok = lb <= budget.epsilon
-    n_est = settings.runs - sel
     rows.append(Metric(CHECK, "epsilon_lower_bound", lb, n_est, ci_low=lb, passed=bb_ok, successes=hit, params={
-        **common, "mode": "black_box", "confidence": 1 - settings.alpha, "runs_per_dataset": settings.runs,
+        **common, "mode": "black_box", "confidence": 1 - settings.alpha, "screening_runs": 2 * half,
         "event": event.describe() if event else None,
         "event_likelier_under": ("D'" if event.favours_d1 else "D") if event else None,
-        "hits_other_side": other, "moved_cells": len(dp_stats.Centers(f0, f1, scale).moved)}))
+        "hits_other_side": other, "moved_cells": len(centers.moved)}))
 
-    # noise calibration: pure-DP measurements, one cell per run (runs are independent)
+    # noise calibration (pure-DP measurements): screened on the screening runs of D, tested on fresh runs
+    # when the screening looks suspicious, else on the screening runs themselves
     cal_ok = True
     for name, m in sorted(decl.items()):
         if m.delta != 0 or m.epsilon <= 0 or m.l1_sensitivity <= 0:
             continue
-        cells = sorted((k for k in f0 if k[0] == name), key=repr)
-        res = []
-        for i, y in enumerate(runs0):
-            present = [k for k in cells if k in y]
-            if present:
-                k = present[i % len(present)]
-                res.append(y[k] - f0[k])
-        clb, k_top, k_shift = dp_stats.calibration_bound(np.array(res), m.l1_sensitivity, settings.alpha)
+        res = _residuals(screen0, f0, name)
+        if dp_stats.calibration_bound(res, m.l1_sensitivity, 0.5)[0] > m.epsilon / 2:
+            res = _residuals(est0 if suspicious else releases(nb.base, settings.runs), f0, name)
+        clb, k_top, k_shift = dp_stats.calibration_bound(res, m.l1_sensitivity, settings.alpha)
         ok = clb <= m.epsilon
         cal_ok = cal_ok and ok
         rows.append(Metric(CHECK, "epsilon_lower_bound", clb, len(res), ci_low=clb, passed=ok, successes=k_top,
@@ -270,6 +202,31 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
                                    "claimed_epsilon": m.epsilon, "l1_sensitivity": m.l1_sensitivity,
                                    "confidence": 1 - settings.alpha, "hits_shifted": k_shift}))
     ok = sens_ok and bb_ok and cal_ok
-    rows.append(Metric(CHECK, "passed", float(ok), settings.runs, passed=ok,
+    rows.append(Metric(CHECK, "passed", float(ok), 2 * half + n_est, passed=ok,
                        params={**common, "seconds_step": round(time.perf_counter() - t_start, 3)}))
+    return rows
+
+
+def not_applicable(reason: str) -> list[Metric]:
+    return [Metric(CHECK, m, float("nan"), 0, params={"applicable": False, "reason": reason}) for m in METRICS]
+
+
+def dp_audit(run: str | Path, chain: str, settings: AuditSettings) -> list[Metric]:
+    """``dp_audit`` on every DP step of ``RUN``'s chain (as the manifest recorded it). A step whose audit
+    cannot run fails (``passed`` 0 with the reason): an unverified DP claim never passes."""
+    run = Path(run)
+    the_chain = chain_of_run(run, chain)
+    steps = [s for s in the_chain.steps if s.anonymizer.differentially_private]
+    if not steps:
+        return not_applicable("no step of the chain declares differential privacy")
+    rows: list[Metric] = []
+    for s in steps:
+        try:
+            unit = s.anonymizer.privacy_budget().unit
+            nb = run_neighbours(run, the_chain, s, unit, accounts=settings.accounts, candidates=settings.candidates,
+                                heavy_events=settings.heavy_events, seed=settings.seed)
+            rows.extend(audit_step(s.anonymizer, s.columns, nb, settings, label=s.label))
+        except (ValueError, KeyError, NotImplementedError, FileNotFoundError) as e:
+            reason = f"the audit could not run: {type(e).__name__}: {e}"[:300]
+            rows.append(Metric(CHECK, "passed", 0.0, 0, passed=False, params={"step": s.label, "reason": reason}))
     return rows

@@ -165,8 +165,14 @@ def _bound(event: Event, t0: np.ndarray, t1: np.ndarray, delta: float, alpha: fl
     return eps_lower_bound(k0, len(t0), k1, len(t1), delta, alpha), k0, k1
 
 
+SELECT_ALPHA = 0.1
+"""Confidence of the bound that ranks events on the selection runs: lenient, so that a handful of runs can
+single out a strong event; it only ranks, the reported bound comes from fresh runs at the audit's alpha."""
+
+
 def best_event(stats: Mapping[str, Callable[[Output], float]], runs0: Sequence[Output],
-               runs1: Sequence[Output], delta: float, alpha: float, max_thresholds: int = 24) -> Event | None:
+               runs1: Sequence[Output], delta: float, alpha: float = SELECT_ALPHA,
+               max_thresholds: int = 24) -> Event | None:
     """The event with the largest lower bound on these (selection) runs."""
     best: tuple[float, Event] | None = None
     for name, f in stats.items():

@@ -34,6 +34,7 @@ from generators.schema import IDENTIFIER_COLUMNS
 from reid import profiles
 from reid.cross_tenant import cross_tenant
 from reid.dictionary import dictionary_attack
+from reid.dp_audit import AuditSettings, dp_audit
 from reid.leak_scan import leak_scan
 from reid.params import AttackParams
 from reid.profile_linkage import profile_linkage
@@ -279,6 +280,13 @@ def _utility(data: RunData, p: AttackParams) -> list[Metric]:
     return utility(data.raw["events"], data.anon, p.utility.enabled_metrics, p.utility.entropy_columns)
 
 
+def _dp_audit(data: RunData, p: AttackParams) -> list[Metric]:
+    a = p.dp_audit
+    settings = AuditSettings(accounts=a.accounts, screen_runs=a.screen_runs, runs=a.runs, min_runs=a.min_runs,
+                             candidates=a.candidates, heavy_events=a.heavy_events, alpha=a.alpha, seed=p.seed)
+    return dp_audit(data.run, data.chain, settings)
+
+
 CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
     "leak_scan": _leak_scan,
     "dictionary": _dictionary,
@@ -290,4 +298,5 @@ CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
     "inference": profiles.inference_check,
     "cross_tenant": _cross_tenant,
     "utility": _utility,
+    "dp_audit": _dp_audit,
 }

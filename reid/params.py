@@ -12,7 +12,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CHECKS = ("leak_scan", "dictionary", "unicity", "profile_linkage", "quasi_identifiers", "singling_out",
-          "linkability", "inference", "cross_tenant", "utility")
+          "linkability", "inference", "cross_tenant", "utility", "dp_audit")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -129,6 +129,20 @@ class UtilityParams(_Model):
         description="Event columns whose retained entropy is reported.")
 
 
+class DpAuditParams(_Model):
+    """How hard ``dp_audit`` looks at each DP step (see :mod:`reid.dp_audit`)."""
+
+    accounts: int = Field(400, ge=10, description="Privacy units sampled from the raw data into D.")
+    screen_runs: int = Field(30, ge=4, description="Noisy releases of D and of D' each that pick the "
+                                                   "distinguishing event and screen for trouble.")
+    runs: int = Field(100, ge=10, description="Fresh releases of each that estimate the event when the "
+                                              "screening looks suspicious.")
+    min_runs: int = Field(20, ge=4, description="Fresh releases of each that estimate it otherwise.")
+    candidates: int = Field(6, ge=1, description="Busiest units tried as the heavy clone (noise off).")
+    heavy_events: int = Field(10_000, ge=10, description="Rows of the heavy unit in each table the step reads.")
+    alpha: float = Field(1e-3, gt=0, lt=0.5, description="Chance that a correct mechanism fails one test.")
+
+
 class AttackParams(_Model):
     """The ``attacks:`` section of a run config."""
 
@@ -148,6 +162,7 @@ class AttackParams(_Model):
     anonymeter: AnonymeterParams = Field(default_factory=lambda: AnonymeterParams())
     cross_tenant: CrossTenantParams = Field(default_factory=lambda: CrossTenantParams())
     utility: UtilityParams = Field(default_factory=lambda: UtilityParams())
+    dp_audit: DpAuditParams = Field(default_factory=lambda: DpAuditParams())
 
     @field_validator("checks")
     @classmethod
