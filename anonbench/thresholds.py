@@ -120,6 +120,10 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = dict([
        "raw data may appear in a release"),
     _t("validation.failed_expectations", "max", 0.0, "the chain's privacy contract (Great Expectations "
        "suites derived from its steps): every expectation must hold"),
+    _t("dp_audit.passed", "min", 1.0, "a differentially private step must keep its own claim (Dwork & Roth, "
+       "The Algorithmic Foundations of Differential Privacy, 2014): declared sensitivity with the noise off, "
+       "and no empirical lower bound on epsilon above the claimed one (Jagielski et al., NeurIPS 2020; "
+       "Bichsel et al., DP-Sniper, IEEE S&P 2021)"),
 ])
 
 DEFAULT_CONTROLS: dict[str, ControlRule] = {
@@ -131,7 +135,7 @@ DEFAULT_CONTROLS: dict[str, ControlRule] = {
 ANY_BREACH = ControlRule((), "a control chain must breach at least one threshold")
 
 # What a chain promises by construction, whatever its statistical risk: checked even for known-weak chains.
-HARD_CHECKS = ("leak_scan", "dictionary", "validation")
+HARD_CHECKS = ("leak_scan", "dictionary", "validation", "dp_audit")
 
 
 @dataclass(frozen=True)

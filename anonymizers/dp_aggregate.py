@@ -163,9 +163,10 @@ class DpAggregate(Anonymizer):
                              epsilon=sum(s.eps for s in sums), delta=sum(s.delta for s in sums),
                              l0_sensitivity=p.max_partitions_contributed)
 
-    def pipeline_rows(self, pre: pa.Table) -> list[tuple[tuple[Any, tuple], int]]:
-        """The elements PipelineDP aggregates: ((unit, partition key), events) per (unit, partition)."""
-        return list(rows_of(pre))
+    def pipeline_rows(self, pre: pa.Table) -> list[tuple[tuple[Any, tuple], float]]:
+        """The elements PipelineDP aggregates: ((unit, partition key), events) per (unit, partition). Counts go
+        in as floats: PipelineDP clamps each with ``np.clip``, which is markedly slower on Python ints."""
+        return [(k, float(n)) for k, n in rows_of(pre)]
 
     def engine(self, accountant: Any, backend: Any, *, noise: bool = True) -> Any:
         """PipelineDP's ``DPEngine``; with ``noise=False`` the same engine with the noise switched off."""

@@ -41,6 +41,8 @@ class Neighbours:
     base: Tables
     spread: Tables
     clones: list[Tables] = field(default_factory=list)
+    units: int = 0          # units in D
+    population: int = 0     # units in the raw data
 
 
 def _set_unit(t: pa.Table, unit: str, value: Any) -> pa.Table:
@@ -180,4 +182,4 @@ def run_neighbours(run: Path, chain: Chain, step: Step, unit: str, *, accounts: 
 
     spread = spread_rows(raw, unit, columns, heavy_events, rng)
     clones = [clone_rows(raw, unit, u, columns, heavy_events) for u in busiest(raw, unit, columns, candidates)]
-    return Neighbours(push(raw), push(spread), [push(c) for c in clones])
+    return Neighbours(push(raw), push(spread), [push(c) for c in clones], len(keep), len(pool))

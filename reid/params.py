@@ -133,12 +133,12 @@ class DpAuditParams(_Model):
     """How hard ``dp_audit`` looks at each DP step (see :mod:`reid.dp_audit`)."""
 
     accounts: int = Field(400, ge=10, description="Privacy units sampled from the raw data into D.")
-    screen_runs: int = Field(30, ge=4, description="Noisy releases of D and of D' each that pick the "
+    screen_runs: int = Field(20, ge=4, description="Noisy releases of D and of D' each that pick the "
                                                    "distinguishing event and screen for trouble.")
     runs: int = Field(100, ge=10, description="Fresh releases of each that estimate the event when the "
                                               "screening looks suspicious.")
-    min_runs: int = Field(20, ge=4, description="Fresh releases of each that estimate it otherwise.")
-    candidates: int = Field(6, ge=1, description="Busiest units tried as the heavy clone (noise off).")
+    min_runs: int = Field(10, ge=4, description="Fresh releases of each that estimate it otherwise.")
+    candidates: int = Field(3, ge=1, description="Busiest units tried as the heavy clone (noise off).")
     heavy_events: int = Field(10_000, ge=10, description="Rows of the heavy unit in each table the step reads.")
     alpha: float = Field(1e-3, gt=0, lt=0.5, description="Chance that a correct mechanism fails one test.")
 

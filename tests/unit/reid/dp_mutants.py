@@ -26,7 +26,7 @@ from anonymizers.dp_noiseless import NoiselessEngine
 
 
 class NoBounding(DpAggregate):
-    def pipeline_rows(self, pre: pa.Table) -> list[tuple[tuple[Any, tuple], int]]:
+    def pipeline_rows(self, pre: pa.Table) -> list[tuple[tuple[Any, tuple], float]]:
         cap = self.params.max_contributions_per_partition
         out = []
         for (pid, pk), n in rows_of(pre):
@@ -101,7 +101,7 @@ def _raw_selection(base: type, raw: dict, noise: bool) -> type:
 
 
 class RawCountSelection(DpAggregate):
-    def pipeline_rows(self, pre: pa.Table) -> list[tuple[tuple[Any, tuple], int]]:
+    def pipeline_rows(self, pre: pa.Table) -> list[tuple[tuple[Any, tuple], float]]:
         rows = super().pipeline_rows(pre)
         self._raw: dict = {}
         for (_, pk), n in rows:
