@@ -55,6 +55,8 @@ from reid.dp_neighbours import MARKER, Neighbours, Tables, chain_of_run, run_nei
 from reid.result import Metric
 
 CHECK = "dp_audit"
+MAX_COPIES = 16
+"""D grows up to this many copies of the run's units when fewer release nothing."""
 METRICS = ("sensitivity_ok", "epsilon_lower_bound", "passed")
 
 
@@ -237,7 +239,8 @@ def dp_audit(run: str | Path, chain: str, settings: AuditSettings) -> list[Metri
 
 
 def _audit_in_run(run: Path, chain: Chain, s: Step, settings: AuditSettings) -> list[Metric]:
-    """One step; D grows (doubling its units) until the step releases something with the noise off."""
+    """One step; D grows (doubling its units, then copying them under new ids) until the step releases
+    something with the noise off."""
     unit = s.anonymizer.privacy_budget().unit
     accounts = settings.accounts
     while True:
@@ -246,8 +249,8 @@ def _audit_in_run(run: Path, chain: Chain, s: Step, settings: AuditSettings) -> 
         try:
             return audit_step(s.anonymizer, s.columns, nb, settings, label=s.label)
         except NothingReleased:
-            if nb.units >= nb.population:
-                reason = (f"with the noise off the step releases nothing from all {nb.population} units: "
-                          "nothing to audit (not measured)")
+            if nb.units >= max(MAX_COPIES * nb.population, settings.accounts):
+                reason = (f"with the noise off the step releases nothing from {nb.units} units "
+                          f"({nb.population} in the run, copied): nothing to audit (not measured)")
                 return [Metric(CHECK, "passed", 0.0, 0, passed=False, params={"step": s.label, "reason": reason})]
             accounts *= 2

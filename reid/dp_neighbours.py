@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import secrets
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -118,6 +119,24 @@ def union(a: Mapping[str, pa.Table], b: Mapping[str, pa.Table]) -> Tables:
     return out
 
 
+def replicate(t: pa.Table, unit: str, copies: int) -> pa.Table:
+    """``t`` and ``copies`` copies of its rows, each copy under new unit ids (``<id>#copy<c>``; integer ids
+    offset by a multiple of the largest)."""
+    if unit not in t.column_names or t.num_rows == 0:
+        return t
+    i = t.schema.get_field_index(unit)
+    f = t.schema.field(i)
+    col = t.column(unit)
+    parts = [t]
+    for c in range(1, copies + 1):
+        if pa.types.is_integer(f.type):
+            ids = pc.add(col, pa.scalar(c * ((pc.max(col).as_py() or 0) + 1), f.type))
+        else:
+            ids = pc.binary_join_element_wise(col.cast(pa.string()), pa.scalar(f"#copy{c}"), "").cast(f.type)
+        parts.append(t.set_column(i, f, ids))
+    return pa.concat_tables(parts)
+
+
 # --- from a run directory ---------------------------------------------------------------------------------
 def chain_of_run(run: Path, chain: str) -> Chain:
     """The chain as the manifest recorded it (names, columns, parameters), every key replaced by a fresh
@@ -169,6 +188,9 @@ def run_neighbours(run: Path, chain: Chain, step: Step, unit: str, *, accounts: 
     keep = [pool[i] for i in sorted(rng.choice(len(pool), min(accounts, len(pool)), replace=False))]
     raw = {p.name: t for p in sorted(raw_dir.iterdir()) if p.is_dir()
            for t in [_read(p, unit, keep)] if t is not None}
+    copies = math.ceil(accounts / len(pool)) - 1
+    if copies > 0:   # a population too small to release anything: D also holds copies of its units
+        raw = {n: replicate(t, unit, copies) for n, t in raw.items()}
     prefix = dataclasses.replace(chain, steps=chain.steps[:step.index])
     states, _ = compute_states(prefix, {n: [(0, 0, t)] for n, t in raw.items()})
 
@@ -182,4 +204,4 @@ def run_neighbours(run: Path, chain: Chain, step: Step, unit: str, *, accounts: 
 
     spread = spread_rows(raw, unit, columns, heavy_events, rng)
     clones = [clone_rows(raw, unit, u, columns, heavy_events) for u in busiest(raw, unit, columns, candidates)]
-    return Neighbours(push(raw), push(spread), [push(c) for c in clones], len(keep), len(pool))
+    return Neighbours(push(raw), push(spread), [push(c) for c in clones], len(keep) * (copies + 1), len(pool))

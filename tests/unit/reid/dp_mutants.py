@@ -28,10 +28,10 @@ from anonymizers.dp_noiseless import NoiselessEngine
 class NoBounding(DpAggregate):
     def pipeline_rows(self, pre: pa.Table) -> list[tuple[tuple[Any, tuple], float]]:
         cap = self.params.max_contributions_per_partition
-        out = []
+        out: list[tuple[tuple[Any, tuple], float]] = []
         for (pid, pk), n in rows_of(pre):
             for j in range(math.ceil(n / cap)):
-                out.append(((f"{pid}#{pk}#{j}", pk), min(cap, n - j * cap)))
+                out.append(((f"{pid}#{pk}#{j}", pk), float(min(cap, n - j * cap))))
         return out
 
 
