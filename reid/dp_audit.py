@@ -55,6 +55,8 @@ from reid.dp_neighbours import MARKER, Neighbours, Tables, chain_of_run, run_nei
 from reid.result import Metric
 
 CHECK = "dp_audit"
+MIN_SAMPLES = 10
+"""Fewest noisy values the calibration test accepts (below: not measured)."""
 MAX_COPIES = 16
 """D grows up to this many copies of the run's units when fewer release nothing."""
 METRICS = ("sensitivity_ok", "epsilon_lower_bound", "passed")
@@ -67,7 +69,7 @@ class AuditSettings:
     accounts: int = 400
     screen_runs: int = 20
     runs: int = 100
-    min_runs: int = 10
+    min_runs: int = 30
     candidates: int = 3
     heavy_events: int = 10_000
     alpha: float = 1e-3
@@ -121,17 +123,19 @@ def _compare(d0: Mapping[tuple, float], d1: Mapping[tuple, float], decl: Mapping
     return worst
 
 
-def _residuals(runs: Sequence[Mapping[tuple, float]], f0: Mapping[tuple, float], name: str) -> np.ndarray:
-    """Noisy minus noise-off value of one cell per run (cycling through the cells), so samples are
-    independent (runs are; cells of one run may not be)."""
-    cells = sorted((k for k in f0 if k[0] == name), key=repr)
+def _residuals(runs: Sequence[Mapping[tuple, float]], centers: Mapping[tuple, float], name: str,
+               floor: float) -> list[float]:
+    """Noisy minus noise-off value of one cell per run (cycling through the cells whose noise-off value is at
+    least ``floor``, so that clipping at 0 cannot touch the events tested), so samples are independent (runs
+    are; cells of one run may not be)."""
+    cells = sorted((k for k in centers if k[0] == name and centers[k] >= floor), key=repr)
     out = []
     for i, y in enumerate(runs):
         present = [k for k in cells if k in y]
         if present:
             k = present[i % len(present)]
-            out.append(y[k] - f0[k])
-    return np.array(out)
+            out.append(y[k] - centers[k])
+    return out
 
 
 def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neighbours, settings: AuditSettings,
@@ -179,8 +183,8 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     stats = dp_stats.statistics(centers, screen0[:half], screen1[:half])
     event = dp_stats.best_event(stats, screen0[half:], screen1[half:], budget.delta)
     # the screening runs pick the event and decide how many fresh runs estimate it (never reused)
-    suspicious = event is not None and dp_stats.estimate(event, stats[event.statistic], screen0[half:],
-                                                         screen1[half:], 0.0, 0.5)[0] > budget.epsilon / 2
+    suspicious = event is not None and dp_stats.estimate(
+        event, stats[event.statistic], screen0[half:], screen1[half:], 0.0, dp_stats.SELECT_ALPHA)[0] > budget.epsilon / 2
     n_est = settings.runs if suspicious else settings.min_runs
     est0, est1 = releases(nb.base, n_est), releases(d1_tables, n_est)
     lb, hit, other = (dp_stats.estimate(event, stats[event.statistic], est0, est1, budget.delta, settings.alpha)
@@ -188,6 +192,7 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     bb_ok = lb <= budget.epsilon
     rows.append(Metric(CHECK, "epsilon_lower_bound", lb, n_est, ci_low=lb, passed=bb_ok, successes=hit, params={
         **common, "mode": "black_box", "confidence": 1 - settings.alpha, "screening_runs": 2 * half,
+        "screening_suspicious": suspicious,
         "event": event.describe() if event else None,
         "event_likelier_under": ("D'" if event.favours_d1 else "D") if event else None,
         "hits_other_side": other, "moved_cells": len(centers.moved)}))
@@ -198,11 +203,13 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     for name, m in sorted(decl.items()):
         if m.delta != 0 or m.epsilon <= 0 or m.l1_sensitivity <= 0:
             continue
-        res = _residuals(screen0, f0, name)
-        if dp_stats.calibration_bound(res, m.l1_sensitivity, 0.5)[0] > m.epsilon / 2:
-            res = _residuals(est0 if suspicious else releases(nb.base, settings.runs), f0, name)
-        clb, k_top, k_shift = dp_stats.calibration_bound(res, m.l1_sensitivity, settings.alpha)
-        if len(res) < settings.min_runs // 2:   # too few released cells: not measured, which fails
+        floor = m.l1_sensitivity / 2
+        res = _residuals(screen0, f0, name, floor) + _residuals(screen1, f1, name, floor)
+        if (len(res) < MIN_SAMPLES or dp_stats.calibration_bound(
+                np.array(res), m.l1_sensitivity, dp_stats.SELECT_ALPHA)[0] > m.epsilon / 2):
+            res = _residuals(est0 if suspicious else releases(nb.base, settings.runs), f0, name, floor)
+        clb, k_top, k_shift = dp_stats.calibration_bound(np.array(res), m.l1_sensitivity, settings.alpha)
+        if len(res) < MIN_SAMPLES:   # the noisy releases hardly release a cell: not measured, which fails
             clb = math.nan
         ok = clb <= m.epsilon
         cal_ok = cal_ok and ok

@@ -202,8 +202,10 @@ def estimate(event: Event, f: Callable[[Output], float], runs0: Sequence[Output]
 def calibration_bound(residuals: np.ndarray, l1: float, alpha: float) -> tuple[float, int, int]:
     """Lower bound on a pure-DP measurement's epsilon from its noise alone: with data-independent additive
     noise N, epsilon-DP for every L1 shift up to ``l1`` (one cell moved by all of it) implies
-    P(N >= 0) <= e^eps P(N >= l1). Only the upper tail is used: it survives clipping at 0 and release
-    conditioned on a large noisy value. Returns (bound, #{N >= 0}, #{N >= l1})."""
+    P(N >= -l1/2) <= e^eps P(N >= l1/2) — the event {value >= center + l1/2} seen from centers l1 apart
+    (for Laplace noise at the claimed scale the ratio is exactly e^eps). Only these upper-tail events are
+    used: they survive clipping below -l1/2 and release conditioned on a large noisy value.
+    Returns (bound, #{N >= -l1/2}, #{N >= l1/2})."""
     n = len(residuals)
-    k_top, k_shift = int((residuals >= 0).sum()), int((residuals >= l1).sum())
+    k_top, k_shift = int((residuals >= -l1 / 2).sum()), int((residuals >= l1 / 2).sum())
     return eps_lower_bound(k_top, n, k_shift, n, 0.0, alpha), k_top, k_shift

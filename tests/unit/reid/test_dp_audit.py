@@ -1,6 +1,6 @@
 """dp_audit: dp.aggregate (the dp-aggregates chain's step) passes; its broken variants each fail.
 
-The data are small hand-made events (205 accounts in 2 products, so both partitions pass PipelineDP's partition
+The data are small hand-made events (230 accounts in 2 products, so both partitions pass PipelineDP's partition
 selection); the step's parameters are those of ``configs/chains/dp-aggregates.yaml``. A correct mechanism
 fails a test with probability at most alpha (1e-3) by construction, far less in practice.
 """
@@ -33,7 +33,7 @@ TS = pa.timestamp("us", tz="UTC")
 COLUMNS = {"events": ["product"]}
 
 
-def events(n_accounts: int = 205, products: int = 2, seed: int = 0) -> pa.Table:
+def events(n_accounts: int = 230, products: int = 2, seed: int = 0) -> pa.Table:
     rng = np.random.default_rng(seed)
     acc, times, prod = [], [], []
     for i in range(n_accounts):
@@ -59,7 +59,7 @@ def nb() -> Neighbours:
     base = {"events": events()}
     rng = np.random.default_rng(1)
     clones = [clone_rows(base, "account_id", u, COLUMNS, 10_000) for u in busiest(base, "account_id", COLUMNS, 2)]
-    return Neighbours(base, spread_rows(base, "account_id", COLUMNS, 10_000, rng), clones, 205, 205)
+    return Neighbours(base, spread_rows(base, "account_id", COLUMNS, 10_000, rng), clones, 230, 230)
 
 
 def by_mode(rows: list) -> dict[str, object]:
@@ -143,7 +143,7 @@ def test_clopper_pearson_bound_is_conservative() -> None:
     assert dp_stats.eps_lower_bound(100, 100, 0, 100, 0.0, 1e-3) > 2.0
 
 
-def _fake_run(tmp: Path, steps: list[dict], accounts: int = 205) -> Path:
+def _fake_run(tmp: Path, steps: list[dict], accounts: int = 230) -> Path:
     (tmp / "raw" / "events").mkdir(parents=True)
     pq.write_table(events(accounts), tmp / "raw" / "events" / "part-00000.parquet")
     manifest = {"chains": {"c": {"name": "c", "role": "candidate", "steps": steps}}}
