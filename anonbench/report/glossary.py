@@ -86,6 +86,18 @@ GLOSSARY: dict[str, Entry] = {
         "privacy contract derived from its steps (no e-mail-shaped strings, IP prefixes, time buckets, ...).",
         "failed_expectations must be 0. Results carry counts only, never the unexpected values.",
         "Great Expectations 1.x; the contract follows the chain's declared steps."),
+    "dp_audit": Entry(
+        "Differential privacy audit",
+        "Holds every step that declares differential privacy to its own claim, on small neighbouring datasets "
+        "from the run (D, and D plus one heavy account): sensitivity_ok — with the noise switched off, the "
+        "output moves by no more than the declared L1/L0 bounds and no partition only the heavy account holds "
+        "is released; epsilon_lower_bound — an empirical lower bound on epsilon from repeated noisy releases "
+        "(black_box) or from the noise itself (noise_calibration); passed — all three held.",
+        "passed must be 1. A lower bound above the claimed epsilon refutes the claim (confidence 0.999); one "
+        "below it does not prove the claim. It catches dropped contribution bounding, partitions selected from "
+        "raw counts, noise scaled down, a fixed noise seed and numpy's textbook Laplace sampler.",
+        "Dwork & Roth, The Algorithmic Foundations of Differential Privacy, 2014; Jagielski et al., NeurIPS "
+        "2020; Bichsel et al., DP-Sniper, IEEE S&P 2021; Mironov, CCS 2012."),
 }
 
 
