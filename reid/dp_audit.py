@@ -78,6 +78,7 @@ class AuditSettings:
     """How hard to look (``attacks.dp_audit`` in a run config; see :class:`reid.params.DpAuditParams`)."""
 
     accounts: int = 400
+    seconds: float = 60.0
     screen_runs: int = 20
     runs: int = 100
     min_runs: int = 30
@@ -187,7 +188,15 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     def releases(tables: Mapping[str, pa.Table], n: int) -> list[dict[tuple, float]]:
         return [call_measure(step, tables, columns, noise=True) for _ in range(n)]
 
-    half = max(2, settings.screen_runs // 2)
+    # a slow step gets fewer releases (less power, same confidence): the budget is ``seconds`` per step
+    per_call = (time.perf_counter() - t_start) / (len(checks) + 2)
+    usual = 2 * (settings.screen_runs + settings.min_runs) * per_call
+    left = max(0.0, settings.seconds - (time.perf_counter() - t_start))
+    time_scale = min(1.0, left / usual) if usual > 0 else 1.0
+    screen_runs = max(8, int(settings.screen_runs * time_scale))
+    min_runs = max(MIN_SAMPLES, int(settings.min_runs * time_scale))
+    fresh_runs = max(min_runs, int(settings.runs * time_scale))
+    half = max(2, screen_runs // 2)
     screen0, screen1 = releases(nb.base, 2 * half), releases(d1_tables, 2 * half)
     scale = {n: m.l1_sensitivity / m.epsilon for n, m in decl.items() if m.epsilon > 0 and m.l1_sensitivity > 0}
     centers = dp_stats.Centers(f0, f1, scale)
@@ -196,14 +205,15 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     # the screening runs pick the event and decide how many fresh runs estimate it (never reused)
     suspicious = event is not None and dp_stats.estimate(
         event, stats[event.statistic], screen0[half:], screen1[half:], 0.0, dp_stats.SELECT_ALPHA)[0] > budget.epsilon / 2
-    n_est = settings.runs if suspicious else settings.min_runs
+    n_est = fresh_runs if suspicious else min_runs
     est0, est1 = releases(nb.base, n_est), releases(d1_tables, n_est)
     lb, hit, other = (dp_stats.estimate(event, stats[event.statistic], est0, est1, budget.delta, settings.alpha)
                       if event is not None else (0.0, 0, 0))
     bb_ok = lb <= budget.epsilon
     rows.append(Metric(CHECK, "epsilon_lower_bound", lb, n_est, ci_low=lb, passed=bb_ok, successes=hit, params={
         **common, "mode": "black_box", "confidence": 1 - settings.alpha, "screening_runs": 2 * half,
-        "screening_suspicious": suspicious,
+        "screening_suspicious": suspicious, "seconds_per_release": round(per_call, 4),
+        "runs_scaled_for_time": round(time_scale, 3),
         "event": event.describe() if event else None,
         "event_likelier_under": ("D'" if event.favours_d1 else "D") if event else None,
         "hits_other_side": other, "moved_cells": len(centers.moved)}))
@@ -218,7 +228,7 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
         res = _residuals(screen0, f0, name, floor) + _residuals(screen1, f1, name, floor)
         if (len(res) < MIN_SAMPLES or dp_stats.calibration_bound(
                 np.array(res), m.l1_sensitivity, dp_stats.SELECT_ALPHA)[0] > m.epsilon / 2):
-            res = _residuals(est0 if suspicious else releases(nb.base, settings.runs), f0, name, floor)
+            res = _residuals(est0 if suspicious else releases(nb.base, fresh_runs), f0, name, floor)
         clb, k_top, k_shift = dp_stats.calibration_bound(np.array(res), m.l1_sensitivity, settings.alpha)
         if len(res) < MIN_SAMPLES:   # the noisy releases hardly release a cell: not measured, which fails
             clb = math.nan

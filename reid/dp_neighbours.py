@@ -60,16 +60,22 @@ def heavy_id(t: pa.Table, unit: str) -> Any:
     return HEAVY
 
 
+def keyed_by(t: pa.Table, unit: str) -> bool:
+    """One row per unit (a users table): the heavy unit gets one row there, not thousands."""
+    return t.num_rows > 0 and pc.count_distinct(t.column(unit)).as_py() == t.num_rows
+
+
 def spread_rows(tables: Mapping[str, pa.Table], unit: str, step_columns: Mapping[str, Sequence[str]],
                 events: int, rng: np.random.Generator) -> Tables:
     """The heavy unit's rows: ``events`` rows drawn from D in each table the step reads (half with the step's
-    string columns set to values nobody else has), one row in every other table with the unit column."""
+    string columns set to values nobody else has), one row in every other table with the unit column and in
+    tables keyed by it."""
     out: Tables = {}
     for name, t in tables.items():
         if unit not in t.column_names or t.num_rows == 0:
             continue
         hid = heavy_id(t, unit)
-        if name not in step_columns:
+        if name not in step_columns or keyed_by(t, unit):
             out[name] = _set_unit(t.slice(0, 1), unit, hid)
             continue
         rows = _set_unit(t.take(pa.array(rng.integers(0, t.num_rows, events))), unit, hid)
@@ -93,7 +99,7 @@ def clone_rows(tables: Mapping[str, pa.Table], unit: str, source: Any, step_colu
         own = t.filter(pc.equal(t.column(unit), pa.scalar(source, t.schema.field(unit).type)))
         if own.num_rows == 0:
             continue
-        if name in step_columns:
+        if name in step_columns and not keyed_by(t, unit):
             own = own.take(pa.array(np.arange(events) % own.num_rows))
         out[name] = _set_unit(own, unit, heavy_id(t, unit))
     return out

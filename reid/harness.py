@@ -282,8 +282,9 @@ def _utility(data: RunData, p: AttackParams) -> list[Metric]:
 
 def _dp_audit(data: RunData, p: AttackParams) -> list[Metric]:
     a = p.dp_audit
-    settings = AuditSettings(accounts=a.accounts, screen_runs=a.screen_runs, runs=a.runs, min_runs=a.min_runs,
-                             candidates=a.candidates, heavy_events=a.heavy_events, alpha=a.alpha, seed=p.seed)
+    settings = AuditSettings(accounts=a.accounts, seconds=a.seconds, screen_runs=a.screen_runs, runs=a.runs,
+                             min_runs=a.min_runs, candidates=a.candidates, heavy_events=a.heavy_events,
+                             alpha=a.alpha, seed=p.seed)
     return dp_audit(data.run, data.chain, settings)
 
 

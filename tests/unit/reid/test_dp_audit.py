@@ -31,6 +31,7 @@ from reid.params import AttackParams
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 TS = pa.timestamp("us", tz="UTC")
 COLUMNS = {"events": ["product"]}
+SETTINGS = AuditSettings(seconds=1e6)   # the default numbers of releases whatever the machine's speed
 
 
 def events(n_accounts: int = 230, products: int = 2, seed: int = 0) -> pa.Table:
@@ -94,7 +95,7 @@ def test_noise_off_is_exact_bounded_and_deterministic(step: DpAggregate) -> None
 
 
 def test_unmutated_dp_aggregate_passes(step: DpAggregate, nb: Neighbours) -> None:
-    rows = audit_step(step, COLUMNS, nb, AuditSettings())
+    rows = audit_step(step, COLUMNS, nb, SETTINGS)
     modes = by_mode(rows)
     assert set(modes) == {"sensitivity", "black_box", "noise_calibration", "passed"}
     assert all(r.passed for r in rows), [(r.metric, r.value, r.params) for r in rows]
@@ -112,7 +113,7 @@ def test_bounding_and_selection_mutants_fail_sensitivity(step: DpAggregate, nb: 
 
 
 def test_noise_times_tenth_fails_calibration(step: DpAggregate, nb: Neighbours) -> None:
-    modes = by_mode(audit_step(NoiseTenth(step.params), COLUMNS, nb, AuditSettings()))
+    modes = by_mode(audit_step(NoiseTenth(step.params), COLUMNS, nb, SETTINGS))
     assert modes["sensitivity"].passed is True
     assert modes["noise_calibration"].passed is False and modes["noise_calibration"].value > 0.5
     assert modes["passed"].value == 0.0
@@ -120,7 +121,7 @@ def test_noise_times_tenth_fails_calibration(step: DpAggregate, nb: Neighbours) 
 
 @pytest.mark.parametrize("mutant", [FixedSeed, NumpyLaplace])
 def test_numpy_noise_fails_black_box(step: DpAggregate, nb: Neighbours, mutant: type) -> None:
-    modes = by_mode(audit_step(mutant(step.params), COLUMNS, nb, AuditSettings()))
+    modes = by_mode(audit_step(mutant(step.params), COLUMNS, nb, SETTINGS))
     bb = modes["black_box"]
     assert bb.passed is False and bb.value > bb.params["claimed_epsilon"], bb.params
     assert modes["passed"].value == 0.0
