@@ -141,7 +141,7 @@ class DpAggregate(Anonymizer):
         if pre is None:
             pre = self.partial(data, BatchContext(table, key))
             cache.append((data, key, pre))
-            del cache[:-4]
+            del cache[:-8]
         return [self.measure(pre, noise=noise)]
 
     def measure(self, pre: pa.Table, *, noise: bool = True) -> DPMeasurement:

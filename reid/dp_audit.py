@@ -188,16 +188,19 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     def releases(tables: Mapping[str, pa.Table], n: int) -> list[dict[tuple, float]]:
         return [call_measure(step, tables, columns, noise=True) for _ in range(n)]
 
-    # a slow step gets fewer releases (less power, same confidence): the budget is ``seconds`` per step
-    per_call = (time.perf_counter() - t_start) / (len(checks) + 2)
+    # a slow step gets fewer releases (less power, same confidence): ``seconds`` is the budget of the usual
+    # noisy releases of one step, timed on the first two
+    t_noisy = time.perf_counter()
+    first0, first1 = releases(nb.base, 1), releases(d1_tables, 1)
+    per_call = (time.perf_counter() - t_noisy) / 2
     usual = 2 * (settings.screen_runs + settings.min_runs) * per_call
-    left = max(0.0, settings.seconds - (time.perf_counter() - t_start))
-    time_scale = min(1.0, left / usual) if usual > 0 else 1.0
+    time_scale = min(1.0, settings.seconds / usual) if usual > 0 else 1.0
     screen_runs = max(8, int(settings.screen_runs * time_scale))
     min_runs = max(MIN_SAMPLES, int(settings.min_runs * time_scale))
     fresh_runs = max(min_runs, int(settings.runs * time_scale))
     half = max(2, screen_runs // 2)
-    screen0, screen1 = releases(nb.base, 2 * half), releases(d1_tables, 2 * half)
+    screen0 = first0 + releases(nb.base, 2 * half - 1)
+    screen1 = first1 + releases(d1_tables, 2 * half - 1)
     scale = {n: m.l1_sensitivity / m.epsilon for n, m in decl.items() if m.epsilon > 0 and m.l1_sensitivity > 0}
     centers = dp_stats.Centers(f0, f1, scale)
     stats = dp_stats.statistics(centers, screen0[:half], screen1[:half])
