@@ -81,7 +81,7 @@ class AuditSettings:
     seconds: float = 20.0
     screen_runs: int = 20
     runs: int = 100
-    min_runs: int = 30
+    min_runs: int = 20
     candidates: int = 3
     heavy_events: int = 10_000
     alpha: float = 1e-3

@@ -139,7 +139,7 @@ class DpAuditParams(_Model):
                                                    "distinguishing event and screen for trouble.")
     runs: int = Field(100, ge=10, description="Fresh releases of each that estimate the event when the "
                                               "screening looks suspicious.")
-    min_runs: int = Field(30, ge=4, description="Fresh releases of each that estimate it otherwise.")
+    min_runs: int = Field(20, ge=4, description="Fresh releases of each that estimate it otherwise.")
     candidates: int = Field(3, ge=1, description="Busiest units tried as the heavy clone (noise off).")
     heavy_events: int = Field(10_000, ge=10, description="Rows of the heavy unit in each table the step reads.")
     alpha: float = Field(1e-3, gt=0, lt=0.5, description="Chance that a correct mechanism fails one test.")
