@@ -26,7 +26,7 @@ from expectations.results import RESULT_SCHEMA, to_table
 from expectations.stage import ShardResult, finish_stage, shard_tasks, validate_shard
 from expectations.suites import raw_plan
 from pipelines import manifest
-from pipelines.options import make_pipeline_options
+from pipelines.options import converge, make_pipeline_options
 from pipelines.runio import shards, write_parquet_atomic
 
 VALIDATION_DIR = "validation"
@@ -152,6 +152,7 @@ def run_stages(run: Path, plans: Sequence[StagePlan], runner: str | None = None,
         _ = (p
              | "ShardTasks" >> beam.Create(tasks, reshuffle=False)
              | "Validate" >> ValidateShards(by_stage, str(run)))
+        converge(p)
     # A stage with no shard at all still gets its (failing) run-wide checks and a results file.
     for plan in plans:
         out = run / VALIDATION_DIR / f"{plan.stage}.parquet"
