@@ -114,7 +114,8 @@ def build_plans(run: Path, man: Mapping[str, Any], chain: str | None, params: Va
     plans: list[StagePlan] = []
     if chain is None and params.raw:
         generate = (man.get("config") or {}).get("generate")
-        plans.append(raw_plan(raw_schemas, generate, params))
+        imported = (man.get("import") or {}).get("columns") if man.get("kind") == "import" else None
+        plans.append(raw_plan(raw_schemas, generate, params, imported=imported))
     recorded = man.get("chains") or {}
     names = [chain] if chain else sorted(p.name for p in (run / "anon").iterdir() if p.is_dir()) \
         if (run / "anon").is_dir() else []
