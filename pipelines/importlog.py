@@ -127,15 +127,24 @@ def _time_expr(col: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
             pl.lit(None, pl.Int16)
     if dtype != pl.String:
         raise TypeError(str(dtype))
-    text = pl.col(col).str.strip_chars().str.replace(" ", "T", literal=True)
-    off = text.str.extract(r"(Z|[+-]\d{2}:?\d{2})$", 1)
+    return _text_times(pl.col(col), fast=True)
+
+
+def _text_times(text: pl.Expr, fast: bool) -> tuple[pl.Expr, pl.Expr]:
+    """Text times: ``fast`` parses the column in the one ISO 8601 format Polars infers from its first value
+    (offsets become UTC directly); the general path parses each value on its own (used for what the fast
+    path leaves unparsed: mixed formats, some values with an offset and some without)."""
+    off = text.str.strip_chars_end().str.slice(-6).str.extract(r"(Z|[+-]\d{2}:?\d{2})$", 1)  # short strings
     sign = pl.when(off.str.starts_with("-")).then(-1).otherwise(1)
     digits = off.str.replace_all(r"[^0-9]", "")
     minutes = (pl.when(off == "Z").then(0)
                .when(off.is_not_null()).then(sign * (digits.str.slice(0, 2).cast(pl.Int32, strict=False) * 60
                                                      + digits.str.slice(2, 2).cast(pl.Int32, strict=False)))
                .otherwise(None)).cast(pl.Int16)
-    local = text.str.replace(r"(Z|[+-]\d{2}:?\d{2})$", "").str.to_datetime(time_unit="us", strict=False)
+    if fast:
+        return text.str.to_datetime(time_unit="us", time_zone="UTC", strict=False), minutes
+    bare = text.str.strip_chars().str.replace(" ", "T", literal=True).str.replace(r"(Z|[+-]\d{2}:?\d{2})$", "")
+    local = bare.str.to_datetime(time_unit="us", strict=False)
     utc = (local - pl.duration(minutes=minutes.fill_null(0))).dt.replace_time_zone("UTC")
     return utc, minutes
 
@@ -162,11 +171,18 @@ def events_frame(path: Path, mapping: Mapping_, option: str = "--map") -> pl.Dat
         exprs[target] = _string(f[key]) if key in f else pl.lit(None, pl.String)
     if "org" not in f:
         exprs["org_id"] = pl.lit("org-imported")
+    exprs["_time_text"] = pl.col(f["time"])
     try:
-        df = lf.select([e.alias(k) for k, e in exprs.items()]).collect(engine="streaming")
+        df = lf.select([e.alias(k) for k, e in exprs.items()]).collect()
     except pl.exceptions.PolarsError as e:
         raise ImportError_(f"{path}: cannot read the mapped columns ({type(e).__name__})") from None
-    bad = df["event_time"].is_null().sum() - (lf.select(pl.col(f["time"]).is_null().sum()).collect().item())
+    missed = df["event_time"].is_null() & df["_time_text"].is_not_null()
+    if missed.any() and schema[f["time"]] == pl.String:
+        utc, _ = _text_times(pl.col("_time_text"), fast=False)
+        df = df.with_columns(pl.when(missed).then(utc).otherwise(pl.col("event_time")).alias("event_time"))
+        missed = df["event_time"].is_null() & df["_time_text"].is_not_null()
+    bad = int(missed.sum())
+    df = df.drop("_time_text")
     if bad:
         raise ImportError_(f"{path}: {option} time={f['time']}: {bad} value(s) of column {f['time']!r} are not "
                            "times (ISO 8601 with or without an offset, a timestamp, or epoch seconds)")
@@ -175,7 +191,7 @@ def events_frame(path: Path, mapping: Mapping_, option: str = "--map") -> pl.Dat
         if nulls:
             raise ImportError_(f"{path}: {option} {key}={f[key]}: column {f[key]!r} has {nulls} empty value(s)")
     if "event_id" not in f:
-        df = df.with_columns(pl.format("e-{}", pl.int_range(pl.len(), dtype=pl.Int64)).alias("event_id"))
+        df = df.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).cast(pl.String).alias("event_id"))
     elif df["event_id"].n_unique() != df.height:
         raise ImportError_(f"{path}: {option} event_id={f['event_id']}: column {f['event_id']!r} has duplicate keys")
     return df
