@@ -66,8 +66,10 @@ class UtilityFigure:
         return float(min(1.0, max(0.0, s)))
 
     def as_dict(self) -> dict[str, object]:
+        """JSON-safe: an unbounded end of the range is None."""
+        ends = [x if math.isfinite(x) else None for x in self.range]
         return {"higher_is_better": self.higher_is_better, "best": self.best, "worst": self.worst,
-                "range": list(self.range), "headline": self.headline, "what": self.what}
+                "range": ends, "headline": self.headline, "what": self.what}
 
 
 def _lower(metric: str, what: str, headline: bool = True, top: float = 1.0) -> UtilityFigure:
