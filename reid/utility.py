@@ -216,17 +216,19 @@ def _as_time(lf: pl.LazyFrame, column: str) -> pl.LazyFrame:
     return lf.with_columns(t.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("event_time"))
 
 
-def released_frame(anon: Mapping[str, pl.LazyFrame]) -> tuple[pl.LazyFrame | None, str]:
-    """The release as weighted events with workload attributes, and where it came from."""
-    events = anon.get("events")
+def encode_release(anon: Mapping[str, pl.LazyFrame], cats: Mapping[str, list[str]]
+                   ) -> tuple[wl.Encoded | None, str]:
+    """The release as weighted, encoded events (see :func:`reid.workload.encode`), and where it came from:
+    its events, else an aggregate table (each row weighs its count), else nothing."""
+    events, users, orgs = anon.get("events"), anon.get("users"), anon.get("orgs")
     if events is not None and "event_time" in events.collect_schema().names():
-        return wl.joined_events(events, anon.get("users"), anon.get("orgs")), "events"
+        return wl.encode(events, users, orgs, cats), "events"
     if (agg := find_aggregate(anon)) is not None:
         table, day, count = agg
         frame = _as_time(anon[table].drop("event_time", strict=False), day)
-        return wl.joined_events(frame, anon.get("users"), anon.get("orgs"), weight=count), table
+        return wl.encode(frame, users, orgs, cats, weight=count), table
     if events is not None:
-        return wl.joined_events(events, anon.get("users"), anon.get("orgs")), "events"
+        return wl.encode(events, users, orgs, cats), "events"
     return None, "none"
 
 
@@ -265,11 +267,9 @@ def utility(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
             entropy_columns: list[str] | None = None) -> list[Metric]:
     """Every utility figure of one release against the raw tables (``events``, ``users``, ``orgs``)."""
     t0 = time.perf_counter()
-    raw_frame = wl.joined_events(raw["events"], raw.get("users"), raw.get("orgs"))
-    cats = wl.categories(raw_frame)
-    enc_raw = wl.encode(raw_frame, cats)
-    frame, source = released_frame(anon)
-    enc_rel = wl.encode(frame, cats) if frame is not None else None
+    cats = wl.categories(raw["events"], raw.get("users"), raw.get("orgs"))
+    enc_raw = wl.encode(raw["events"], raw.get("users"), raw.get("orgs"), cats)
+    enc_rel, source = encode_release(anon, cats)
     out = []
     for w in wl.workload_errors(enc_raw, enc_rel):
         out.append(_figure(f"workload_{w.way}way_error", w.error, w.marginals, w.unanswered < w.marginals,
@@ -290,7 +290,7 @@ def utility(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
         out.append(_figure(metric, d, n, ok))
     rows = enc_rel.total if enc_rel is not None and source == "events" else 0.0   # an aggregate has no rows
     out.append(_figure("retained_rows", rows / enc_raw.total if enc_raw.total else float("nan"),
-                       int(enc_raw.total), source == "events"))
+                       int(enc_raw.total), enc_rel is not None and source == "events"))
     out += entropy_retained(raw["events"], anon.get("events"), list(entropy_columns or []))
     if enabled_metrics is not None:
         out = [m for m in out if m.metric in enabled_metrics]

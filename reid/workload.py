@@ -42,37 +42,6 @@ def _names(lf: pl.LazyFrame | None) -> set[str]:
     return set(lf.collect_schema().names()) if lf is not None else set()
 
 
-def joined_events(events: pl.LazyFrame, users: pl.LazyFrame | None, orgs: pl.LazyFrame | None,
-                  weight: str | None = None) -> pl.LazyFrame:
-    """Events (or aggregate rows with a ``weight`` column) with their account's and org's attributes.
-
-    Columns: the workload attributes that can be answered, ``event_time`` when released, and ``w`` (1 per
-    event, or the aggregate's count). Users and orgs are joined by the released ids; an id without a
-    match yields nulls (an honest "unknown", scored against raw)."""
-    names = _names(events)
-    keep: list[str] = [c for c in ("event_time", "product", "action", "account_id", "org_id") if c in names]
-    keep += [c for c in (*USER_ATTRIBUTES, *ORG_ATTRIBUTES) if c in names and c not in keep]
-    lf = events.select(*keep, (pl.col(weight).cast(pl.Float64).clip(lower_bound=0) if weight else
-                               pl.lit(1.0)).alias("w"))
-    unames = _names(users)
-    user_cols = [c for c in USER_ATTRIBUTES if c in unames and c not in names]
-    if users is not None and "account_id" in names and "account_id" in unames and user_cols:
-        with_org = "org_id" in unames and "org_id" not in names
-        u = users.select("account_id", *user_cols, *(["org_id"] if with_org else [])).unique("account_id",
-                                                                                              keep="first")
-        lf = lf.join(u, on="account_id", how="left")
-        names |= set(user_cols) | ({"org_id"} if with_org else set())
-    onames = _names(orgs)
-    org_cols = [c for c in ORG_ATTRIBUTES if c in onames and c not in names]
-    if orgs is not None and "org_id" in names and "org_id" in onames and org_cols:
-        lf = lf.join(orgs.select("org_id", *org_cols).unique("org_id", keep="first"), on="org_id", how="left")
-    if "event_time" in names:
-        t = pl.col("event_time")
-        lf = lf.with_columns(((t.dt.weekday().cast(pl.Int32) - 1) * 24 + t.dt.hour().cast(pl.Int32))
-                             .alias("hour_of_week"), (t.dt.weekday().cast(pl.Int32) - 1).alias("weekday"))
-    return lf.drop("account_id", "org_id", strict=False)
-
-
 @dataclass(frozen=True)
 class Encoded:
     """A release (or the raw data) reduced to what the queries need: one row per distinct combination of
@@ -92,39 +61,72 @@ class Encoded:
         return float(self.weights.sum())
 
 
-def categories(raw: pl.LazyFrame) -> dict[str, list[str]]:
-    """The raw data's values of every string attribute (nulls as one value), in one pass."""
-    cols = [a for a in ATTRIBUTES if a in _names(raw) and a not in TIME_ATTRIBUTES]
-    if not cols:
-        return {}
-    row = raw.select([pl.col(c).cast(pl.String).fill_null(NULL).unique().sort().implode() for c in cols]) \
-        .collect(engine="streaming")
-    return {c: row[c][0].to_list() for c in cols}
-
-
-def encode(lf: pl.LazyFrame, cats: Mapping[str, list[str]]) -> Encoded:
-    """Codes of the attributes ``lf`` has, in the raw code space (+1 "other" code per attribute), grouped."""
-    names = _names(lf)
-    exprs, sizes = [], {}
-    for a in ATTRIBUTES:
-        if a not in names:
+def categories(events: pl.LazyFrame, users: pl.LazyFrame | None, orgs: pl.LazyFrame | None
+               ) -> dict[str, list[str]]:
+    """The raw data's values of every string attribute (nulls as one value), from the table that holds it."""
+    out: dict[str, list[str]] = {}
+    for table, attrs in ((events, ("product", "action")), (users, USER_ATTRIBUTES), (orgs, ORG_ATTRIBUTES)):
+        cols = [a for a in attrs if a in _names(table)]
+        if table is None or not cols:
             continue
-        if a in TIME_ATTRIBUTES:
-            exprs.append(pl.col(a).fill_null(TIME_ATTRIBUTES[a]).cast(pl.UInt32).alias(a))
-            sizes[a] = TIME_ATTRIBUTES[a] + 1
-        elif a in cats:
-            values = cats[a]
-            exprs.append(pl.col(a).cast(pl.String).fill_null(NULL)
-                         .replace_strict(values, list(range(len(values))), default=len(values),
-                                         return_dtype=pl.UInt32).alias(a))
-            sizes[a] = len(values) + 1
-    day = [pl.col("event_time").dt.epoch("d").cast(pl.Int64).fill_null(NO_DAY).alias("day")] \
-        if "event_time" in names else []
-    coded = lf.select(*exprs, *day, pl.col("w"))
-    attrs = list(sizes)
-    queries = [coded.group_by(attrs).agg(pl.col("w").sum()) if attrs else coded.select(pl.col("w").sum())]
-    if day and "product" in sizes:
-        queries.append(coded.group_by("day", "product").agg(pl.col("w").sum().alias("n")))
+        row = table.select([pl.col(c).cast(pl.String).fill_null(NULL).unique().sort().implode() for c in cols]) \
+            .collect(engine="streaming")
+        out.update({c: row[c][0].to_list() for c in cols})
+    return out
+
+
+def _code(column: str, values: list[str]) -> pl.Expr:
+    """A string column as codes 0..len(values)-1; any other value is ``len(values)`` ("other")."""
+    return pl.col(column).cast(pl.String).fill_null(NULL).replace_strict(
+        values, list(range(len(values))), default=len(values), return_dtype=pl.UInt32).alias(column)
+
+
+def _coded_side(table: pl.LazyFrame | None, key: str, attrs: tuple[str, ...], cats: Mapping[str, list[str]],
+                skip: set[str]) -> tuple[pl.LazyFrame | None, list[str]]:
+    """A users/orgs table reduced to its key and the codes of ``attrs`` it holds (one row per key)."""
+    cols = [a for a in attrs if a in _names(table) and a in cats and a not in skip]
+    if table is None or key not in _names(table) or not cols:
+        return None, []
+    return table.select(key, *[_code(a, cats[a]) for a in cols]).unique(key, keep="first"), cols
+
+
+def encode(events: pl.LazyFrame, users: pl.LazyFrame | None, orgs: pl.LazyFrame | None,
+           cats: Mapping[str, list[str]], weight: str | None = None) -> Encoded:
+    """The events (or aggregate rows weighted by their ``weight`` column) as codes in the raw data's code
+    space, each joined by the released ids to its account's and org's attributes, grouped.
+
+    An id without a match yields the "other" code (an honest "unknown", scored against raw)."""
+    names = _names(events)
+    own = [a for a in ATTRIBUTES if a in names and a in cats]
+    exprs: list[pl.Expr] = [_code(a, cats[a]) for a in own]
+    ids = [c for c in ("account_id", "org_id") if c in names]
+    if "event_time" in names:
+        t = pl.col("event_time")
+        day = (t.dt.weekday().cast(pl.UInt32) - 1).fill_null(7)
+        exprs += [(day * 24 + t.dt.hour().cast(pl.UInt32)).fill_null(168).alias("hour_of_week"),
+                  day.alias("weekday"), t.dt.epoch("d").cast(pl.Int64).fill_null(NO_DAY).alias("day")]
+    w = pl.col(weight).cast(pl.Float64).clip(lower_bound=0).fill_null(0) if weight else pl.lit(1.0)
+    lf = events.select(*exprs, *ids, w.alias("w"))
+    coded = set(own)
+    u, ucols = _coded_side(users, "account_id", USER_ATTRIBUTES, cats, coded)
+    if u is not None and "account_id" in names:
+        if users is not None and "org_id" not in names and "org_id" in _names(users):
+            u = u.join(users.select("account_id", "org_id").unique("account_id", keep="first"), on="account_id")
+            ids.append("org_id")
+        lf = lf.join(u, on="account_id", how="left")
+        coded |= set(ucols)
+    o, ocols = _coded_side(orgs, "org_id", ORG_ATTRIBUTES, cats, coded)
+    if o is not None and "org_id" in ids:
+        lf = lf.join(o, on="org_id", how="left")
+        coded |= set(ocols)
+    sizes = {a: len(cats[a]) + 1 for a in ATTRIBUTES if a in coded}
+    if "event_time" in names:
+        sizes |= {a: n + 1 for a, n in TIME_ATTRIBUTES.items()}
+    attrs = [a for a in ATTRIBUTES if a in sizes]
+    lf = lf.with_columns([pl.col(a).fill_null(sizes[a] - 1) for a in attrs])    # unmatched ids: "other"
+    queries = [lf.group_by(attrs).agg(pl.col("w").sum()) if attrs else lf.select(pl.col("w").sum())]
+    if "event_time" in names and "product" in sizes:
+        queries.append(lf.group_by("day", "product").agg(pl.col("w").sum().alias("n")))
     frames = pl.collect_all(queries, engine="streaming")
     grouped = frames[0].filter(pl.col("w") > 0)
     return Encoded({a: grouped[a].to_numpy() for a in attrs}, sizes, grouped["w"].to_numpy().astype(np.float64),
@@ -157,18 +159,36 @@ class WorkloadError:
     unanswered: int       # marginals the release could not answer (error 1 each)
 
 
+def marginals(enc: Encoded, sizes: Mapping[str, int], attributes: list[str]) -> dict[tuple[str, ...], np.ndarray]:
+    """Every 1-, 2- and 3-way marginal of ``attributes`` (flat, dense): the highest way by ``bincount`` over
+    the rows, each lower one by summing an axis out of one it is part of."""
+    out: dict[tuple[str, ...], np.ndarray] = {}
+    for way in sorted(WAYS, reverse=True):
+        for attrs in itertools.combinations(attributes, way):
+            sup = next((k for k in out if len(k) == way + 1 and set(attrs) <= set(k)), None)
+            if sup is None:
+                out[attrs] = marginal(enc, attrs, sizes)
+            else:
+                axis = next(i for i, a in enumerate(sup) if a not in attrs)
+                out[attrs] = out[sup].reshape([sizes[a] for a in sup]).sum(axis=axis).ravel()
+    return out
+
+
 def workload_errors(raw: Encoded, released: Encoded | None, attributes: tuple[str, ...] = ATTRIBUTES
                     ) -> list[WorkloadError]:
     """Mean AIM error per way (1, 2, 3) over the marginals of ``attributes`` the raw data has."""
     have = [a for a in attributes if a in raw.codes]
+    raw_m = marginals(raw, raw.sizes, have)
+    answered = [a for a in have if released is not None and released.total > 0 and a in released.codes]
+    rel_m = marginals(released, raw.sizes, answered) if released is not None and answered else {}
     out = []
     for way in WAYS:
         errors, unanswered = [], 0
         for attrs in itertools.combinations(have, way):
-            if released is None or released.total <= 0 or any(a not in released.codes for a in attrs):
+            if attrs not in rel_m:
                 errors.append(1.0)
                 unanswered += 1
                 continue
-            errors.append(marginal_error(marginal(raw, attrs, raw.sizes), marginal(released, attrs, raw.sizes)))
+            errors.append(marginal_error(raw_m[attrs], rel_m[attrs]))
         out.append(WorkloadError(way, float(np.mean(errors)) if errors else 1.0, len(errors), unanswered))
     return out

@@ -19,6 +19,7 @@ from anonbench.report.results import RunData, section, step_text
 from anonbench.report.scores import headline, pareto
 from anonbench.report.summary import verdict_word
 from anonbench.report.svg import escape
+from reid.utility import DIRECTION
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 CSS = """
@@ -203,8 +204,11 @@ def _risk_row(o: Outcome) -> str:
     ci = "" if o.ci_low is None or o.ci_high is None else f"[{_f(o.ci_low)}, {_f(o.ci_high)}]"
     bound = escape(o.threshold.describe()) if o.threshold else ""
     src = f' title="{escape(o.threshold.source)}"' if o.threshold else ""
+    declared = DIRECTION.get(o.metric) if o.check == "utility" else None
+    way = (f" <span class='small'>({'higher' if declared.higher_is_better else 'lower'} is better)</span>"
+           if declared else "")
     return (f'<tr class="{"fail" if o.passed is False else ""}"><td>{escape(o.check)}</td>'
-            f"<td>{escape(o.label.split('.', 1)[1])}</td><td class='num'>{_f(o.value, 4)}</td>"
+            f"<td>{escape(o.label.split('.', 1)[1])}{way}</td><td class='num'>{_f(o.value, 4)}</td>"
             f"<td class='num'>{ci}</td><td class='num'>{o.n:,}</td><td{src}>{bound}</td>"
             f"<td>{_badge(o.passed, 'pass', 'breach', '')}</td></tr>")
 
