@@ -25,6 +25,10 @@ release cannot answer (the data is not released) carries its worst value, with `
 and scores 0 — never NaN, never skipped. The headline utility (:func:`headline_utility`) is the mean score of
 the :data:`HEADLINE` figures: exactly 1 for the identity release, exactly 0 for a release of nothing. The
 report, ``summary.json`` and the gate read the same table.
+
+Times are read in UTC and scored as released: hourly buckets keep the hour of week exactly, daily buckets
+put every event at midnight, and an aggregate's period start stands for the time of its events (a weekly
+table answers the weekly counts exactly and the hour-of-week profile not at all).
 """
 
 from __future__ import annotations
