@@ -276,7 +276,7 @@ def _cross_tenant(data: RunData, p: AttackParams) -> list[Metric]:
 
 
 def _utility(data: RunData, p: AttackParams) -> list[Metric]:
-    return utility(data.raw["events"], data.anon, p.utility.enabled_metrics, p.utility.entropy_columns)
+    return utility(data.raw, data.anon, p.utility.enabled_metrics, p.utility.entropy_columns)
 
 
 CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {

@@ -11,6 +11,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from reid.utility import DIRECTION
+
 CHECKS = ("leak_scan", "dictionary", "unicity", "profile_linkage", "quasi_identifiers", "singling_out",
           "linkability", "inference", "cross_tenant", "utility")
 
@@ -127,6 +129,14 @@ class UtilityParams(_Model):
     entropy_columns: list[str] = Field(
         default_factory=lambda: ["event_time", "user_agent", "client_ip", "action", "account_id"],
         description="Event columns whose retained entropy is reported.")
+
+    @field_validator("enabled_metrics")
+    @classmethod
+    def _metrics(cls, v: list[str] | None) -> list[str] | None:
+        unknown = set(v or ()) - set(DIRECTION)
+        if unknown:
+            raise ValueError(f"unknown utility metric(s) {sorted(unknown)}; metrics are {list(DIRECTION)}")
+        return v
 
 
 class AttackParams(_Model):

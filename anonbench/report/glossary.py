@@ -74,12 +74,17 @@ GLOSSARY: dict[str, Entry] = {
         "Narayanan & Shmatikov, Robust De-anonymization of Large Sparse Datasets, IEEE S&P 2008."),
     "utility": Entry(
         "Utility",
-        "Relative errors and distances between raw and anonymized distributions (activity per hour of week, "
-        "actions, events per account, ...), named in the metric.",
-        "Errors and distances: lower is better, 0 = unchanged; correlations and retained shares: higher is "
-        "better, 1 = unchanged. The report's utility score is 1 − the mean error in [0, 1].",
-        "Total variation distance and relative error; cf. Snoke et al., General and specific utility measures "
-        "for synthetic data, JRSS A 2018."),
+        "The same queries asked of every release: the 1-, 2- and 3-way marginals over product, action, hour of "
+        "week, weekday, country, plan, role and account type (workload_*way_error, mean over n marginals); "
+        "weekly event counts per product, from events or from an aggregate table alike; the hour-of-week "
+        "correlation; distances between the action, events-per-account and session-length distributions.",
+        "Each figure declares its direction once (reid.utility.DIRECTION, also in summary.json): errors and "
+        "distances are better lower (0 = as raw), correlations and retained shares higher (1 = as raw). A "
+        "query the release cannot answer carries its worst value. The utility score is the mean of the "
+        "headline figures scored on [0, 1] in their direction: 1 for the raw data, 0 for a release of nothing.",
+        "Marginal workload error as in AIM (McKenna et al., VLDB 2022; ½·L1 of the normalized marginals); "
+        "Kolmogorov–Smirnov and total variation distances; cf. Snoke et al., General and specific utility "
+        "measures for synthetic data, JRSS A 2018."),
     "validation": Entry(
         "Validation (Great Expectations)",
         "Expectation suites on the raw tables (schema, keys, ranges, referential integrity) and, per chain, a "
