@@ -27,6 +27,12 @@ Viswanath, ICML 2015; Humphries et al., CSF 2023, who also show that dependent r
 ``params.risk_cap`` the same for the risk (≤ 1 − e^−ε(1 − δ/(1 − FPR))). ``advantage_over_cap`` (advantage −
 cap, with the advantage's interval) is positive when the measurement contradicts the claim.
 
+Controls come from a population of their own, with orgs of their own. The attribute and joint distances
+therefore also tell whether an account's *org* resembles the orgs in the data: a synthesizer that reproduces
+the raw org mix, as a good one should, lets them exceed the account-level cap without copying anyone (records
+of one org are dependent; Humphries et al. 2023), and with a few large orgs they swing by ±0.15 by chance
+alone. The trace distance asks the account-level question; the default thresholds gate it.
+
 How to read it: 0 — members are no closer to the release than anyone else; 1 — every member has a copy in
 the release. On an event-level release (pseudonymized traces) the members' own traces are released, so the
 advantage is close to 1 by construction. Every distance is a blocked sparse/dense matrix product; no
@@ -38,7 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +72,7 @@ def dp_cap(epsilon: float, delta: float = 0.0) -> float:
     return min(1.0, (math.expm1(epsilon) + 2 * delta) / (math.exp(epsilon) + 1))
 
 
-def declared_budget(steps: list[Mapping[str, Any]]) -> dict[str, Any]:
+def declared_budget(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """ε and δ a chain declares, summed over its DP steps (basic sequential composition, Dwork & Roth 2014,
     Thm 3.16), read from the manifest's chain steps (``flags``, ``report.budget``); ``cap`` is None with a
     ``cap_reason`` when no ε is declared or the privacy unit is finer than an account."""
@@ -105,7 +111,7 @@ def flag_closest(d_targets: np.ndarray, d_controls: np.ndarray, share: float,
     """Flag the ``share`` of the pooled candidates with the smallest distance (random tie-break); returns
     (targets flagged, controls flagged, the distance cut-off)."""
     pool = np.concatenate([d_targets, d_controls])
-    k = int(round(share * pool.size))
+    k = round(share * pool.size)
     if k == 0:
         return 0, 0, float("nan")
     order = np.lexsort((rng.random(pool.size), pool))[:k]
@@ -174,40 +180,79 @@ def _attributes(tables: Mapping[str, pl.LazyFrame], key: str) -> pl.DataFrame | 
     return profiles.build(tables.get("users"), tables.get("orgs"), None, None, users_key=key)
 
 
-def nearest(queries: dict[str, Any], cands: dict[str, Any], block_size: int) -> dict[str, np.ndarray]:
-    """Distance from each query row to its closest candidate, per mode, computed in blocks of queries.
+@dataclass(frozen=True)
+class Features:
+    """What the distances are computed from, for the query accounts (targets then controls) or for the
+    release: ``traces`` (None: no traces), ``attrs`` (attribute codes per row; for the release, its users rows)
+    and, for the release only, ``joint_attrs`` (the users row of each trace candidate, in trace order)."""
 
-    ``queries``/``cands`` may hold ``traces`` (:class:`Traces`), ``attrs`` (codes aligned with the rows) and
-    for candidates ``joint_attrs`` (codes aligned with the trace candidates)."""
-    qt, ct = queries.get("traces"), cands.get("traces")
-    qa, ca, cj = queries.get("attrs"), cands.get("attrs"), cands.get("joint_attrs")
+    traces: Traces | None = None
+    attrs: np.ndarray | None = None
+    joint_attrs: np.ndarray | None = None
+
+
+def nearest(queries: Features, release: Features, n_blocks: int, block_size: int) -> dict[str, np.ndarray]:
+    """Distance from each query row to its closest released record, per mode, in blocks of query rows.
+
+    trace: ``1 - (Σ block cosines + Σ exp(-|Δ log(1+activity)|)) / (blocks + activity columns)``;
+    attributes: share of differing columns; joint: the mean of the two against the same released account."""
+    qt, rt, qa = queries.traces, release.traces, queries.attrs
+    with_traces = qt is not None and rt is not None and rt.matrix.shape[0] > 0
+    with_attrs = qa is not None and qa.shape[1] > 0
+    n = qt.matrix.shape[0] if qt is not None else qa.shape[0] if qa is not None else 0
     out: dict[str, np.ndarray] = {}
-    if qt is None and qa is None:
-        return out
-    n = qt.matrix.shape[0] if qt is not None else qa.shape[0]
-    ct_t = ct.matrix.T.tocsr() if ct is not None else None
-    n_blocks = len(cands.get("blocks", ()))
+    if with_traces and qt is not None and rt is not None:
+        used = np.unique(qt.matrix.indices)              # only features some query has can add to a score
+        q_mat = qt.matrix[:, used].tocsr()
+        r_dense = np.asarray(rt.matrix[:, used].T.toarray(), dtype=np.float32)   # features x candidates
+        q_act, r_act = qt.activity.astype(np.float32), rt.activity.astype(np.float32)
     for lo in range(0, n, block_size):
         hi = min(lo + block_size, n)
         d_trace = None
-        if qt is not None and ct is not None and ct_t is not None and ct.matrix.shape[0]:
-            sim = np.asarray(sp.csr_matrix(qt.matrix[lo:hi] @ ct_t).toarray(), dtype=np.float64)
-            for k in range(qt.activity.shape[1]):
-                sim += np.exp(-np.abs(qt.activity[lo:hi, k, None] - ct.activity[None, :, k]))
-            d_trace = 1.0 - sim / (n_blocks + qt.activity.shape[1])
+        if with_traces and qt is not None:
+            sim = np.asarray(q_mat[lo:hi] @ r_dense, dtype=np.float32)
+            for k in range(q_act.shape[1]):
+                sim += np.exp(-np.abs(q_act[lo:hi, k, None] - r_act[None, :, k]))
+            d_trace = 1.0 - sim / np.float32(n_blocks + q_act.shape[1])
             out.setdefault("trace", np.empty(n))[lo:hi] = d_trace.min(axis=1)
-        if qa is not None and ca is not None and ca.shape[0] and qa.shape[1]:
-            out.setdefault("attributes", np.empty(n))[lo:hi] = _mismatch(qa[lo:hi], ca).min(axis=1)
-        if d_trace is not None and qa is not None and cj is not None and qa.shape[1]:
-            out.setdefault("joint", np.empty(n))[lo:hi] = ((d_trace + _mismatch(qa[lo:hi], cj)) / 2).min(axis=1)
+        if with_attrs and qa is not None and release.attrs is not None and release.attrs.shape[0]:
+            out.setdefault("attributes", np.empty(n))[lo:hi] = _mismatch(qa[lo:hi], release.attrs).min(axis=1)
+        if d_trace is not None and with_attrs and qa is not None and release.joint_attrs is not None:
+            joint = (d_trace + _mismatch(qa[lo:hi], release.joint_attrs)) / 2
+            out.setdefault("joint", np.empty(n))[lo:hi] = joint.min(axis=1)
     return out
 
 
 def _mismatch(q: np.ndarray, c: np.ndarray) -> np.ndarray:
-    miss = np.zeros((q.shape[0], c.shape[0]), dtype=np.float64)
+    miss = np.zeros((q.shape[0], c.shape[0]), dtype=np.float32)
     for j in range(q.shape[1]):
         miss += q[:, j, None] != c[None, :, j]
-    return miss / q.shape[1]
+    return miss / np.float32(q.shape[1])
+
+
+def _with_attributes(queries: Features, release: Features, ids: pl.Series, actors: pl.Series | None,
+                     sides: list[pl.DataFrame | None], rel: pl.DataFrame | None,
+                     wanted: list[str]) -> tuple[Features, Features, list[str]]:
+    """Add attribute codes: ``sides`` are the raw and control attribute tables (key + columns), ``rel`` the
+    released one; only columns present on every side are compared."""
+    tables = [t for t in (*sides, rel) if t is not None]
+    if rel is None or len(tables) < 3:
+        return queries, release, []
+    columns = [c for c in wanted if all(c in t.columns for t in tables)]
+    if not columns:
+        return queries, release, []
+    known = pl.concat([t.select("key", *columns) for t in sides if t is not None]).unique("key", keep="first")
+    frames = [pl.DataFrame({"key": ids}).join(known, on="key", how="left", maintain_order="left"), rel]
+    if actors is not None:
+        frames.append(pl.DataFrame({"key": actors}).join(rel.select("key", *columns).unique("key"), on="key",
+                                                         how="left", maintain_order="left"))
+    codes = _codes(frames, columns)
+    joint = None
+    if actors is not None:
+        has_row = frames[2].select(pl.any_horizontal(pl.col(columns).is_not_null())).to_series().to_numpy()
+        joint = codes[2]
+        joint[~has_row] = -2                 # an actor without a users row matches no attribute
+    return (Features(queries.traces, codes[0]), Features(release.traces, codes[1], joint), columns)
 
 
 def membership(raw: Mapping[str, pl.LazyFrame], control: Mapping[str, pl.LazyFrame],
@@ -227,59 +272,43 @@ def membership(raw: Mapping[str, pl.LazyFrame], control: Mapping[str, pl.LazyFra
                    **base)
     pools = [eligible(raw, account_types, params.min_events), eligible(control, account_types, params.min_events)]
     n = min(params.targets, *(p.height for p in pools))
-    targets, controls = (sample_targets(p, n, seed, f"membership.{w}") for p, w in zip(pools, ("targets", "controls"),
-                                                                                        strict=True))
     if n == 0:
         return _na("no eligible target or control accounts", **base)
+    targets, controls = (sample_targets(p, n, seed, f"membership.{who}")["account_id"]
+                         for p, who in zip(pools, ("targets", "controls"), strict=True))
     ev = release.get("events")
     names = ev.collect_schema().names() if ev is not None else []
-    traced = ev is not None and actor_column in names and "event_time" in names
     raw_names = raw["events"].collect_schema().names()
-    res = duration_text(max(detect_resolution(ev) or dt.timedelta(seconds=1), dt.timedelta(seconds=1))) \
-        if traced and ev is not None else "1s"
     blocks = ["hour_of_week", *[b for b in ("action", "product") if b in names and b in raw_names]]
     activity = ["events", "days", *(["sessions"] if "session_id" in names and "session_id" in raw_names else [])]
-    queries: dict[str, Any] = {}
-    cands: dict[str, Any] = {"blocks": blocks}
-    query_ids = pl.concat([targets["account_id"], controls["account_id"]])
-    if traced and ev is not None:
+    res, actors = "1s", None
+    queries, rel = Features(), Features()
+    if ev is not None and actor_column in names and "event_time" in names:
         assert actor_column is not None
+        res = duration_text(max(detect_resolution(ev) or dt.timedelta(seconds=1), dt.timedelta(seconds=1)))
         actors = ev.select(pl.col(actor_column).cast(pl.String).alias("a")).drop_nulls().unique() \
             .collect(engine="streaming")["a"].sort()
-        cands["traces"] = Traces.of(ev, actor_column, actors, blocks, activity, res, params.hash_buckets)
-        queries["traces"] = Traces.of(raw["events"], "account_id", targets["account_id"], blocks, activity, res,
-                                      params.hash_buckets).stack(
-            Traces.of(control["events"], "account_id", controls["account_id"], blocks, activity, res,
-                      params.hash_buckets))
-    rel_attrs = _attributes(release, users_key)
-    raw_attrs, ctl_attrs = _attributes(raw, "account_id"), _attributes(control, "account_id")
-    columns = [c for c in params.attribute_columns if rel_attrs is not None and raw_attrs is not None
-               and ctl_attrs is not None and all(c in t.columns for t in (rel_attrs, raw_attrs, ctl_attrs))]
-    if columns and rel_attrs is not None and raw_attrs is not None and ctl_attrs is not None:
-        q = pl.DataFrame({"key": query_ids}).join(pl.concat([raw_attrs.select("key", *columns),
-                                                             ctl_attrs.select("key", *columns)]).unique("key"),
-                                                  on="key", how="left", maintain_order="left")
-        frames = [q, rel_attrs]
-        if "traces" in cands:
-            frames.append(pl.DataFrame({"key": actors}).join(rel_attrs.select("key", *columns).unique("key"),
-                                                             on="key", how="left", maintain_order="left"))
-        codes = _codes(frames, columns)
-        queries["attrs"], cands["attrs"] = codes[0], codes[1]
-        if len(codes) > 2:
-            has_row = frames[2].select(pl.any_horizontal(pl.col(columns).is_not_null())).to_series().to_numpy()
-            codes[2][~has_row] = -2          # an actor without a users row matches no attribute
-            cands["joint_attrs"] = codes[2]
-    dist = nearest(queries, cands, params.block_size)
+
+        def traces(events: pl.LazyFrame, key: str, ids: pl.Series) -> Traces:
+            return Traces.of(events, key, ids, blocks, activity, res, params.hash_buckets)
+        rel = Features(traces(ev, actor_column, actors))
+        queries = Features(traces(raw["events"], "account_id", targets).stack(
+            traces(control["events"], "account_id", controls)))
+    queries, rel, columns = _with_attributes(
+        queries, rel, pl.concat([targets, controls]), actors,
+        [_attributes(raw, "account_id"), _attributes(control, "account_id")], _attributes(release, users_key),
+        params.attribute_columns)
+    dist = nearest(queries, rel, len(blocks), params.block_size)
+    why = {"trace": "no released events with actors and times",
+           "attributes": f"no released users with attribute columns {params.attribute_columns}",
+           "joint": "no released users rows that name the released actors"}
     out: list[Metric] = []
     for mode in params.modes:
-        why = {"trace": "no released events with actors and times",
-               "attributes": f"no released users with attribute columns {params.attribute_columns}",
-               "joint": "no released users rows that name the released actors"}[mode]
         mode_params = {**base, "mode": mode, "n_control": n,
                        **({"resolution": res, "blocks": blocks, "activity": activity} if mode != "attributes"
                           else {}), **({"columns": columns} if mode != "trace" else {})}
         if mode not in dist:
-            out += _na(why, **mode_params)
+            out += _na(why[mode], **mode_params)
             continue
         out += _score(dist[mode][:n], dist[mode][n:], mode_params, params.flag_share, budget,
                       rng_for(seed, f"membership.{mode}"), time.perf_counter() - t0)
@@ -290,7 +319,7 @@ def _score(d_t: np.ndarray, d_c: np.ndarray, params: dict[str, Any], share: floa
            rng: np.random.Generator, seconds: float) -> list[Metric]:
     n = d_t.size
     tp, fp, cut = flag_closest(d_t, d_c, share, rng)
-    coin = int((rng.permutation(2 * n)[:int(round(share * 2 * n))] < n).sum())
+    coin = int((rng.permutation(2 * n)[:round(share * 2 * n)] < n).sum())
     params = {**params, "distance_cutoff": cut, "exact_copies_targets": int((d_t <= 1e-6).sum()),
               "exact_copies_controls": int((d_c <= 1e-6).sum())}
     counts = AttackCounts(n_attacks=n, n_success=tp, n_baseline=coin, n_attacks_baseline=n, n_control=fp,

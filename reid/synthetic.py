@@ -64,14 +64,13 @@ def unicity_synthetic(raw_events: pl.LazyFrame, control_events: pl.LazyFrame, an
     check = "unicity"
     point_columns = list(point_columns or ["action"])
     res = match_resolution(time_bucket, release_resolution)
-    common = {"points": points, "res": res, "point_columns": point_columns, "seed": seed,
-              "actor_column": actor_column}
-    mine = point_matches(raw_events, anon_events,
-                         sample_targets(targets.select("account_id"), n_targets, seed, "unicity.targets"),
-                         purpose="unicity.points", **common)
-    chance = point_matches(control_events, anon_events,
-                           sample_targets(control_targets.select("account_id"), n_targets, seed,
-                                          "unicity.controls"), purpose="unicity.control_points", **common)
+
+    def matches(events: pl.LazyFrame, who: pl.DataFrame, side: str) -> dict[int, pl.DataFrame]:
+        chosen = sample_targets(who.select("account_id"), n_targets, seed, f"unicity.{side}")
+        return point_matches(events, anon_events, chosen, actor_column=actor_column, points=points, res=res,
+                             point_columns=point_columns, seed=seed,
+                             purpose="unicity.points" if side == "targets" else "unicity.control_points")
+    mine, chance = matches(raw_events, targets, "targets"), matches(control_events, control_targets, "controls")
     base = {"time_bucket": time_bucket, "match_resolution": res, "point_columns": point_columns,
             "actor_column": actor_column, "seed": seed, "synthetic": True, "reading": READING}
     out: list[Metric] = []

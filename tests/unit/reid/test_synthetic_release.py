@@ -104,6 +104,7 @@ def test_check_fails_the_leak_and_passes_the_private_release(run):
     result = check_run(run, None)
     leaky, private = result.verdict("leaky-synth"), result.verdict("private-synth")
     assert not leaky.passed and private.passed, private.problems
-    breached = {(o.check, o.metric) for o in leaky.breaches}
-    assert {("membership", "advantage"), ("membership", "advantage_over_cap"),
-            ("unicity", "reidentified_share")} <= breached
+    breached = {(o.check, o.metric, o.params.get("mode")) for o in leaky.breaches}
+    assert {("membership", "advantage", "trace"), ("membership", "advantage_over_cap", "trace"),
+            ("unicity", "reidentified_share", None)} <= breached
+    assert any("membership" in line and "advantage" in line for line in leaky.problems)
