@@ -16,6 +16,13 @@ rows back to raw rows:
   actor taking the raw account most of its rows match (majority vote; ``purity`` records how clear it was).
 
 Released actor -> raw account -> person (``truth/accounts.parquet``). Nothing here uses the chain's key.
+
+**Synthetic releases.** When a step of the chain declares ``synthetic`` (the manifest's
+``chains.<chain>.steps[i].flags``), no released actor is anybody's account: the alignment returns an empty map
+(mode ``synthetic``) instead of crediting synthetic actors to the raw accounts they resemble. Unicity and
+profile linkage then count only copies, against control persons (:mod:`reid.synthetic`); quasi-identifiers
+and cross-tenant linkage decline with a reason; ``membership`` reads the chain's declared ε from the same
+steps (``report.budget``). Every row of such a chain carries ``synthetic: true`` in ``params``.
 """
 
 from __future__ import annotations
