@@ -100,11 +100,17 @@ def test_unicity_and_linkage_read_a_match_as_a_copy(risk):
     assert rows(risk, "private-synth", "profile_linkage", "baseline")[0]["n"] > 100
 
 
-def test_check_fails_the_leak_and_passes_the_private_release(run):
-    result = check_run(run, None)
+def test_check_fails_the_leak_and_passes_the_private_release(run, cli):
+    result = check_run(run, None, record=False)
     leaky, private = result.verdict("leaky-synth"), result.verdict("private-synth")
     assert not leaky.passed and private.passed, private.problems
     breached = {(o.check, o.metric, o.params.get("mode")) for o in leaky.breaches}
     assert {("membership", "advantage", "trace"), ("membership", "advantage_over_cap", "trace"),
             ("unicity", "reidentified_share", None)} <= breached
-    assert any("membership" in line and "advantage" in line for line in leaky.problems)
+    done = cli("check", "--run", str(run))                       # as a user runs it
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "BREACH chain leaky-synth: check membership, metric advantage[mode=trace] = 1" in done.stderr
+    assert "chain private-synth" not in done.stderr
+    summary = json.loads((run / "report" / "summary.json").read_text())
+    assert summary["chains"]["private-synth"]["passed"] is True
+    assert summary["chains"]["leaky-synth"]["passed"] is False
