@@ -4,7 +4,9 @@
   (``tokenize.random`` plus dropped direct identifiers) and claims account-level ε = 1: what the membership
   check must catch;
 * ``private-synth`` — an independently generated population (another seed) copied into ``anon/``: nothing in
-  it depends on the raw data, so no attack can do better than chance.
+  it depends on the raw data, so no attack can do better than chance;
+* ``orgs-synth`` — the raw run's orgs with fresh accounts and traces: a synthesizer that learned the org mix
+  (as account-level DP allows) and nothing about any account.
 
 Both chains' manifest sections carry the step flags (``synthetic``, ``differentially_private``) and the DP
 budget where the contract puts them (``chains.<name>.steps[i].report.budget``). ``control_share`` 1 gives as
@@ -13,6 +15,7 @@ many control accounts as raw ones, so the membership figures have a usable sampl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,14 @@ from anonymizers.base import PrivacyBudget
 from anonymizers.chain import flags, resolve_chain
 from anonymizers.local import run_chain
 from anonymizers.tokenize import RandomTokens
+from generators import schema
+from generators.behaviour import build_events
 from generators.chunk import chunk_specs, generate_chunk
 from generators.params import GenerationParams
+from generators.plan import plan_for
+from generators.pools import build_pools
+from generators.population import build_accounts
+from generators.rng import stream
 from pipelines.manifest import list_files
 from pipelines.runio import shard_name, write_json_atomic, write_parquet_atomic
 
@@ -73,6 +82,24 @@ def generate(seed: int, events: int, days: int = 7, scopes: tuple[str, ...] = ("
             for table, data in generate_chunk(spec).items():
                 parts.setdefault(spec.scope, {}).setdefault(table, []).append(data)
     return {s: {t: pa.concat_tables(v) for t, v in tables.items()} for s, tables in parts.items()}
+
+
+def same_orgs(seed: int, events: int, days: int = 7) -> dict[str, pa.Table]:
+    """A population with the raw run's orgs (same plan: sizes, countries, plans, industries) but fresh accounts
+    and traces: what a synthesizer that learned the org mix and nothing about any account would release."""
+    params = GenerationParams.model_validate({"events": events, "days": days, "control_share": 1.0,
+                                              "events_per_chunk": max(events // 2, 1000), **ORGS})
+    plan = dataclasses.replace(plan_for(seed, "main", params), seed=seed + 2000)   # accounts drawn afresh
+    pools = build_pools(seed)
+    parts: dict[str, list[pa.Table]] = {}
+    for chunk in range(plan.n_chunks):
+        users, _, acc = build_accounts(plan, chunk, params, pools)
+        ev, _ = build_events(stream(seed + 2000, "main/events", chunk), acc, params)
+        lo, hi = plan.chunks[chunk]
+        for table, data in (("users", users.cast(schema.USERS)), ("events", ev.cast(schema.EVENTS)),
+                            ("orgs", plan.orgs.slice(lo, hi - lo).select(schema.ORGS.names).cast(schema.ORGS))):
+            parts.setdefault(table, []).append(data)
+    return {t: pa.concat_tables(v) for t, v in parts.items()}
 
 
 def _write(table: pa.Table, folder: Path) -> None:
@@ -125,6 +152,11 @@ def make_synthetic_run(root: Path, *, seed: int = 11, events: int = 50_000) -> P
                                "steps": [{"index": 0, "use": _Independent.name, "label": "steps[0]",
                                           "columns": {}, "with": {}, "flags": flags(_Independent),
                                           "report": {"budget": budget}}]}
+    for table, data in same_orgs(seed, events).items():
+        _write(data.drop_columns([c for c in DIRECT.get(table, []) if c in data.column_names]),
+               root / "anon" / "orgs-synth" / table)
+    chains["orgs-synth"] = {**chains["private-synth"], "name": "orgs-synth",
+                            "description": "the raw orgs, fresh accounts and traces (a test stand-in)"}
     manifest = {"name": "synthetic-fixture", "seed": seed,
                 "config": {"name": "synthetic-fixture", "seed": seed, "chains": list(chains),
                            "generate": {"events": events, "days": 7}},

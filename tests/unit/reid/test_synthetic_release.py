@@ -1,7 +1,8 @@
-"""Every check on a synthetic release, on a small generated run with two stand-ins (``synthetic_fixtures``):
-a leaky "synthesizer" that copies real traces under fresh ids and claims ε = 1, and an independently
-generated population. The leak must be caught far above what ε = 1 allows and fail ``check``; the
-independent population must pass; no check may crash or report a made-up figure."""
+"""Every check on a synthetic release, on a small generated run with three stand-ins (``synthetic_fixtures``):
+a leaky "synthesizer" that copies real traces under fresh ids and claims ε = 1, an independently generated
+population, and the raw orgs with fresh accounts. The leak must be caught far above what ε = 1 allows and fail
+``check``; the independent population must pass; learning the org mix must not count as account membership
+in the gated (trace) mode, though the attribute mode shows it; no check may crash or make a figure up."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from reid.harness import RunData
 from reid.membership import dp_cap
 
 CAP = dp_cap(1.0)        # 0.462: the most any attacker gains against epsilon = 1
-CHAINS = ("leaky-synth", "private-synth")
+CHAINS = ("leaky-synth", "private-synth", "orgs-synth")
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +89,16 @@ def test_the_independent_population_stays_within_the_cap(risk):
         assert over["ci_high"] < 0
 
 
+def test_learning_the_org_mix_is_not_account_membership(risk, run):
+    (trace,) = rows(risk, "orgs-synth", "membership", "advantage", mode="trace")
+    (attrs,) = rows(risk, "orgs-synth", "membership", "advantage", mode="attributes")
+    assert trace["value"] <= 0.05 and attrs["value"] > 0.3       # which orgs are in the data shows, ungated
+    verdict = check_run(run, None, record=False).verdict("orgs-synth")
+    assert not [o for o in verdict.breaches if o.check == "membership"]
+    assert any(o.check == "membership" and o.params.get("mode") == "attributes" and o.threshold is None
+               for o in verdict.outcomes)
+
+
 def test_unicity_and_linkage_read_a_match_as_a_copy(risk):
     leaky = rows(risk, "leaky-synth", "unicity", "reidentified_share", p=4)[0]
     private = rows(risk, "private-synth", "unicity", "reidentified_share", p=4)[0]
@@ -110,7 +121,7 @@ def test_check_fails_the_leak_and_passes_the_private_release(run, cli):
     done = cli("check", "--run", str(run))                       # as a user runs it
     assert done.returncode == 1, done.stderr[-2000:]
     assert "BREACH chain leaky-synth: check membership, metric advantage[mode=trace] = 1" in done.stderr
-    assert "chain private-synth" not in done.stderr
+    assert "chain private-synth" not in done.stderr and "chain orgs-synth: check membership" not in done.stderr
     summary = json.loads((run / "report" / "summary.json").read_text())
     assert summary["chains"]["private-synth"]["passed"] is True
     assert summary["chains"]["leaky-synth"]["passed"] is False
