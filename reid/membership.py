@@ -14,8 +14,8 @@ Zhang & Fritz ("GAN-Leaks", CCS 2020). Three distances (``mode`` in ``params``):
 
 Without the truth, the attacker flags as members the ``flag_share`` of the pooled candidates closest to the
 release (ties broken at random). With as many targets as controls the member share is one half, and flagging
-the closest half is the attack of Hayes, Melis, Danezis & De Cristofaro ("LOGAN", PoPETs 2019, §3: the
-attacker knows how many candidates are members and picks the top ones).
+the closest half is the attack of Hayes, Melis, Danezis & De Cristofaro ("LOGAN", PoPETs 2019: the attacker
+knows how many candidates are members and picks the top ones).
 
 Metrics per mode: ``attack_rate`` (targets flagged: the true positive rate), ``control_rate`` (controls
 flagged: the false positive rate), ``baseline_rate`` (a coin with the same share), ``risk`` =
@@ -30,8 +30,10 @@ cap, with the advantage's interval) is positive when the measurement contradicts
 Controls come from a population of their own, with orgs of their own. The attribute and joint distances
 therefore also tell whether an account's *org* resembles the orgs in the data: a synthesizer that reproduces
 the raw org mix, as a good one should, lets them exceed the account-level cap without copying anyone (records
-of one org are dependent; Humphries et al. 2023), and with a few large orgs they swing by ±0.15 by chance
-alone. The trace distance asks the account-level question; the default thresholds gate it.
+of one org are dependent; Humphries et al. 2023). Measured on a 1M-event run: a release of the raw orgs with
+fresh accounts scored attributes 0.66, joint 0.32, trace 0.02; an independent population −0.17, −0.14,
+−0.00 (a few large orgs decide the attribute mix). The trace distance asks the account-level question; the
+default thresholds gate it.
 
 How to read it: 0 — members are no closer to the release than anyone else; 1 — every member has a copy in
 the release. On an event-level release (pseudonymized traces) the members' own traces are released, so the

@@ -30,7 +30,7 @@ def test_dp_cap_is_the_corner_of_the_privacy_region(eps, delta, cap):
 
 
 def test_newcombe_interval_reproduces_the_paper():
-    # Newcombe, Stat. Med. 17:873 (1998), Table II example (56/70 vs 48/80), method 10: 0.0524 to 0.3339
+    # Newcombe, Stat. Med. 17:873 (1998), worked example 56/70 vs 48/80, method 10: 0.0524 to 0.3339
     d, lo, hi = advantage_interval(56, 70, 48, 80)
     assert (round(d, 4), round(lo, 4), round(hi, 4)) == (0.2, 0.0524, 0.3339)
 
