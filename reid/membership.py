@@ -64,6 +64,8 @@ from reid.unicity import detect_resolution, duration_text, rng_for, sample_targe
 CHECK = "membership"
 MODES = ("trace", "attributes", "joint")
 METRICS = ("risk", "attack_rate", "control_rate", "baseline_rate", "advantage")
+ORG_NOTE = ("controls come from other orgs: this mode also shows which orgs are in the data, which an "
+            "account-level epsilon does not bound")
 ACCOUNT_UNITS = frozenset({"account_id", "account", "person_id", "person", "user_id", "user", "email",
                            "actor_email"})
 """Privacy units at least as coarse as an account: a bound per unit bounds an account's membership."""
@@ -308,7 +310,7 @@ def membership(raw: Mapping[str, pl.LazyFrame], control: Mapping[str, pl.LazyFra
     for mode in params.modes:
         mode_params = {**base, "mode": mode, "n_control": n,
                        **({"resolution": res, "blocks": blocks, "activity": activity} if mode != "attributes"
-                          else {}), **({"columns": columns} if mode != "trace" else {})}
+                          else {}), **({"columns": columns, "note": ORG_NOTE} if mode != "trace" else {})}
         if mode not in dist:
             out += _na(why[mode], **mode_params)
             continue
