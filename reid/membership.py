@@ -287,7 +287,8 @@ def membership(raw: Mapping[str, pl.LazyFrame], control: Mapping[str, pl.LazyFra
     activity = ["events", "days", *(["sessions"] if "session_id" in names and "session_id" in raw_names else [])]
     res, actors = "1s", None
     queries, rel = Features(), Features()
-    if ev is not None and actor_column in names and "event_time" in names:
+    timed = ev is not None and "event_time" in names and isinstance(ev.collect_schema()["event_time"], pl.Datetime)
+    if ev is not None and actor_column in names and timed:
         assert actor_column is not None
         res = duration_text(max(detect_resolution(ev) or dt.timedelta(seconds=1), dt.timedelta(seconds=1)))
         actors = ev.select(pl.col(actor_column).cast(pl.String).alias("a")).drop_nulls().unique() \
@@ -303,7 +304,7 @@ def membership(raw: Mapping[str, pl.LazyFrame], control: Mapping[str, pl.LazyFra
         [_attributes(raw, "account_id"), _attributes(control, "account_id")], _attributes(release, users_key),
         params.attribute_columns)
     dist = nearest(queries, rel, len(blocks), params.block_size)
-    why = {"trace": "no released events with actors and times",
+    why = {"trace": "no released events with actors and timestamps",
            "attributes": f"no released users with attribute columns {params.attribute_columns}",
            "joint": "no released users rows that name the released actors"}
     out: list[Metric] = []

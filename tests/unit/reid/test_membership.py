@@ -132,6 +132,11 @@ def test_nothing_per_account_released_is_not_applicable(pops):
                      params=MembershipParams(), seed=0)
     assert got and all(m.params["applicable"] is False and m.params["reason"] and math.isnan(m.value) and m.n == 0
                        for m in got)
+    text_times = {t: lf.with_columns(pl.col("event_time").cast(pl.String)) if t == "events" else lf
+                  for t, lf in tables(raw).items()}
+    got = by_mode(membership(tables(raw), tables(ctl), text_times, actor_column="account_id", account_types=TYPES,
+                             params=MembershipParams(), seed=0), "advantage")
+    assert got["trace"].params["applicable"] is False and got["attributes"].value > 0.5   # rows still compared
     no_control = membership(tables(raw), {}, tables(raw), actor_column="account_id", account_types=TYPES,
                             params=MembershipParams(), seed=0)
     assert all(m.params["reason"] == "no control population in truth/control" for m in no_control)
