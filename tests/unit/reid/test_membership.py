@@ -136,7 +136,7 @@ def test_nothing_per_account_released_is_not_applicable(pops):
                   for t, lf in tables(raw).items()}
     got = by_mode(membership(tables(raw), tables(ctl), text_times, actor_column="account_id", account_types=TYPES,
                              params=MembershipParams(), seed=0), "advantage")
-    assert got["trace"].params["applicable"] is False and got["attributes"].value > 0.5   # rows still compared
+    assert got["trace"].params["applicable"] is False and got["attributes"].value > 0.2   # rows still compared
     no_control = membership(tables(raw), {}, tables(raw), actor_column="account_id", account_types=TYPES,
                             params=MembershipParams(), seed=0)
     assert all(m.params["reason"] == "no control population in truth/control" for m in no_control)
