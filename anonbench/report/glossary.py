@@ -66,6 +66,17 @@ GLOSSARY: dict[str, Entry] = {
         "released tables. Only the count is kept, never the values.",
         "Must be 0: a single leaked identifier re-identifies its person.",
         "GDPR Recital 26; DESIGN.md ('never raw data in anon/')."),
+    "membership": Entry(
+        "Membership inference",
+        "For raw accounts (members) and control accounts never released, the distance to the closest released "
+        "record: by trace (hour of week, actions, products, activity), by attribute row, and both (joint). The "
+        "attacker flags the closer half as members; risk = (attack − control)/(1 − control), advantage = "
+        "TPR − FPR. Where the chain declares ε, params.cap is the most any attacker can reach.",
+        "Near 0 is safe; an advantage above the ε cap contradicts the chain's DP claim. The attribute and joint "
+        "modes also see which orgs are in the data (controls come from other orgs), which account-level ε does "
+        "not bound; the trace mode is gated.",
+        "Chen et al., GAN-Leaks, CCS 2020 (distance to the closest record); Hayes et al., LOGAN, PoPETs 2019; "
+        "Yeom et al., CSF 2018 (advantage); Kairouz, Oh & Viswanath, ICML 2015 (the cap)."),
     "cross_tenant": Entry(
         "Cross-tenant linkage",
         "Persons who hold accounts in several organisations: the share whose accounts the release lets an "
