@@ -159,7 +159,9 @@ def make_synthetic_run(root: Path, *, seed: int = 11, events: int = 50_000) -> P
                             "description": "the raw orgs, fresh accounts and traces (a test stand-in)"}
     manifest = {"name": "synthetic-fixture", "seed": seed,
                 "config": {"name": "synthetic-fixture", "seed": seed, "chains": list(chains),
-                           "generate": {"events": events, "days": 7}},
+                           "generate": {"events": events, "days": 7},
+                           # every membership mode, the tenant-revealing ones included (off by default)
+                           "attacks": {"membership": {"modes": ["trace", "attributes", "joint"]}}},
                 "chains": chains}
     manifest["files"] = list_files(root, "raw", "truth", "anon")
     write_json_atomic(json.loads(json.dumps(manifest, default=str)), root / "manifest.json")

@@ -19,6 +19,8 @@ from reid.membership import (
 )
 from reid.params import MembershipParams
 
+ALL_MODES = MembershipParams(modes=["trace", "attributes", "joint"])
+
 TYPES = ["atlassian", "customer"]
 
 
@@ -87,7 +89,7 @@ def test_a_pseudonymized_release_gives_members_away(pops):
     release = {t: (pseudonymize(raw[t], ["account_id"]) if t != "orgs" else raw[t]).lazy()
                for t in ("users", "events", "orgs")}
     got = membership(tables(raw), tables(ctl), release, actor_column="account_id", account_types=TYPES,
-                     params=MembershipParams(), seed=3)
+                     params=ALL_MODES, seed=3)
     adv = by_mode(got, "advantage")
     assert set(adv) == {"trace", "attributes", "joint"}
     assert adv["trace"].value > 0.9 and adv["joint"].value > 0.9
@@ -103,7 +105,7 @@ def test_a_pseudonymized_release_gives_members_away(pops):
 def test_an_independent_population_teaches_nothing(pops):
     raw, ctl, other = pops
     got = membership(tables(raw), tables(ctl), tables(other), actor_column="account_id", account_types=TYPES,
-                     params=MembershipParams(), budget=declared_budget([dp_step(1.0)]), seed=3)
+                     params=ALL_MODES, budget=declared_budget([dp_step(1.0)]), seed=3)
     for mode, adv in by_mode(got, "advantage").items():
         assert adv.ci_low < 0 < adv.ci_high, mode                            # no advantage to speak of
         assert adv.value < dp_cap(1.0)
@@ -129,16 +131,16 @@ def test_nothing_per_account_released_is_not_applicable(pops):
     raw, ctl, _ = pops
     agg = {"aggregates": raw["events"].group_by("product").agg(pl.len()).lazy()}
     got = membership(tables(raw), tables(ctl), agg, actor_column=None, account_types=TYPES,
-                     params=MembershipParams(), seed=0)
+                     params=ALL_MODES, seed=0)
     assert got and all(m.params["applicable"] is False and m.params["reason"] and math.isnan(m.value) and m.n == 0
                        for m in got)
     text_times = {t: lf.with_columns(pl.col("event_time").cast(pl.String)) if t == "events" else lf
                   for t, lf in tables(raw).items()}
     got = by_mode(membership(tables(raw), tables(ctl), text_times, actor_column="account_id", account_types=TYPES,
-                             params=MembershipParams(), seed=0), "advantage")
+                             params=ALL_MODES, seed=0), "advantage")
     assert got["trace"].params["applicable"] is False and got["attributes"].value > 0.2   # rows still compared
     no_control = membership(tables(raw), {}, tables(raw), actor_column="account_id", account_types=TYPES,
-                            params=MembershipParams(), seed=0)
+                            params=ALL_MODES, seed=0)
     assert all(m.params["reason"] == "no control population in truth/control" for m in no_control)
 
 
