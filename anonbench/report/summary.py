@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from anonbench.report.gate import ChainVerdict, CheckResult, Outcome
-from anonbench.report.scores import headline, utility_figures
+from anonbench.report.scores import headline, utility_directions, utility_figures
 
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
 MAX_MD_ROWS = 40  # per chain, inside <details>; keeps a PR comment far below GitHub's 65,536 characters
@@ -26,18 +26,22 @@ def _chain_json(v: ChainVerdict) -> dict[str, Any]:
     h = headline(v.outcomes)
     return {"role": v.chain.role, "passed": v.passed, "caught": v.caught,
             "checks": [_check_row(o) for o in v.outcomes], "utility": utility_figures(v.outcomes),
-            "headline": {"risk": h.risk, "risk_from": h.risk_from, "utility": h.utility},
+            "headline": {"risk": h.risk, "risk_from": h.risk_from, "utility": h.utility,
+                         "epsilon": v.chain.epsilon},
             "problems": list(v.problems), "accepted": list(v.accepted),
             "known_weak": v.known_weak or None}
 
 
 def summary_json(result: CheckResult) -> dict[str, Any]:
-    """``{"run", "chains": {NAME: {"checks": [...], "utility": {...}, "passed"}}, "passed"}`` plus context."""
+    """``{"run", "chains": {NAME: {"checks": [...], "utility": {...}, "passed"}}, "passed"}`` plus context;
+    ``utility_directions`` declares each utility metric's direction (``reid.utility.DIRECTION``), so a reader
+    of the summary (or a later gate comparing with it as a baseline) knows which way is better."""
     total, failed = result.raw_validation
     return {"run": result.run, "passed": result.passed,
             "chains": {v.chain.name: _chain_json(v) for v in result.chains},
             "validation": {"raw": {"expectations": total, "failed": failed, "passed": failed == 0}},
-            "thresholds": list(result.thresholds.origins), "problems": list(result.problems)}
+            "thresholds": list(result.thresholds.origins), "problems": list(result.problems),
+            "utility_directions": utility_directions()}
 
 
 def _f(x: float | None, digits: int = 3) -> str:

@@ -45,3 +45,33 @@ def test_small_run_end_to_end(tmp_path: Path) -> None:
     assert (out / "report" / "index.html").is_file()
     for chain in ("none", "naive-hash"):
         assert summary["chains"][chain]["passed"] is True  # controls are caught
+
+
+def test_the_key_never_reaches_a_file_a_log_or_the_report(tmp_path: Path) -> None:
+    """The key given in ANONBENCH_KEY appears nowhere — raw, hex or base64 — in any file of a run (raw, anon,
+    validation, risk, report, manifest), in what the commands print, or in a published bundle."""
+    import base64
+
+    key = "k3y-Never-Written-0123456789abcdefXYZ"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("name: keyscan\nseed: 4\ngenerate:\n  events: 20000\n  events_per_chunk: 10000\n"
+                   "chains: [none, pseudonymize, generalize, dp-aggregates]\n")
+    out = tmp_path / "run"
+    env = {"ANONBENCH_KEY": key}
+    results = [run_cli("run", "--config", str(cfg), "--out", str(out), env=env),
+               run_cli("report", "--run", str(out), env=env),
+               run_cli("verify", "--run", str(out), env=env),
+               run_cli("publish", "--run", str(out), "--chain", "dp-aggregates", "--to", str(tmp_path / "pub"),
+                       env=env)]
+    assert results[0].returncode in (0, 1), results[0].stderr
+    raw = key.encode()
+    forms = [raw, raw.hex().encode(), raw.hex().upper().encode(), base64.b64encode(raw),
+             base64.b64encode(raw).rstrip(b"="), base64.urlsafe_b64encode(raw).rstrip(b"=")]
+    files = [p for root in (out, tmp_path / "pub") if root.exists() for p in root.rglob("*") if p.is_file()]
+    assert len(files) > 30
+    for p in files:
+        data = p.read_bytes()
+        assert not any(f in data for f in forms), f"the key appears in {p.relative_to(tmp_path)}"
+    for r in results:
+        printed = (r.stdout + r.stderr).encode()
+        assert not any(f in printed for f in forms), "the key appears in the output of a command"
