@@ -78,7 +78,7 @@ class AuditSettings:
     """How hard to look (``attacks.dp_audit`` in a run config; see :class:`reid.params.DpAuditParams`)."""
 
     accounts: int = 400
-    seconds: float = 20.0
+    seconds: float = 12.0
     screen_runs: int = 20
     runs: int = 100
     min_runs: int = 20

@@ -177,7 +177,7 @@ class DpAuditParams(_Model):
     """How hard ``dp_audit`` looks at each DP step (see :mod:`reid.dp_audit`)."""
 
     accounts: int = Field(400, ge=10, description="Privacy units sampled from the raw data into D.")
-    seconds: float = Field(20.0, gt=0, description="Time budget of the noisy releases of one DP step: slow ones get "
+    seconds: float = Field(12.0, gt=0, description="Time budget of the noisy releases of one DP step: slow ones get "
                                                   "fewer of them (less power, same confidence).")
     screen_runs: int = Field(20, ge=4, description="Noisy releases of D and of D' each that pick the "
                                                    "distinguishing event and screen for trouble.")
