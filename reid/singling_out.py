@@ -11,6 +11,9 @@ distribution would achieve; the risk is the excess over that (see ``reid.anonyme
   column, the only missing value.
 * ``multivariate``: a random record of the release and ``n_cols`` random columns; categorical columns must equal
   the record's value, numeric ones are at least (above the median) or at most (below it) the record's value.
+  ``reid.singling_search`` builds a uniform sample of all such queries that single out, as anonymeter's
+  rejection loop does, but enumerates them all when that is cheaper, so it never stops short of queries that
+  exist; only a search too large to enumerate can run short, and then says so (``params.ran_short``).
 * baseline: ``n_attacks`` random predicates (random columns, values and operators), checked on the original.
 
 When the control population is smaller or larger than the original, the control successes are rescaled to the
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -152,7 +155,11 @@ def singling_out(ori: pl.DataFrame, syn: pl.DataFrame, control: pl.DataFrame | N
 
     All columns of ``syn`` are used; ``ori`` and ``control`` must have them. Duplicate rows are dropped first,
     as anonymeter does. ``n`` of every figure is ``n_attacks``, even when fewer queries could be generated
-    (anonymeter's convention; ``params.queries`` says how many there were).
+    (anonymeter's convention). ``params``: ``queries_built`` of ``queries_requested``; ``ran_short`` is true
+    when fewer were built although more may exist (the figure understates: treat it as not measured);
+    ``queries_available`` is the number of singling-out queries the release allows when they were enumerated
+    (``search: exhaustive``), None after a sampled search; ``attempts`` counts candidates drawn one by one.
+    ``max_attempts`` bounds the sampled search only (anonymeter's default, ten million).
     """
     start = time.perf_counter()
     if mode not in ("univariate", "multivariate"):
@@ -181,11 +188,11 @@ def singling_out(ori: pl.DataFrame, syn: pl.DataFrame, control: pl.DataFrame | N
         factor = control_correction(e_ctl, queries, e_ori.n, correction, rng) if raw else 1.0
         n_control = raw * factor
     ran_short = search is not None and search.ran_short
-    params = {"mode": mode, "n_cols": k, "queries": len(queries), "queries_built": len(queries),
-              "queries_requested": n_attacks, "ran_short": ran_short, "seed": seed,
-              "rows_original": e_ori.n, "rows_released": e_syn.n,
-              "rows_control": None if control is None else encs[2].n,
-              "control_correction": correction, "correction_factor": factor}
+    params: dict[str, Any] = {
+        "mode": mode, "n_cols": k, "queries": len(queries), "queries_built": len(queries),
+        "queries_requested": n_attacks, "ran_short": ran_short, "seed": seed, "rows_original": e_ori.n,
+        "rows_released": e_syn.n, "rows_control": None if control is None else encs[2].n,
+        "control_correction": correction, "correction_factor": factor}
     if search is not None:
         params.update(search="exhaustive" if search.exhaustive else "sampled", attempts=search.attempts,
                       queries_available=search.available, max_attempts=max_attempts)

@@ -37,6 +37,7 @@ __all__ = ["Search", "SinglingPool", "column_medians", "multivariate_queries", "
            "singling_pool", "singling_rows"]
 
 FIRST_BLOCK = 1
+BLOCK_CELLS = 4_000_000  # comparisons per block of the dominance loop (bounds its memory)
 BATCH = 4000  # candidates per batch of the sampled search
 CELLS_PER_ATTEMPT = 100  # enumerating one (record, subset) pair costs about 1/100 of checking one candidate
 EXHAUSTIVE_CELLS = 500_000_000  # enumerate at most this many (record, subset) pairs (about a minute)
@@ -120,6 +121,31 @@ def _order(group: np.ndarray, groups: int, score: np.ndarray) -> np.ndarray:
     return np.lexsort((desc, group))
 
 
+def _maxima_2d(group: np.ndarray, groups: int, y1: np.ndarray, y2: np.ndarray) -> np.ndarray:
+    """Strict maxima of each group in two columns (one: ``y2`` constant), exactly, in O(n log n).
+
+    In order of group, then ``y1`` and ``y2`` decreasing, record r is dominated exactly when an earlier record
+    of its group has ``y2`` at least r's (a running maximum), or the next record is a copy of r.
+    """
+    n = group.size
+    t1, t2 = int(y1.max(initial=0)), int(y2.max(initial=0))
+    if max(groups - 1, t1, t2) <= SCORE_MAX:  # three stable radix sorts on 16-bit keys
+        order = np.argsort((t2 - y2).astype(np.uint16), kind="stable")
+        order = order[np.argsort((t1 - y1[order]).astype(np.uint16), kind="stable")]
+        order = order[np.argsort(group[order].astype(np.uint16), kind="stable")]
+    else:
+        order = np.lexsort((-y2, -y1, group))
+    g, a, b = group[order], y1[order], y2[order]
+    v = g * (t2 + 1) + b  # running maxima never cross into a later group: its values are all larger
+    before = np.full(n, -1, np.int64)
+    before[1:] = np.maximum.accumulate(v)[:-1]
+    copy_next = np.zeros(n, bool)
+    copy_next[:-1] = (g[1:] == g[:-1]) & (a[1:] == a[:-1]) & (b[1:] == b[:-1])
+    out = np.empty(n, bool)
+    out[order] = (before < v) & ~copy_next
+    return out
+
+
 def singling_rows(prep: _Prepared, subset: tuple[int, ...]) -> np.ndarray:
     """Boolean mask of the records whose query on ``subset`` matches exactly one record (themselves)."""
     n = prep.codes.shape[1]
@@ -128,6 +154,11 @@ def singling_rows(prep: _Prepared, subset: tuple[int, ...]) -> np.ndarray:
     if not num:
         return np.bincount(group, minlength=groups)[group] == 1
     y = prep.ranks[num]  # (k, n)
+    if len(num) <= 2:
+        return _maxima_2d(group, groups, y[0], y[1] if len(num) == 2 else np.zeros(n, np.int64))
+    # More columns: a strict maximum in two of them is one in all (decided at once); the others are compared
+    # with the records that may dominate them, a block at a time.
+    sure = _maxima_2d(group, groups, y[0], y[1])
     score = prep.coarse[num].sum(axis=0)
     order = _order(group, groups, score)
     ys, ks, ss = y[:, order], group[order], score[order]
@@ -141,8 +172,8 @@ def singling_rows(prep: _Prepared, subset: tuple[int, ...]) -> np.ndarray:
     end = np.repeat(np.append(starts[1:], n), np.diff(np.append(starts, n)))
     # Records that may dominate record i: positions start[i] .. end[i]-1 except i (only records whose score is
     # at least i's can be at least as large in every column; the score is monotone in each rank).
-    single = np.zeros(n, bool)
-    undecided = pos
+    single = sure[order]
+    undecided = pos[~single]
     lo, block = 0, FIRST_BLOCK
     while undecided.size:
         first = start[undecided] + lo
@@ -166,7 +197,7 @@ def singling_rows(prep: _Prepared, subset: tuple[int, ...]) -> np.ndarray:
                 valid &= row[idx] >= row[undecided, None]
             undecided = undecided[~valid.any(axis=1)]
         lo += block
-        block = min(block * 2, 1 << 14)
+        block = max(1, min(block * 2, BLOCK_CELLS // max(undecided.size, 1)))
     out = np.empty(n, bool)
     out[order] = single
     return out
