@@ -40,6 +40,7 @@ FIRST_BLOCK = 1
 BLOCK_CELLS = 4_000_000  # comparisons per block of the dominance loop (bounds its memory)
 BATCH = 4000  # candidates per batch of the sampled search
 CELLS_PER_ATTEMPT = 100  # enumerating one (record, subset) pair costs about 1/100 of checking one candidate
+DIRECT_CELLS = BATCH * CELLS_PER_ATTEMPT  # enumerating costs less than one batch of candidates: no sampling
 EXHAUSTIVE_CELLS = 500_000_000  # enumerate at most this many (record, subset) pairs (about a minute)
 
 
@@ -299,7 +300,8 @@ def _sampled(enc: Encoded, med: np.ndarray, n_queries: int, m: int, rng: np.rand
         found_rows.append(rows)
         seen = np.concatenate([seen, q.keys()])
         total += len(q)
-    return Queries.concat(parts, m), np.concatenate([np.empty(0, np.int64), *found_rows]), attempts, False
+    short = total < n_queries and cells is not None  # out of attempts: enumerate rather than stop short
+    return Queries.concat(parts, m), np.concatenate([np.empty(0, np.int64), *found_rows]), attempts, short
 
 
 def multivariate_queries(enc: Encoded, n_queries: int, n_cols: int, rng: np.random.Generator,
@@ -319,7 +321,7 @@ def multivariate_queries(enc: Encoded, n_queries: int, n_cols: int, rng: np.rand
         return Search(Queries.concat([], m), n_queries, 0, True, 0)
     cells = math.comb(d, m) * n
     cells_ok = cells if cells <= exhaustive_cells else None
-    if cells_ok is not None and cells_ok <= BATCH * CELLS_PER_ATTEMPT:
+    if cells_ok is not None and cells_ok <= DIRECT_CELLS:
         q, rows, attempts, switch = Queries.concat([], m), np.empty(0, np.int64), 0, True
     else:
         q, rows, attempts, switch = _sampled(enc, med, n_queries, m, rng, max_attempts, cells_ok)

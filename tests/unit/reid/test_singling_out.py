@@ -119,3 +119,21 @@ def test_bad_mode_is_refused():
     df = one_odd_row(10)
     with pytest.raises(ValueError, match="mode"):
         singling_out(df, df, mode="bivariate")  # type: ignore[arg-type]
+
+
+def test_a_search_that_runs_short_is_flagged_for_the_gate(monkeypatch):
+    import reid.singling_out as so
+
+    real = so.multivariate_queries
+    monkeypatch.setattr(so, "multivariate_queries",
+                        lambda *a, **k: real(*a, **{**k, "exhaustive_cells": 0}))  # no enumeration: sampled only
+    rng = np.random.default_rng(2)
+    df = pl.DataFrame({"a": rng.integers(0, 40, 300), "b": rng.choice(list("pqrs"), 300),
+                       "c": rng.integers(0, 9, 300), "d": rng.choice(list("xyz"), 300)})
+    p = by_metric(singling_out(df, df, n_attacks=200, n_cols=2, seed=1, max_attempts=100))["risk"].params
+    assert p["ran_short"] is True and p["queries_built"] < p["queries_requested"] == 200
+    assert p["search"] == "sampled" and p["attempts"] == 100 and p["queries_available"] is None
+    monkeypatch.undo()
+    full = by_metric(singling_out(df, df, n_attacks=200, n_cols=2, seed=1, max_attempts=100))["risk"].params
+    assert full["ran_short"] is False and full["search"] == "exhaustive"
+    assert full["queries_built"] == min(200, full["queries_available"]) > p["queries_built"]

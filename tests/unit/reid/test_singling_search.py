@@ -100,7 +100,8 @@ def test_a_search_without_enumeration_that_runs_short_says_so():
     assert not s.exhaustive and s.attempts == 50 and s.built < available and s.ran_short and s.available is None
 
 
-def test_the_sampled_and_the_exhaustive_search_draw_from_the_same_pool_uniformly():
+def test_the_sampled_and_the_exhaustive_search_draw_from_the_same_pool_uniformly(monkeypatch):
+    monkeypatch.setattr("reid.singling_search.DIRECT_CELLS", 0)  # a tiny table is sampled first, too
     df = messy_table(7, n=30)
     (enc,) = encode_tables([df], list(df.columns))
     pool = singling_pool(enc, 2)
@@ -111,10 +112,12 @@ def test_the_sampled_and_the_exhaustive_search_draw_from_the_same_pool_uniformly
     labels = [label(sub, enc.x[sub, r]) for sub, rows in zip(pool.subsets, pool.rows, strict=True) for r in rows]
     assert len(set(labels)) == len(labels) == len(anonymeter_pairs(df, 2))
     reps, k = 200, 4
-    for cells in (0, 10**9):  # anonymeter's rejection loop, and the enumeration
+    # anonymeter's rejection loop alone; a few candidates, then the enumeration for the rest
+    for cells, attempts in ((0, None), (10**9, 6)):
         counts = dict.fromkeys(labels, 0)
         for seed in range(reps):
-            s = multivariate_queries(enc, k, 2, np.random.default_rng(seed), exhaustive_cells=cells)
+            s = multivariate_queries(enc, k, 2, np.random.default_rng(seed), max_attempts=attempts,
+                                     exhaustive_cells=cells)
             assert s.built == k and s.exhaustive == bool(cells)
             for cols, vals in zip(s.queries.cols, s.queries.vals, strict=True):
                 counts[label(cols, vals)] += 1  # a KeyError would be a query outside the pool
@@ -147,3 +150,13 @@ def test_many_groups_and_wide_keys_take_the_general_sort():
         probe = np.concatenate([rng.choice(enc.n, 300, replace=False), rows[:300]])
         q = query_of(enc, med, probe, np.tile(sub, (probe.size, 1)))
         assert np.array_equal(count_matches(enc, q, stop_above=1) == 1, np.isin(probe, rows))
+
+
+def test_a_search_out_of_attempts_enumerates_instead_of_stopping_short(monkeypatch):
+    monkeypatch.setattr("reid.singling_search.DIRECT_CELLS", 0)  # sample first, however small the table
+    df = messy_table(3, n=60)
+    (enc,) = encode_tables([df], list(df.columns))
+    available = len(anonymeter_pairs(df, 2))
+    s = multivariate_queries(enc, available, 2, np.random.default_rng(0), max_attempts=50,
+                             exhaustive_cells=10 * df.width * df.height)
+    assert s.exhaustive and s.attempts == 50 and s.built == s.available == available and not s.ran_short
