@@ -8,10 +8,14 @@ it matches exactly one row of the release and is not a duplicate, and draws agai
 to ``max_attempts`` (ten million) — until it holds ``n_attacks`` queries. Every pair (r, S) is equally likely,
 so the queries it ends with are a uniform sample, without replacement, of the pairs whose query singles out.
 
-This module finds that set of pairs exactly, one column subset at a time, for every record at once, and
-draws the sample from it: the same distribution of queries and the same acceptance rule, without a
-rejection loop, and it knows how many singling-out queries exist at all (``available``). When fewer exist
-than requested, all of them are built; anonymeter's loop could not build more, however long it ran.
+This module draws candidates as anonymeter does (checked thousands at a time, ``reid.queries.count_matches``)
+while the hit rate says that is cheap. Otherwise it finds that set of pairs exactly, one column subset at a
+time, for every record at once, and draws the rest of the sample from the pairs not yet found: the same
+distribution of queries and the same acceptance rule, and it knows how many singling-out queries exist at all
+(``available``). When fewer exist than requested, all of them are built; anonymeter's loop could not build
+more, however long it ran. Only a table too large to enumerate (more than ``EXHAUSTIVE_CELLS`` pairs) is
+searched by drawing alone; if that stops at ``max_attempts`` short of the queries requested, the result says
+``ran_short`` (the figure understates the risk and must count as not measured).
 
 Why it is cheap. Two records match each other's queries only if they agree on the categorical columns of S
 (missing is a value of its own) and lie on the same side of each numeric column's median (a record above the
@@ -19,8 +23,9 @@ median is asked for ``>=`` its value, and every record matching it is above the 
 below). Within such a group, with each numeric column turned so that "matches" means "at least as large"
 (its value above the median, its negative below), record r's query singles out exactly when no other record of
 the group is at least as large as r in every numeric column of S: r is a strict maximum of its group. Groups
-are found by sorting on an integer key; strict maxima by comparing each record with the records of its group
-that come before it in order of decreasing rank sum (only those can dominate it), a few at a time.
+are found with integer keys; strict maxima in one or two numeric columns exactly with a running maximum in
+sorted order; in more, by comparing each record with the records of its group that come before it in order of
+decreasing rank sum (only those can dominate it), a block at a time.
 """
 
 from __future__ import annotations
