@@ -82,6 +82,11 @@ def render() -> str:
                  f"{r['queries_anonbench'][0]}/{r['queries_anonbench'][1]}" if "queries_anonbench" in r else "")
             out.append(f"| {r['check']} | {a[0]:.3f} [{a[1]:.3f}, {a[2]:.3f}] | {b[0]:.3f} [{b[1]:.3f}, {b[2]:.3f}] "
                        f"| {'yes' if r['inside'] else 'NO'} | {q} |")
+        if pool := xc.get("univariate_pool"):
+            out += ["", f"Univariate: all {pool['queries']:,} univariate singling-out queries of the release (the same "
+                    f"set in both tools) single out at a share of {pool['share']:.4f} ({pool['expected']:.1f} of "
+                    f"{xc['n_attacks']:,} expected); anonymeter drew {pool['anonymeter']} (z = "
+                    f"{pool['z_anonymeter']:+.1f}), anonbench {pool['anonbench']} (z = {pool['z_anonbench']:+.1f})."]
         out += ["", f"anonymeter's evaluators {xc['anonymeter_seconds']:.1f} s wall / {xc['anonymeter_cpu_seconds']:.1f} s "
                 f"CPU; anonbench's whole table mode {xc['anonbench_seconds']:.1f} s / {xc['anonbench_cpu_seconds']:.1f} s: "
                 f"**{xc['speedup']}×** wall, {xc['speedup_cpu']}× CPU (target ≥ {xc['target_speedup']}×).", ""]

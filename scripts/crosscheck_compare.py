@@ -207,7 +207,7 @@ def compare_tablemode(data: Path, rows: list[dict], console: Console) -> tuple[b
             ours.setdefault(_check_label(m.check, mode), {})[m.metric] = m
     table = Table(title=f"Table mode, full Adult files, {n} attacks per evaluator, seed {multi['seed']}: "
                         "anonymeter 1.1.0 vs anonbench")
-    for col in ("check", "anonymeter risk [95% CI]", "anonbench risk [95% CI]", "inside CI",
+    for col in ("check", "anonymeter risk [95% CI]", "anonbench risk [95% CI]", "inside CI", "consistent",
                 "queries built/requested (anonymeter | anonbench)", "s anonymeter (CPU)"):
         table.add_column(col)
     ok, results = True, []
@@ -215,9 +215,14 @@ def compare_tablemode(data: Path, rows: list[dict], console: Console) -> tuple[b
         r = ours[label]["risk"]
         inside = row["risk_ci"][0] - 1e-12 <= r.value <= row["risk_ci"][1] + 1e-12
         ok &= inside
+        e_theirs = row.get("risk_err", (row["risk_ci"][1] - row["risk_ci"][0]) / 2)
+        consistent = abs(r.value - row["risk"]) <= math.hypot(e_theirs, _risk_error(ours[label])) + 1e-12
         built = ""
         entry = {"check": label, "anonymeter": [row["risk"], *row["risk_ci"]],
-                 "anonbench": [r.value, r.ci_low, r.ci_high], "inside": inside,
+                 "anonbench": [r.value, r.ci_low, r.ci_high], "inside": inside, "consistent": consistent,
+                 "successes_anonymeter": [row["n_success"], row["n_control"], row["n_baseline"]],
+                 "successes_anonbench": [ours[label][k].successes for k in ("attack_rate", "control_rate",
+                                                                           "baseline_rate")],
                  "seconds_anonymeter": row["seconds"], "cpu_seconds_anonymeter": row["cpu_seconds"]}
         if row["check"] == "singling_out":
             p = r.params
@@ -229,15 +234,22 @@ def compare_tablemode(data: Path, rows: list[dict], console: Console) -> tuple[b
             entry.update(queries_anonymeter=theirs, queries_anonbench=mine, anonbench_search=p.get("search"),
                          anonbench_queries_available=p.get("queries_available"), ran_short=p["ran_short"])
         table.add_row(label, f"{row['risk']:.4f} [{row['risk_ci'][0]:.4f}, {row['risk_ci'][1]:.4f}]",
-                      f"{r.value:.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}]", "yes" if inside else "NO", built,
+                      f"{r.value:.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}]", "yes" if inside else "NO",
+                      "yes" if consistent else "NO", built,
                       f"{row['seconds']:.1f} ({row['cpu_seconds']:.1f})")
         results.append(entry)
+    pool = _univariate_pool(ori, syn, by["singling_out univariate"], ours["singling_out univariate"]["attack_rate"])
+    console.print(f"univariate singling out: all {pool['queries']:,} univariate singling-out queries of the release "
+                  f"(the same set in both tools) single out a record of the original at a share of "
+                  f"{pool['share']:.4f}, {pool['expected']:.1f} expected successes of {n}; anonymeter drew "
+                  f"{pool['anonymeter']} (z = {pool['z_anonymeter']:+.1f}), anonbench {pool['anonbench']} "
+                  f"(z = {pool['z_anonbench']:+.1f})")
     theirs_wall = sum(r["seconds"] for r in rows)
     theirs_cpu = sum(r["cpu_seconds"] for r in rows)
     speedup, speedup_cpu = theirs_wall / wall, theirs_cpu / cpu
     fast = speedup >= TARGET_SPEEDUP and speedup_cpu >= TARGET_SPEEDUP
     ok &= fast
-    table.add_row("all (anonbench: whole table mode)", "", "", "", "",
+    table.add_row("all (anonbench: whole table mode)", "", "", "", "", "",
                   f"{theirs_wall:.1f} ({theirs_cpu:.1f}) vs {wall:.1f} ({cpu:.1f})")
     console.print(table)
     console.print(f"table mode: anonymeter's evaluators {theirs_wall:.1f} s wall / {theirs_cpu:.1f} s CPU, anonbench's "
@@ -248,12 +260,29 @@ def compare_tablemode(data: Path, rows: list[dict], console: Console) -> tuple[b
                "anonymeter_seconds": round(theirs_wall, 3), "anonymeter_cpu_seconds": round(theirs_cpu, 3),
                "anonbench_seconds": round(wall, 3), "anonbench_cpu_seconds": round(cpu, 3),
                "speedup": round(speedup, 2), "speedup_cpu": round(speedup_cpu, 2), "target_speedup": TARGET_SPEEDUP,
-               "all_inside_ci": all(e["inside"] for e in results),
+               "univariate_pool": pool, "all_inside_ci": all(e["inside"] for e in results),
                "all_queries_built": all(not e.get("ran_short", False) and
                                         e.get("queries_anonbench", [0, 0])[0] == e.get("queries_anonbench", [0, 0])[1]
                                         for e in results),
                "ok": ok}
     return ok, summary
+
+
+def _univariate_pool(ori: pl.DataFrame, syn: pl.DataFrame, theirs: dict, attack) -> dict:
+    """Every univariate singling-out query of the release checked on the original: the rate both tools sample."""
+    from reid.queries import count_matches, encode_tables
+    from reid.singling_out import univariate_queries
+
+    cols = list(syn.columns)
+    e_syn, e_ori = encode_tables([syn.unique(maintain_order=True), ori.select(cols).unique(maintain_order=True)],
+                                 cols)
+    q = univariate_queries(e_syn, e_syn.n * len(cols) + 2 * len(cols) + 1, np.random.default_rng(0))
+    share = float((count_matches(e_ori, q, stop_above=1) == 1).mean()) if len(q) else math.nan
+    n = theirs["n_attacks"]
+    sd = math.sqrt(n * share * (1 - share)) or math.nan
+    return {"queries": len(q), "share": share, "expected": n * share, "anonymeter": theirs["n_success"],
+            "anonbench": attack.successes, "z_anonymeter": (theirs["n_success"] - n * share) / sd,
+            "z_anonbench": (attack.successes - n * share) / sd}
 
 
 def _machine() -> dict:
