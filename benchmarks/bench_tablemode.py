@@ -66,6 +66,10 @@ def time_anonbench(data: Path, n: dict[str, int], rows: int | None) -> dict[str,
         ms = job()
         out[name] = {"seconds": round(time.perf_counter() - t0, 3), "cpu_seconds": round(time.process_time() - c0, 3),
                      "risk": _risk(ms)}
+        p = next(m for m in ms if m.metric == "risk").params
+        if "queries_built" in p:  # singling out: every query built, or how many were missing
+            out[name].update(queries=[p["queries_built"], p["queries_requested"]], ran_short=p["ran_short"],
+                             search=p.get("search", "all candidates"))
     return out
 
 
@@ -84,6 +88,8 @@ def time_anonymeter(data: Path, n: dict[str, int]) -> dict[str, Any] | None:
         out[name] = {"seconds": round(row["seconds"], 3), "cpu_seconds": round(row["cpu_seconds"], 3),
                      "risk": [round(row["risk"], 4)] +
                      [round(x, 4) for x in row["risk_ci"]]}
+        if "queries_built" in row["params"]:
+            out[name]["queries"] = [row["params"]["queries_built"], row["params"]["queries_requested"]]
     return out
 
 

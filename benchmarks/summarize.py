@@ -70,6 +70,26 @@ def render() -> str:
                 f"anonymeter {tm.get('anonymeter_seconds') or float('nan'):.1f} s / "
                 f"{tm.get('anonymeter_cpu_seconds') or float('nan'):.1f} s: **{tm.get('speedup')}×** wall, "
                 f"{tm.get('speedup_cpu')}× CPU (target ≥ {tm.get('target_speedup')}×).", ""]
+    if xc := _load("crosscheck_tablemode"):
+        out += [f"## Whole table mode against anonymeter 1.1.0 at {xc['n_attacks']:,} attacks (`make crosscheck`)", "",
+                f"Full Adult files, {xc['n_attacks']:,} attacks per evaluator, {xc['n_cols']} columns per "
+                f"multivariate query, {xc['n_neighbors']} neighbours, secret `{xc['secret']}`, seed {xc['seed']}.", "",
+                "| check | anonymeter risk [95% CI] | anonbench risk [95% CI] | inside | queries built "
+                "(anonymeter / anonbench) |", "|---|---|---|---|---|"]
+        for r in xc["rows"]:
+            a, b = r["anonymeter"], r["anonbench"]
+            q = (f"{r['queries_anonymeter'][0]}/{r['queries_anonymeter'][1]} / "
+                 f"{r['queries_anonbench'][0]}/{r['queries_anonbench'][1]}" if "queries_anonbench" in r else "")
+            out.append(f"| {r['check']} | {a[0]:.3f} [{a[1]:.3f}, {a[2]:.3f}] | {b[0]:.3f} [{b[1]:.3f}, {b[2]:.3f}] "
+                       f"| {'yes' if r['inside'] else 'NO'} | {q} |")
+        if pool := xc.get("univariate_pool"):
+            out += ["", f"Univariate: all {pool['queries']:,} univariate singling-out queries of the release (the same "
+                    f"set in both tools) single out at a share of {pool['share']:.4f} ({pool['expected']:.1f} of "
+                    f"{xc['n_attacks']:,} expected); anonymeter drew {pool['anonymeter']} (z = "
+                    f"{pool['z_anonymeter']:+.1f}), anonbench {pool['anonbench']} (z = {pool['z_anonbench']:+.1f})."]
+        out += ["", f"anonymeter's evaluators {xc['anonymeter_seconds']:.1f} s wall / {xc['anonymeter_cpu_seconds']:.1f} s "
+                f"CPU; anonbench's whole table mode {xc['anonbench_seconds']:.1f} s / {xc['anonbench_cpu_seconds']:.1f} s: "
+                f"**{xc['speedup']}×** wall, {xc['speedup_cpu']}× CPU (target ≥ {xc['target_speedup']}×).", ""]
     if v := _load("validate"):
         out += [f"## Validation ({v['events']:,} events, raw + every chain)", ""]
         for w, r in v["by_workers"].items():

@@ -11,6 +11,9 @@ distribution would achieve; the risk is the excess over that (see ``reid.anonyme
   column, the only missing value.
 * ``multivariate``: a random record of the release and ``n_cols`` random columns; categorical columns must equal
   the record's value, numeric ones are at least (above the median) or at most (below it) the record's value.
+  ``reid.singling_search`` builds a uniform sample of all such queries that single out, as anonymeter's
+  rejection loop does, but enumerates them all when that is cheaper, so it never stops short of queries that
+  exist; only a search too large to enumerate can run short, and then says so (``params.ran_short``).
 * baseline: ``n_attacks`` random predicates (random columns, values and operators), checked on the original.
 
 When the control population is smaller or larger than the original, the control successes are rescaled to the
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -49,12 +52,12 @@ from reid.queries import (
     encode_tables,
 )
 from reid.result import Metric
+from reid.singling_search import Search, multivariate_queries, random_subsets
 
 __all__ = ["multivariate_queries", "random_queries", "singling_out", "univariate_queries"]
 
 Mode = Literal["univariate", "multivariate"]
 Correction = Literal["anonymeter", "fit", "none"]
-BATCH = 4000
 
 
 def univariate_queries(enc: Encoded, n_queries: int, rng: np.random.Generator) -> Queries:
@@ -84,51 +87,11 @@ def univariate_queries(enc: Encoded, n_queries: int, rng: np.random.Generator) -
     return q.take(np.flatnonzero(hits)[:n_queries])
 
 
-def _random_subsets(rng: np.random.Generator, n: int, d: int, m: int) -> np.ndarray:
-    """n random m-subsets of range(d), each sorted."""
-    return np.sort(np.argsort(rng.random((n, d)), axis=1)[:, :m], axis=1).astype(np.int32)
-
-
-def multivariate_queries(enc: Encoded, n_queries: int, n_cols: int, rng: np.random.Generator,
-                         max_attempts: int | None = 10_000_000) -> tuple[Queries, int]:
-    """Predicates built from random records of ``enc`` that single out exactly one of its rows.
-
-    Returns the queries and the number of attempts made.
-    """
-    d, n = enc.x.shape
-    n_cols = min(n_cols, d)
-    med = np.array([np.nanmedian(row) if k == KIND_NUM and not np.isnan(row).all() else np.nan
-                    for row, k in zip(enc.x, enc.kinds, strict=True)])
-    parts: list[Queries] = []
-    seen = np.empty(0, dtype=np.dtype((np.void, 8 * 3 * n_cols)))
-    total, attempts = 0, 0
-    while total < n_queries and (max_attempts is None or attempts < max_attempts):
-        b = BATCH if max_attempts is None else min(BATCH, max_attempts - attempts)
-        rows = rng.integers(0, n, size=b)
-        cols = _random_subsets(rng, b, d, n_cols)
-        vals = enc.x[cols, rows[:, None]]
-        kinds = enc.kinds[cols]
-        ops = np.where(kinds == KIND_NUM, np.where(vals > med[cols], GE, LE), EQ).astype(np.int8)
-        ops[np.isnan(vals)] = ISNULL
-        q = Queries(cols, ops, vals)
-        attempts += b
-        q = q.take(np.flatnonzero(count_matches(enc, q, stop_above=1) == 1))
-        keys = q.keys()
-        _, first = np.unique(keys, return_index=True)
-        fresh = np.sort(first)
-        fresh = fresh[~np.isin(keys[fresh], seen)]
-        q = q.take(fresh[:n_queries - total])
-        parts.append(q)
-        seen = np.concatenate([seen, q.keys()])
-        total += len(q)
-    return Queries.concat(parts, n_cols), attempts
-
-
 def random_queries(enc: Encoded, n_queries: int, n_cols: int, rng: np.random.Generator) -> Queries:
     """The baseline attacker: random columns, random values of those columns, random operators."""
     d = enc.x.shape[0]
     n_cols = min(n_cols, d)
-    cols = _random_subsets(rng, n_queries, d, n_cols)
+    cols = random_subsets(rng, n_queries, d, n_cols)
     vals = np.empty(cols.shape)
     ops = np.empty(cols.shape, dtype=np.int8)
     u = rng.random(cols.shape)
@@ -192,7 +155,11 @@ def singling_out(ori: pl.DataFrame, syn: pl.DataFrame, control: pl.DataFrame | N
 
     All columns of ``syn`` are used; ``ori`` and ``control`` must have them. Duplicate rows are dropped first,
     as anonymeter does. ``n`` of every figure is ``n_attacks``, even when fewer queries could be generated
-    (anonymeter's convention; ``params.queries`` says how many there were).
+    (anonymeter's convention). ``params``: ``queries_built`` of ``queries_requested``; ``ran_short`` is true
+    when fewer were built although more may exist (the figure understates: treat it as not measured);
+    ``queries_available`` is the number of singling-out queries the release allows when they were enumerated
+    (``search: exhaustive``), None after a sampled search; ``attempts`` counts candidates drawn one by one.
+    ``max_attempts`` bounds the sampled search only (anonymeter's default, ten million).
     """
     start = time.perf_counter()
     if mode not in ("univariate", "multivariate"):
@@ -205,11 +172,12 @@ def singling_out(ori: pl.DataFrame, syn: pl.DataFrame, control: pl.DataFrame | N
     encs = encode_tables(tables, columns)
     e_syn, e_ori = encs[0], encs[1]
     k = 1 if mode == "univariate" else n_cols
-    attempts = None
+    search: Search | None = None
     if mode == "univariate":
-        queries = univariate_queries(e_syn, n_attacks, rng)
+        queries = univariate_queries(e_syn, n_attacks, rng)  # every candidate is checked: nothing is missed
     else:
-        queries, attempts = multivariate_queries(e_syn, n_attacks, n_cols, rng, max_attempts)
+        search = multivariate_queries(e_syn, n_attacks, n_cols, rng, max_attempts)
+        queries = search.queries
     n_success = int((count_matches(e_ori, queries, stop_above=1) == 1).sum())
     base = random_queries(e_syn, n_attacks, k, rng)
     n_base = int((count_matches(e_ori, base, stop_above=1) == 1).sum())
@@ -219,12 +187,15 @@ def singling_out(ori: pl.DataFrame, syn: pl.DataFrame, control: pl.DataFrame | N
         raw = int((count_matches(e_ctl, queries, stop_above=1) == 1).sum())
         factor = control_correction(e_ctl, queries, e_ori.n, correction, rng) if raw else 1.0
         n_control = raw * factor
-    params = {"mode": mode, "n_cols": k, "queries": len(queries), "seed": seed,
-              "rows_original": e_ori.n, "rows_released": e_syn.n,
-              "rows_control": None if control is None else encs[2].n,
-              "control_correction": correction, "correction_factor": factor}
-    if attempts is not None:
-        params["attempts"] = attempts
+    ran_short = search is not None and search.ran_short
+    params: dict[str, Any] = {
+        "mode": mode, "n_cols": k, "queries": len(queries), "queries_built": len(queries),
+        "queries_requested": n_attacks, "ran_short": ran_short, "seed": seed, "rows_original": e_ori.n,
+        "rows_released": e_syn.n, "rows_control": None if control is None else encs[2].n,
+        "control_correction": correction, "correction_factor": factor}
+    if search is not None:
+        params.update(search="exhaustive" if search.exhaustive else "sampled", attempts=search.attempts,
+                      queries_available=search.available, max_attempts=max_attempts)
     counts = AttackCounts(n_attacks=n_attacks, n_success=n_success, n_baseline=n_base,
                           n_attacks_baseline=n_attacks, n_control=n_control,
                           n_attacks_control=n_attacks if control is not None else None)

@@ -95,13 +95,14 @@ def evaluate_tables(original: pl.DataFrame | str | Path, anonymized: pl.DataFram
                     qis: str | list[str], sensitive: str | None = None,
                     aux_a: str | list[str] | None = None, aux_b: str | list[str] | None = None,
                     n_attacks: int = 2000, n_cols: int = 3, n_neighbors: int = 1, seed: int = 0,
-                    max_attempts: int | None = None,
+                    max_attempts: int | None = 10_000_000,
                     labels: tuple[str, str, str] = ("original", "anonymized", "control")) -> list[Metric]:
     """All table-mode checks; see the module docstring. Raises ``TableError`` on a bad file or column.
 
     ``labels`` name the three tables in error messages (e.g. their file names). Multivariate singling out
-    stops after ``max_attempts`` candidate queries (default: 200 per attack, at least 100,000), where
-    anonymeter tries up to ten million — on a small or uniform table that search never ends.
+    builds every query anonymeter would (``reid.singling_search``): it enumerates all singling-out queries
+    when drawing them one by one would cost more; a search that could not enumerate stops after
+    ``max_attempts`` candidates (anonymeter's ten million) and then says ``ran_short`` in its params.
     """
     frames = {"original": original, "anonymized": anonymized}
     if control is not None:
@@ -130,7 +131,7 @@ def evaluate_tables(original: pl.DataFrame | str | Path, anonymized: pl.DataFram
     out = quasi_identifiers(syn, qis, sensitive, params={"table": "anonymized", **note})
     for mode in ("univariate", "multivariate"):
         out += singling_out(ori, syn, ctl, mode=mode, n_attacks=n_attacks, n_cols=n_cols, seed=seed,
-                            max_attempts=max_attempts or max(100_000, 200 * n_attacks))
+                            max_attempts=max_attempts)
     if not a and len(qis) >= 2:
         half = (len(qis) + 1) // 2
         a, b = qis[:half], qis[half:]

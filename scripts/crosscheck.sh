@@ -10,12 +10,19 @@
 #   ANONBENCH_REFERENCE_DATA  folder with uci_adult.csv, adults_ori.csv, adults_syn_ctgan.csv, adults_control.csv
 #   CROSSCHECK_SEEDS          seeds of the anonymeter comparisons (default "42 123")
 #   CROSSCHECK_OUT            where the raw JSON lines and the summary go (default build/crosscheck)
+#   CROSSCHECK_ATTACKS        attacks per evaluator in the table-mode comparison (default 2000)
+#
+# The table-mode comparison runs anonymeter's four evaluators (n_attacks for all, 3 columns per multivariate
+# query as both tools default to, 10 neighbours, income as the secret, all columns) and then anonbench's whole
+# table mode with the same parameters; it records both tools' figures, queries built and times in
+# benchmarks/results/crosscheck_tablemode.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DATA="${ANONBENCH_REFERENCE_DATA:-../shared/data/adult}"
 OUT="${CROSSCHECK_OUT:-build/crosscheck}"
 SEEDS="${CROSSCHECK_SEEDS:-42 123}"
+ATTACKS="${CROSSCHECK_ATTACKS:-2000}"
 PY="${PYTHON:-python3}"
 VENV=.venv-crosscheck
 STAMP="$VENV/.installed-anonymeter-1.1.0-pycanon-1.3.6-pandas-2.3.3"
@@ -59,6 +66,11 @@ for seed in $SEEDS; do
 done
 "$XC" scripts/crosscheck_anonymeter.py --ori "$DATA/adults_ori.csv" --syn "$DATA/adults_syn_ctgan.csv" \
   --control "$DATA/adults_control.csv" --scenario nn --nn-check 300 > "$OUT/neighbors.jsonl"
+
+echo "== anonymeter on ori/syn/control, table-mode parameters ($ATTACKS attacks per evaluator, 3 columns)"
+"$XC" scripts/crosscheck_anonymeter.py --ori "$DATA/adults_ori.csv" --syn "$DATA/adults_syn_ctgan.csv" \
+  --control "$DATA/adults_control.csv" --scenario tablemode --seed 42 --n-uni "$ATTACKS" --n-multi "$ATTACKS" \
+  --n-link "$ATTACKS" --n-inf "$ATTACKS" --n-cols 3 > "$OUT/tablemode.jsonl"
 
 echo "== anonbench on the same rows, and the comparison"
 .venv/bin/python scripts/crosscheck_compare.py --data "$DATA" --out "$OUT"

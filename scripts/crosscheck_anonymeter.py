@@ -5,7 +5,7 @@ older numpy than anonbench pins. Usage:
 
     .venv-crosscheck/bin/python scripts/crosscheck_anonymeter.py --ori O.csv --syn S.csv --control C.csv \
         --scenario NAME --seed 42 [--copy-rows 10000] [--n-uni 500] [--n-multi 500] [--n-link 2000] \
-        [--n-inf 1000]
+        [--n-inf 1000] [--n-cols 4]
 
 With ``--copy-rows N`` the original is a random sample of N rows and the synthetic set is a copy of it (the
 "no protection at all" case: every risk must rise). One JSON object per evaluator goes to stdout.
@@ -29,6 +29,21 @@ AUX_B = ["race", "sex", "fnlwgt", "age", "country"]
 
 
 SETTINGS: dict = {}
+BUILT: list[int] = []
+
+
+def _record_queries_built() -> None:
+    """Note how many singling-out queries anonymeter builds (its evaluator keeps only the successful ones)."""
+    from anonymeter.evaluators import singling_out_evaluator as so
+
+    generate = so._generate_singling_out_queries
+
+    def counted(*args, **kwargs):
+        queries = generate(*args, **kwargs)
+        BUILT.append(len(queries))
+        return queries
+
+    so._generate_singling_out_queries = counted
 
 
 def _row(scenario: str, check: str, mode: str, n: int, res, seconds: float, cpu: float, **params) -> dict:
@@ -83,6 +98,7 @@ def main() -> int:
     if a.nn_check:
         return _nn_check(a)
     warnings.simplefilter("ignore")
+    _record_queries_built()
     SETTINGS.update(seed=a.seed, copy_rows=a.copy_rows)
     ori = pd.read_csv(a.ori)
     control = pd.read_csv(a.control)
@@ -98,14 +114,15 @@ def main() -> int:
         ev = SinglingOutEvaluator(ori=ori, syn=syn, control=control, n_attacks=a.n_uni, seed=a.seed)
         ev.evaluate(mode="univariate")
         out.append(_row(a.scenario, "singling_out", "univariate", a.n_uni, ev.results(), time.perf_counter() - t,
-                        time.process_time() - c))
+                        time.process_time() - c, queries_built=BUILT[-1], queries_requested=a.n_uni))
     if "multi" in only:
         t, c = time.perf_counter(), time.process_time()
         ev = SinglingOutEvaluator(ori=ori, syn=syn, control=control, n_attacks=a.n_multi, n_cols=a.n_cols,
                                   seed=a.seed)
         ev.evaluate(mode="multivariate")
         out.append(_row(a.scenario, "singling_out", "multivariate", a.n_multi, ev.results(),
-                        time.perf_counter() - t, time.process_time() - c, n_cols=a.n_cols))
+                        time.perf_counter() - t, time.process_time() - c, n_cols=a.n_cols, queries_built=BUILT[-1],
+                        queries_requested=a.n_multi, max_attempts=10_000_000))
     if "link" in only:
         np.random.seed(a.seed)  # linkability samples with pandas on numpy's global RNG (anonbench draws the same)
         t, c = time.perf_counter(), time.process_time()

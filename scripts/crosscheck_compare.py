@@ -39,10 +39,12 @@ from reid.linkability import linkability
 from reid.neighbors import encode_pair, kneighbors
 from reid.quasi_identifiers import quasi_identifiers
 from reid.singling_out import singling_out
-from reid.tablemode import read_table
+from reid.tablemode import evaluate_tables, read_table
 
 AUX_A = ["type_employer", "education", "hr_per_week", "capital_loss", "capital_gain"]
 AUX_B = ["race", "sex", "fnlwgt", "age", "country"]
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_SPEEDUP = 10
 QI_FIELDS = ("k", "equivalence_classes", "unique_share", "l_distinct", "l_entropy_int", "t_closeness",
              "prosecutor_risk_max", "class_risk_avg")
 
@@ -176,20 +178,141 @@ def compare_anonymeter(data: Path, rows: list[dict], console: Console) -> tuple[
                 "speedup_cpu": speedup_cpu}
 
 
+def _check_label(check: str, mode: str) -> str:
+    return check + (f" {mode}" if mode else "")
+
+
+def compare_tablemode(data: Path, rows: list[dict], console: Console) -> tuple[bool, dict]:
+    """anonbench's whole table mode (``evaluate_tables``) against anonymeter's four evaluators, same parameters.
+
+    Passes when every anonbench risk lies inside anonymeter's 95% interval, every singling-out query was built
+    by anonbench, and table mode is at least TARGET_SPEEDUP times faster (wall and CPU) than the evaluators.
+    """
+    by = {_check_label(r["check"], r["mode"]): r for r in rows}
+    multi, link, inf = by["singling_out multivariate"], by["linkability"], by["inference income"]
+    secret = inf["params"]["secret"]
+    n = multi["n_attacks"]
+    if any(r["n_attacks"] != n for r in rows) or len({r["seed"] for r in rows}) != 1:
+        raise SystemExit("crosscheck: the table-mode rows must share one number of attacks and one seed")
+    ori, syn, ctl = (read_table(data / f) for f in ("adults_ori.csv", "adults_syn_ctgan.csv", "adults_control.csv"))
+    t0, c0 = time.perf_counter(), time.process_time()
+    ms = evaluate_tables(ori, syn, ctl, qis=[c for c in ori.columns if c != secret], sensitive=secret,
+                         aux_a=AUX_A, aux_b=AUX_B, n_attacks=n, n_cols=multi["params"]["n_cols"],
+                         n_neighbors=link["params"]["n_neighbors"], seed=multi["seed"])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    ours: dict[str, dict] = {}
+    for m in ms:
+        if m.check in ("singling_out", "linkability", "inference"):
+            mode = m.params.get("mode", "") if m.check == "singling_out" else (secret if m.check == "inference" else "")
+            ours.setdefault(_check_label(m.check, mode), {})[m.metric] = m
+    table = Table(title=f"Table mode, full Adult files, {n} attacks per evaluator, seed {multi['seed']}: "
+                        "anonymeter 1.1.0 vs anonbench")
+    for col in ("check", "anonymeter risk [95% CI]", "anonbench risk [95% CI]", "inside CI", "consistent",
+                "queries built/requested (anonymeter | anonbench)", "s anonymeter (CPU)"):
+        table.add_column(col)
+    ok, results = True, []
+    for label, row in by.items():
+        r = ours[label]["risk"]
+        inside = row["risk_ci"][0] - 1e-12 <= r.value <= row["risk_ci"][1] + 1e-12
+        ok &= inside
+        e_theirs = row.get("risk_err", (row["risk_ci"][1] - row["risk_ci"][0]) / 2)
+        consistent = abs(r.value - row["risk"]) <= math.hypot(e_theirs, _risk_error(ours[label])) + 1e-12
+        built = ""
+        entry = {"check": label, "anonymeter": [row["risk"], *row["risk_ci"]],
+                 "anonbench": [r.value, r.ci_low, r.ci_high], "inside": inside, "consistent": consistent,
+                 "successes_anonymeter": [row["n_success"], row["n_control"], row["n_baseline"]],
+                 "successes_anonbench": [ours[label][k].successes for k in ("attack_rate", "control_rate",
+                                                                           "baseline_rate")],
+                 "seconds_anonymeter": row["seconds"], "cpu_seconds_anonymeter": row["cpu_seconds"]}
+        if row["check"] == "singling_out":
+            p = r.params
+            theirs = [row["params"].get("queries_built"), row["params"].get("queries_requested")]
+            mine = [p["queries_built"], p["queries_requested"]]
+            all_built = p["queries_built"] == p["queries_requested"] and not p["ran_short"]
+            ok &= all_built
+            built = f"{theirs[0]}/{theirs[1]} | {mine[0]}/{mine[1]}" + ("" if all_built else " SHORT")
+            entry.update(queries_anonymeter=theirs, queries_anonbench=mine, anonbench_search=p.get("search"),
+                         anonbench_queries_available=p.get("queries_available"), ran_short=p["ran_short"])
+        table.add_row(label, f"{row['risk']:.4f} [{row['risk_ci'][0]:.4f}, {row['risk_ci'][1]:.4f}]",
+                      f"{r.value:.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}]", "yes" if inside else "NO",
+                      "yes" if consistent else "NO", built,
+                      f"{row['seconds']:.1f} ({row['cpu_seconds']:.1f})")
+        results.append(entry)
+    pool = _univariate_pool(ori, syn, by["singling_out univariate"], ours["singling_out univariate"]["attack_rate"])
+    console.print(f"univariate singling out: all {pool['queries']:,} univariate singling-out queries of the release "
+                  f"(the same set in both tools) single out a record of the original at a share of "
+                  f"{pool['share']:.4f}, {pool['expected']:.1f} expected successes of {n}; anonymeter drew "
+                  f"{pool['anonymeter']} (z = {pool['z_anonymeter']:+.1f}), anonbench {pool['anonbench']} "
+                  f"(z = {pool['z_anonbench']:+.1f})")
+    theirs_wall = sum(r["seconds"] for r in rows)
+    theirs_cpu = sum(r["cpu_seconds"] for r in rows)
+    speedup, speedup_cpu = theirs_wall / wall, theirs_cpu / cpu
+    fast = speedup >= TARGET_SPEEDUP and speedup_cpu >= TARGET_SPEEDUP
+    ok &= fast
+    table.add_row("all (anonbench: whole table mode)", "", "", "", "", "",
+                  f"{theirs_wall:.1f} ({theirs_cpu:.1f}) vs {wall:.1f} ({cpu:.1f})")
+    console.print(table)
+    console.print(f"table mode: anonymeter's evaluators {theirs_wall:.1f} s wall / {theirs_cpu:.1f} s CPU, anonbench's "
+                  f"whole table mode {wall:.1f} s wall / {cpu:.1f} s CPU: x {speedup:.1f} wall, x {speedup_cpu:.1f} CPU "
+                  f"(target x {TARGET_SPEEDUP}; measured in this run, one tool after the other)")
+    summary = {"n_attacks": n, "seed": multi["seed"], "n_cols": multi["params"]["n_cols"],
+               "n_neighbors": link["params"]["n_neighbors"], "secret": secret, "rows": results,
+               "anonymeter_seconds": round(theirs_wall, 3), "anonymeter_cpu_seconds": round(theirs_cpu, 3),
+               "anonbench_seconds": round(wall, 3), "anonbench_cpu_seconds": round(cpu, 3),
+               "speedup": round(speedup, 2), "speedup_cpu": round(speedup_cpu, 2), "target_speedup": TARGET_SPEEDUP,
+               "univariate_pool": pool, "all_inside_ci": all(e["inside"] for e in results),
+               "all_queries_built": all(not e.get("ran_short", False) and
+                                        e.get("queries_anonbench", [0, 0])[0] == e.get("queries_anonbench", [0, 0])[1]
+                                        for e in results),
+               "ok": ok}
+    return ok, summary
+
+
+def _univariate_pool(ori: pl.DataFrame, syn: pl.DataFrame, theirs: dict, attack) -> dict:
+    """Every univariate singling-out query of the release checked on the original: the rate both tools sample."""
+    from reid.queries import count_matches, encode_tables
+    from reid.singling_out import univariate_queries
+
+    cols = list(syn.columns)
+    e_syn, e_ori = encode_tables([syn.unique(maintain_order=True), ori.select(cols).unique(maintain_order=True)],
+                                 cols)
+    q = univariate_queries(e_syn, e_syn.n * len(cols) + 2 * len(cols) + 1, np.random.default_rng(0))
+    share = float((count_matches(e_ori, q, stop_above=1) == 1).mean()) if len(q) else math.nan
+    n = theirs["n_attacks"]
+    sd = math.sqrt(n * share * (1 - share)) or math.nan
+    return {"queries": len(q), "share": share, "expected": n * share, "anonymeter": theirs["n_success"],
+            "anonbench": attack.successes, "z_anonymeter": (theirs["n_success"] - n * share) / sd,
+            "z_anonbench": (attack.successes - n * share) / sd}
+
+
+def _machine() -> dict:
+    import os
+    import platform
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "load_average_1m": round(os.getloadavg()[0], 2)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     a = ap.parse_args()
     console = Console(width=160)
     ok_qi = compare_pycanon(a.data, read_jsonl(a.out / "pycanon.jsonl"), console)
     ok_nn = compare_neighbors(a.data, read_jsonl(a.out / "neighbors.jsonl"), console)
     ok_am, summary = compare_anonymeter(a.data, read_jsonl(a.out / "anonymeter.jsonl"), console)
-    verdict = {"pycanon_exact": ok_qi, "neighbors_equal": ok_nn, "anonymeter_consistent": ok_am, **summary}
+    ok_tm, tablemode = compare_tablemode(a.data, read_jsonl(a.out / "tablemode.jsonl"), console)
+    verdict = {"pycanon_exact": ok_qi, "neighbors_equal": ok_nn, "anonymeter_consistent": ok_am,
+               "tablemode_ok": ok_tm, **summary, "tablemode": tablemode}
     (a.out / "summary.json").write_text(json.dumps(verdict, indent=2) + "\n")
+    result = {"benchmark": "crosscheck_tablemode", "machine": _machine(), **tablemode}
+    (a.results / "crosscheck_tablemode.json").write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"pyCANON exact: {ok_qi}; neighbour distances equal: {ok_nn}; "
-                  f"anonymeter risks consistent: {ok_am}  ->  {a.out / 'summary.json'}")
-    return 0 if (ok_qi and ok_nn and ok_am) else 1
+                  f"anonymeter risks consistent: {ok_am}; table mode (inside CI, all queries, x{TARGET_SPEEDUP}): "
+                  f"{ok_tm}  ->  {a.out / 'summary.json'}, {a.results / 'crosscheck_tablemode.json'}")
+    return 0 if (ok_qi and ok_nn and ok_am and ok_tm) else 1
 
 
 if __name__ == "__main__":

@@ -59,9 +59,14 @@ def render(metrics: list[Metric], console: Console) -> None:
     for m in metrics:
         q = m.params.get("queries")
         if m.check == "singling_out" and m.metric == "risk" and q is not None and q < m.n:
-            console.print(f"note: singling_out {_variant(m)}: only {q} singling-out queries could be built for "
-                          f"{m.n} attacks; as in anonymeter, the rates count the missing ones as failures, so "
-                          "the risk is a lower bound.")
+            if m.params.get("ran_short"):
+                console.print(f"note: singling_out {_variant(m)}: the search ran short ({q} queries built for "
+                              f"{m.n} attacks, more may exist); the rates count the missing ones as failures, so "
+                              "the risk is only a lower bound: treat it as not measured.")
+            else:
+                console.print(f"note: singling_out {_variant(m)}: the release allows only {q} singling-out "
+                              f"queries, all built, for {m.n} attacks; as in anonymeter, the rates count the "
+                              "attacks without a query as failures.")
 
 
 def write(metrics: list[Metric], out: Path) -> list[Path]:

@@ -65,6 +65,7 @@ def test_nothing_singles_out_when_every_value_is_shared():
     for mode in ("univariate", "multivariate"):
         got = by_metric(singling_out(ori, ori, mode=mode, n_attacks=20, n_cols=1, seed=3, max_attempts=2000))
         assert got["attack_rate"].value == 0.0 and got["risk"].params["queries"] == 0
+        assert got["risk"].params["ran_short"] is False  # nothing could be built: none exists, none missed
     # two columns together single everyone out
     got = by_metric(singling_out(ori, ori, n_attacks=4, n_cols=2, seed=3, max_attempts=20_000))
     assert got["attack_rate"].value == 1.0 and got["risk"].params["queries"] == 4
@@ -75,8 +76,9 @@ def test_multivariate_queries_single_out_in_the_release_and_are_distinct():
     df = pl.DataFrame({"a": rng.integers(0, 4, 300), "b": rng.choice(list("pqrs"), 300),
                        "c": rng.integers(0, 50, 300), "d": rng.choice(list("xy"), 300)})
     (enc,) = encode_tables([df], list(df.columns))
-    q, attempts = multivariate_queries(enc, 20, 3, rng, max_attempts=100_000)
-    assert len(q) == 20 and attempts >= 20
+    search = multivariate_queries(enc, 20, 3, rng, max_attempts=100_000)
+    q = search.queries
+    assert len(q) == 20 and not search.ran_short
     assert (count_matches(enc, q) == 1).all()
     assert np.unique(q.keys()).size == 20
     assert ((q.cols[:, 1:] > q.cols[:, :-1]).all())  # 3 distinct columns, sorted
@@ -117,3 +119,21 @@ def test_bad_mode_is_refused():
     df = one_odd_row(10)
     with pytest.raises(ValueError, match="mode"):
         singling_out(df, df, mode="bivariate")  # type: ignore[arg-type]
+
+
+def test_a_search_that_runs_short_is_flagged_for_the_gate(monkeypatch):
+    import reid.singling_out as so
+
+    real = so.multivariate_queries
+    monkeypatch.setattr(so, "multivariate_queries",
+                        lambda *a, **k: real(*a, **{**k, "exhaustive_cells": 0}))  # no enumeration: sampled only
+    rng = np.random.default_rng(2)
+    df = pl.DataFrame({"a": rng.integers(0, 40, 300), "b": rng.choice(list("pqrs"), 300),
+                       "c": rng.integers(0, 9, 300), "d": rng.choice(list("xyz"), 300)})
+    p = by_metric(singling_out(df, df, n_attacks=200, n_cols=2, seed=1, max_attempts=100))["risk"].params
+    assert p["ran_short"] is True and p["queries_built"] < p["queries_requested"] == 200
+    assert p["search"] == "sampled" and p["attempts"] == 100 and p["queries_available"] is None
+    monkeypatch.undo()
+    full = by_metric(singling_out(df, df, n_attacks=200, n_cols=2, seed=1, max_attempts=100))["risk"].params
+    assert full["ran_short"] is False and full["search"] == "exhaustive"
+    assert full["queries_built"] == min(200, full["queries_available"]) > p["queries_built"]
