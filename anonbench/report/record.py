@@ -37,7 +37,16 @@ def effective_thresholds(data: RunData, file: str | Path | None = None, *,
         return th.from_recorded(recorded["thresholds"], tuple(recorded.get("origins") or ("recorded",)))
     source = data.manifest.get("config_source")
     origin = f"{source}: thresholds" if isinstance(source, str) and source else "run config thresholds"
-    return th.resolve(config_thresholds(data), file, config_origin=origin)
+    return th.resolve(config_thresholds(data), file, config_origin=origin, chains=chain_names(data))
+
+
+def chain_names(data: RunData) -> list[str]:
+    """The chains ``known_weak``/``controls`` may name: the run's, and its config's."""
+    from anonbench.config import chain_names as config_chain_names
+
+    listed = section(data.manifest, "config").get("chains")
+    names = config_chain_names([str(c) for c in listed]) if isinstance(listed, list) else []
+    return sorted({c.name for c in data.chains} | set(names))
 
 
 def annotate_table(table: pa.Table, ts: th.ThresholdSet) -> pa.Table:
