@@ -18,13 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from anonbench import thresholds as th
 from anonbench.report.results import ChainInfo, RunData, section
 from reid import catalog
+
+if TYPE_CHECKING:
+    from anonbench.report.baseline import BaselineComparison
 
 VALIDATION_CHECK = "validation"
 VALIDATION_METRIC = "failed_expectations"
@@ -95,6 +98,8 @@ class CheckResult:
     chains: tuple[ChainVerdict, ...]
     raw_validation: tuple[int, int]  # (expectations, failed)
     thresholds: th.ThresholdSet = field(repr=False, default_factory=th.defaults)
+    targets_digest: str | None = None  # what fixed the attacked targets (see ``baseline.targets_digest``)
+    baseline: BaselineComparison | None = None  # set by ``check --baseline``
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -104,6 +109,8 @@ class CheckResult:
             lines.append(f"run {self.run}: no anonymized chain to judge (anonymize and attack first)")
         for v in self.chains:
             lines.extend(v.problems)
+        if self.baseline is not None:
+            lines.extend(self.baseline.problems)
         return tuple(lines)
 
     @property
@@ -225,8 +232,9 @@ def judge_chain(info: ChainInfo, outcomes: list[Outcome], ts: th.ThresholdSet,
     rule = ts.control_rule(info.name)
     ran = {o.check for o in outcomes if o.error is None}
     breached = {o.check for o in breaches}
-    if rule.caught_by:
-        missing = [c for c in rule.caught_by if c not in breached]
+    catching = [c for c in rule.caught_by if not ts.is_off(c)]  # a check switched off cannot catch anything
+    if catching:
+        missing = [c for c in catching if c not in breached]
         problems = [f"control chain {info.name} escaped: check {c} "
                     f"{'did not run' if c not in ran else 'found no breach'} ({rule.reason})" for c in missing]
     else:
@@ -252,4 +260,6 @@ def evaluate(data: RunData, ts: th.ThresholdSet | None = None) -> CheckResult:
         verdicts.append(judge_chain(info, outcomes, ts, expected_checks(data, info.name)))
     raw = data.validation_of(None)
     raw_failed = int((~raw["success"].fill_null(False)).sum()) if raw.height else 0
-    return CheckResult(data.name, tuple(verdicts), (raw.height, raw_failed), ts)
+    from anonbench.report.baseline import targets_digest
+
+    return CheckResult(data.name, tuple(verdicts), (raw.height, raw_failed), ts, targets_digest(data.manifest))
