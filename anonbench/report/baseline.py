@@ -203,8 +203,8 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
             same_targets: bool = False, candidates: set[str] | None = None) -> BaselineComparison:
     """Every risk or utility cell present (and measured) in both; Holm across the tested ones."""
     old_by_key: dict[Key, Cell] = {}
-    for c in baseline:
-        old_by_key.setdefault(c.key, c)
+    for b in baseline:
+        old_by_key.setdefault(b.key, b)
     seen: set[Key] = set()
     raw: list[Comparison] = []
     untested = 0
@@ -224,17 +224,17 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
             continue
         raw.append(Comparison(old, new, spec.kind, spec.worse(old.value, new.value),
                               policy.margin_for(new.check, new.metric), test, p))
-    tested = [i for i, c in enumerate(raw) if c.p is not None]
+    tested = [i for i, r in enumerate(raw) if r.p is not None]
     adjusted = dict(zip(tested, stats.holm([raw[i].p or 0.0 for i in tested]), strict=True))
     cells = []
-    for i, c in enumerate(raw):
+    for i, r in enumerate(raw):
         p_holm = adjusted.get(i)
-        material = c.worse_by > c.margin + 1e-12
+        material = r.worse_by > r.margin + 1e-12
         significant = p_holm is None or p_holm < policy.alpha
-        cells.append(Comparison(c.old, c.new, c.kind, c.worse_by, c.margin, c.test, c.p, p_holm,
+        cells.append(Comparison(r.old, r.new, r.kind, r.worse_by, r.margin, r.test, r.p, p_holm,
                                 material and significant))
     missing = tuple(sorted({f"{k[0]}: {Cell(k[0], k[1], k[2], dict(k[3]), None, None, None, 0, None).label}"
-                            for k, c in old_by_key.items() if k not in seen and c.comparable
+                            for k, b in old_by_key.items() if k not in seen and b.comparable
                             and (candidates is None or k[0] in candidates)}))
     return BaselineComparison(source, tuple(cells), policy.alpha, same_targets, missing, untested)
 
