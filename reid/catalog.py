@@ -19,8 +19,11 @@ when a run is compared with a baseline. ``info`` params describe a row (seeds, r
 threshold's ``where:`` too. ``COMMON_PARAMS`` may appear on any row (``applicable``/``reason`` of a check
 that cannot apply, ``error`` of a check that raised, ``measured: false`` of one that ran short).
 
-Directions of the ``utility`` metrics are declared by ``reid.utility`` when it exports ``DIRECTIONS``
-(metric -> "higher" | "lower" better); the names listed here are the defaults for the metrics known today.
+Directions of the ``utility`` metrics are declared by ``reid.utility`` (``DIRECTION``: metric -> a declaration
+with ``higher_is_better``); the names listed here are the defaults for the metrics known today.
+
+``dp_audit``'s ``epsilon_lower_bound`` and ``passed`` come from randomized trials: they are gated by their own
+thresholds, not compared with a baseline (``info``); ``sensitivity_ok`` runs with the noise off.
 """
 
 from __future__ import annotations
@@ -108,12 +111,17 @@ UTILITY_DEFAULTS: dict[str, Direction] = {
 
 
 def _utility_directions() -> dict[str, Direction]:
+    """The defaults, then what ``reid.utility`` declares: ``DIRECTION`` (metric -> a declaration with
+    ``higher_is_better``) or ``DIRECTIONS`` (metric -> "higher" | "lower")."""
     from reid import utility as utility_module
 
-    declared = getattr(utility_module, "DIRECTIONS", None) or {}
     out = dict(UTILITY_DEFAULTS)
-    for name, d in dict(declared).items():
-        out[str(name)] = "lower" if str(d).lower() in ("lower", "down", "min", "lower_is_better") else "higher"
+    for attr in ("DIRECTION", "DIRECTIONS"):
+        for name, d in dict(getattr(utility_module, attr, None) or {}).items():
+            higher = getattr(d, "higher_is_better", None)
+            if higher is None:
+                higher = str(d).lower() not in ("lower", "down", "min", "lower_is_better")
+            out[str(name)] = "higher" if higher else "lower"
     return out
 
 
@@ -160,9 +168,13 @@ def _build() -> dict[str, CheckSpec]:
                                  "control_rate": info(proportion=True), "advantage": risk()},
                   (), ("cap", "claimed_epsilon", "distance", "n_members", "n_controls"),
                   description="membership inference, member vs control traces"),
-        CheckSpec("dp_audit", {"sensitivity_ok": risk("lower", margin=0.0), "epsilon_lower_bound": risk(),
-                               "passed": risk("lower", margin=0.0)},
-                  ("step",), ("claimed_epsilon", "claimed_delta", "trials", "heavy_events", "mechanism"),
+        CheckSpec("dp_audit", {"sensitivity_ok": risk("lower", margin=0.0), "epsilon_lower_bound": info(),
+                               "passed": info()},
+                  ("step", "mode", "measurement"),
+                  ("claimed_epsilon", "claimed_delta", "unit", "units_in_D", "confidence", "l1_sensitivity",
+                   "max_l1_ratio", "max_l0_excess", "exclusive_released", "problems", "cells_released_D",
+                   "screening_runs", "event", "event_likelier_under", "hits_other_side", "moved_cells",
+                   "hits_shifted", "seconds_step"),
                   description="a DP step audited against its own promise"),
         CheckSpec("validation", {"failed_expectations": risk(margin=0.0)}, (), (), event_mode=False,
                   description="the chain's privacy contract (Great Expectations)"),

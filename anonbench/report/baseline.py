@@ -8,9 +8,10 @@ both runs measured:
 * a one-sided test that it got worse, in the metric's own direction (``reid.catalog``): the two-proportion
   score test when the figure is a proportion with its counts (``successes``/``n``), else a test on the 95%
   intervals when both have one. A figure with neither (``k``, t-closeness, a utility error over all rows) has
-  no stated sampling error: on the same data and attack settings (equal ``targets_digest``) any change is the
-  chain's doing and it is judged by the margin alone; on other data it cannot be tested and is counted as
-  *untested*, never as a pass or a regression;
+  no stated sampling error: on the same data and attack settings (equal ``targets_digest``) and a
+  deterministic chain (no step with random noise, e.g. DP) any change is the chain's doing and it is judged by
+  the margin alone; otherwise it cannot be tested and is counted as *untested*, never as a pass or a
+  regression;
 * Holm's correction across all tested cells: a cell regresses when its adjusted p-value is below ``alpha``
   *and* it moved the worse way by more than its materiality margin (``regression`` in the thresholds).
 
@@ -200,8 +201,10 @@ def _test(old: Cell, new: Cell, spec: catalog.MetricSpec) -> tuple[str, float | 
 
 
 def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.RegressionPolicy, *, source: str = "",
-            same_targets: bool = False, candidates: set[str] | None = None) -> BaselineComparison:
-    """Every risk or utility cell present (and measured) in both; Holm across the tested ones."""
+            same_targets: bool = False, candidates: set[str] | None = None,
+            random_chains: set[str] | None = None) -> BaselineComparison:
+    """Every risk or utility cell present (and measured) in both; Holm across the tested ones. Figures without
+    an interval are compared only with ``same_targets`` and for chains not in ``random_chains``."""
     old_by_key: dict[Key, Cell] = {}
     for b in baseline:
         old_by_key.setdefault(b.key, b)
@@ -219,7 +222,7 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
             continue
         assert old.value is not None and new.value is not None
         test, p = _test(old, new, spec)
-        if test == "exact" and not same_targets:
+        if test == "exact" and (not same_targets or new.chain in (random_chains or set())):
             untested += 1
             continue
         raw.append(Comparison(old, new, spec.kind, spec.worse(old.value, new.value),
@@ -250,5 +253,6 @@ def compare_with(result: CheckResult, baseline: tuple[list[Cell], str | None, st
     cells, digest, source = baseline
     same = digest is not None and digest == result.targets_digest
     comparison = compare(cells_of(result), cells, result.thresholds.regression, source=source, same_targets=same,
-                         candidates={v.chain.name for v in result.chains if not v.chain.is_control})
+                         candidates={v.chain.name for v in result.chains if not v.chain.is_control},
+                         random_chains={v.chain.name for v in result.chains if not v.chain.deterministic})
     return replace(result, baseline=comparison)

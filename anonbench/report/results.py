@@ -41,6 +41,12 @@ class ChainInfo:
     def is_control(self) -> bool:
         return self.role == "control"
 
+    @property
+    def deterministic(self) -> bool:
+        """Every step declares ``deterministic`` (a DP step's noise is not): the same input, the same release."""
+        return all((s.get("flags") or {}).get("deterministic", True) is not False for s in self.steps
+                   if isinstance(s.get("flags") or {}, Mapping))
+
 
 @dataclass(frozen=True)
 class RunData:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from anonbench.report.gate import Outcome
+from reid import catalog
 
 HEADLINE_RISK = (
     ("unicity", "reidentified_share"),
@@ -38,10 +39,17 @@ class Headline:
 HIGHER_IS_BETTER = ("_correlation", "retained_rows", "retained_share", "_overlap", "_recall", "_precision")
 
 
+def higher_is_better(metric: str) -> bool:
+    """The direction the catalog declares for a utility metric (``reid.catalog``); a metric it does not list
+    yet is read by its name's suffix."""
+    spec = catalog.metric_spec("utility", metric)
+    return spec.direction == "higher" if spec is not None else metric.endswith(HIGHER_IS_BETTER)
+
+
 def utility_error(metric: str, value: float) -> float:
     """A utility figure as an error in [0, 1] (0 = unchanged)."""
     v = min(max(value, 0.0), 1.0)
-    return 1.0 - v if metric.endswith(HIGHER_IS_BETTER) else v
+    return 1.0 - v if higher_is_better(metric) else v
 
 
 def headline(outcomes: Iterable[Outcome]) -> Headline:
