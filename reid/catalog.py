@@ -90,7 +90,10 @@ ANONYMETER_PARAMS = ("control", "rows_control", "rows_original", "rows_released"
 
 
 def _anonymeter() -> dict[str, MetricSpec]:
-    return {"risk": risk(), "attack_rate": risk(proportion=True), "control_rate": info(proportion=True),
+    """anonymeter's reading: ``risk`` nets the attack's success out against the control population; the raw
+    ``attack_rate`` also counts what the data teaches about anyone (it moves with the population itself
+    between datasets), so it is context, like the control and baseline rates."""
+    return {"risk": risk(), "attack_rate": info(proportion=True), "control_rate": info(proportion=True),
             "baseline_rate": info(proportion=True)}
 
 
