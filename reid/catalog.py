@@ -17,7 +17,8 @@ Kinds, for the gate:
 Params: ``key`` params tell rows of one metric apart (``p`` for unicity, ``qi_set``…): they identify a cell
 when a run is compared with a baseline. ``info`` params describe a row (seeds, row counts) and may be used in a
 threshold's ``where:`` too. ``COMMON_PARAMS`` may appear on any row (``applicable``/``reason`` of a check
-that cannot apply, ``error`` of a check that raised, ``measured: false`` of one that ran short).
+that cannot apply, ``error`` of a check that raised, ``measured: false`` or ``ran_short: true`` of one that
+ran short: its figure understates and the gate reads it as not measured).
 
 Directions of the ``utility`` metrics are declared by ``reid.utility`` (``DIRECTION``: metric -> a declaration
 with ``higher_is_better``); the names listed here are the defaults for the metrics known today.
@@ -84,7 +85,8 @@ class CheckSpec:
         return self.metrics.get(name)
 
 
-COMMON_PARAMS = ("applicable", "reason", "error", "measured", "truth_alignment", "as_text", "seed", "what")
+COMMON_PARAMS = ("applicable", "reason", "error", "measured", "ran_short", "truth_alignment", "as_text", "seed",
+                 "what")
 ANONYMETER_PARAMS = ("control", "rows_control", "rows_original", "rows_released", "control_correction",
                      "correction_factor")
 
@@ -153,7 +155,8 @@ def _build() -> dict[str, CheckSpec]:
             ("qi_set", "table", "sensitive"), ("quasi_identifiers", "distance"), table_mode=True,
             description="k-anonymity, l-diversity, t-closeness as in ARX and pycanon"),
         CheckSpec("singling_out", _anonymeter(), ("mode", "n_cols"),
-                  (*ANONYMETER_PARAMS, "queries", "attempts"), table_mode=True,
+                  (*ANONYMETER_PARAMS, "queries", "attempts", "queries_built", "queries_requested"),
+                  table_mode=True,
                   description="anonymeter (Giomi et al., PoPETs 2023)"),
         CheckSpec("linkability", _anonymeter(), ("n_neighbors",), (*ANONYMETER_PARAMS, "aux_a", "aux_b"),
                   table_mode=True, description="anonymeter (Giomi et al., PoPETs 2023)"),
@@ -167,10 +170,11 @@ def _build() -> dict[str, CheckSpec]:
         CheckSpec("utility", {name: utility(d) for name, d in _utility_directions().items()},
                   ("column", "period", "table", "way"), ("source",),
                   description="raw vs released distributions"),
-        CheckSpec("membership", {"risk": risk(), "attack_rate": risk(proportion=True),
-                                 "control_rate": info(proportion=True), "advantage": risk()},
-                  (), ("cap", "claimed_epsilon", "distance", "n_members", "n_controls"),
-                  description="membership inference, member vs control traces"),
+        CheckSpec("membership", {**_anonymeter(), "advantage": risk(), "advantage_over_cap": risk()},
+                  ("mode",), (*ANONYMETER_PARAMS, "flag_share", "synthetic", "epsilon", "delta", "cap",
+                              "cap_reason", "risk_cap", "n_control", "resolution", "blocks", "activity", "columns",
+                              "distance_cutoff", "exact_copies_targets", "exact_copies_controls"),
+                  description="membership inference, member vs control traces (Yeom et al., CSF 2018)"),
         CheckSpec("dp_audit", {"sensitivity_ok": risk("lower", margin=0.0), "epsilon_lower_bound": info(),
                                "passed": info()},
                   ("step", "mode", "measurement"),

@@ -69,7 +69,7 @@ class Cell:
     def comparable(self) -> bool:
         p = self.params
         return (self.value is not None and p.get("applicable", True) is not False and not p.get("error")
-                and p.get("measured", True) is not False)
+                and p.get("measured", True) is not False and p.get("ran_short") is not True)
 
     def text(self) -> str:
         ci = "" if self.ci_low is None or self.ci_high is None else f" [{self.ci_low:.3g}, {self.ci_high:.3g}]"

@@ -8,7 +8,7 @@ The raw tables' own validation must hold too (a broken generator is a failed run
 
 Fail safe: a candidate's check that was expected (the run config's ``attacks.checks``, else the checks its
 ``attack`` recorded; ``validation`` when the config enables it) but did not run, raised (a row with
-``params.error``), ran short (``params.measured = false``) or gave NaN for a risk or utility figure is *not
+``params.error``), ran short (``params.measured = false`` or ``params.ran_short = true``) or gave NaN for a risk or utility figure is *not
 measured*, which fails the gate — unless the thresholds switch that check or metric off. A row with
 ``params.applicable = false`` is *not applicable* (the attack cannot apply to this kind of release): no failure.
 """
@@ -60,7 +60,7 @@ class Outcome:
     @property
     def measured(self) -> bool:
         """False when the check raised, declared itself short (``measured: false``) or gave NaN."""
-        return self.error is None and self.params.get("measured", True) is not False and self.value is not None
+        return self.error is None and not short(self.params) and self.value is not None
 
     @property
     def label(self) -> str:
@@ -124,6 +124,12 @@ class CheckResult:
         raise KeyError(chain)
 
 
+def short(params: Mapping[str, Any]) -> bool:
+    """The row says its figure understates: ``measured: false`` or ``ran_short: true`` (a search that stopped
+    before it built every query)."""
+    return params.get("measured") is False or params.get("ran_short") is True
+
+
 def _num(x: Any) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
@@ -135,7 +141,9 @@ def outcome(ts: th.ThresholdSet, row: Mapping[str, Any]) -> Outcome:
     value, lo, hi = _num(row.get("value")), _num(row.get("ci_low")), _num(row.get("ci_high"))
     figure = {"value": value, "ci_low": lo, "ci_high": hi}[t.on] if t else None
     successes = row.get("successes")
-    ok = None if params.get("error") or params.get("measured") is False else (t.passes(figure) if t else None)
+    ok = t.passes(figure) if t else None
+    if params.get("error") or (short(params) and ok is not False):
+        ok = None  # an understated figure that passes proves nothing; one that already breaches is a breach
     return Outcome(row["chain"], row["check"], row["metric"], params, value, lo, hi, int(row.get("n") or 0),
                    t, ok if t else None, None if successes is None else int(successes))
 
@@ -199,10 +207,10 @@ def not_measured(chain: str, outcomes: list[Outcome], expected: tuple[str, ...],
         if raised:
             lines.append(f"{head}: it raised {', '.join(raised)} (see `anonbench attack --debug`)")
             continue
-        short = [o for o in rows if o.applicable and o.params.get("measured") is False]
-        if short:
-            why = short[0].params.get("reason") or "the attack ran short"
-            lines.append(f"{head}: {short[0].label.split('.', 1)[1]}: {why}")
+        ran_short = [o for o in rows if o.applicable and short(o.params) and not ts.is_off(check, o.metric)]
+        if ran_short:
+            why = ran_short[0].params.get("reason") or "the attack ran short (its figure would understate)"
+            lines.append(f"{head}: {ran_short[0].label.split('.', 1)[1]}: {why}")
             continue
         nan = [o for o in rows if o.applicable and o.value is None and _gated(o, ts)
                and not ts.is_off(check, o.metric)]
