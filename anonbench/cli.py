@@ -127,6 +127,32 @@ def attack(
     _call(cmd.main, run=run, chain=chain, config=config)
 
 
+@app.command("import")
+def import_(
+    events: Path = typer.Option(..., "--events", help="The event log (Parquet, CSV or TSV), any column names."),
+    mapping: str = typer.Option(..., "--map", help="person=COL,time=COL,action=COL[,org=,product=,ip=,"
+                                "user_agent=,object=,container=,session=,outcome=,country=,auth=,event_id=]"),
+    out: Path = typer.Option(..., "--out", help="Run directory to write."),
+    accounts: Path | None = typer.Option(None, "--accounts", help="Per-person attributes (Parquet/CSV)."),
+    map_accounts: str | None = typer.Option(None, "--map-accounts", help="person=COL[,timezone=,type=,role=,"
+                                            "org=,country=,locale=,created=,team=]"),
+    anonymized: Path | None = typer.Option(None, "--anonymized", help="A release of the same log made "
+                                           "elsewhere, imported as anon/NAME/events."),
+    key: str | None = typer.Option(None, "--key", help="Row key present in both files (with --anonymized)."),
+    same_order: bool = typer.Option(False, "--same-order", help="The release keeps the log's rows in order."),
+    map_anonymized: str | None = typer.Option(None, "--map-anonymized", help="Mapping of the release "
+                                              "(default: --map)."),
+    name: str = typer.Option("external", "--name", help="Chain name of the imported release."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run directory."),
+) -> None:
+    """A user's own event log (and optionally a release made elsewhere) as a run directory."""
+    from anonbench.commands import import_ as cmd
+
+    _call(cmd.main, events=events, mapping=mapping, out=out, accounts=accounts, map_accounts=map_accounts,
+          anonymized=anonymized, key=key, same_order=same_order, map_anonymized=map_anonymized, name=name,
+          overwrite=overwrite)
+
+
 @app.command()
 def evaluate(
     original: Path = typer.Option(..., "--original", help="CSV/Parquet, one row per person."),

@@ -30,7 +30,7 @@ from anonymizers.chain import Chain, find_chain, load_spec, resolve_chain, secre
 from anonymizers.dp_aggregate import rows_of
 from anonymizers.local import TableStats, apply_steps, first_pass_tables, step_partial
 from pipelines import manifest
-from pipelines.options import make_pipeline_options
+from pipelines.options import converge, make_pipeline_options
 from pipelines.runio import PARQUET_OPTS, TMP_PREFIX, atomic_path, shard_name, shards, write_parquet_atomic
 
 BATCH_ROWS = 1 << 17
@@ -257,6 +257,7 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
             _ = (p
                  | "ListRawShards" >> beam.Create(elements)
                  | f"Anonymize[{name}]" >> AnonymizeChain(resolved, out_tmp, stats_dir))
+            converge(p)
         tables, reports = _gather_stats(resolved, stats_dir)
         final = anon / name
         shutil.rmtree(final, ignore_errors=True)

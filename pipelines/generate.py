@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from generators.chunk import ChunkSpec, chunk_specs, generate_chunk
 from generators.params import GenerationParams
-from pipelines.options import make_pipeline_options
+from pipelines.options import converge, make_pipeline_options
 from pipelines.runio import remove_tmp_files, shard_name, shards, write_parquet_atomic
 
 RAW_TABLES = ("orgs", "users", "events", "config_changes")
@@ -92,6 +92,7 @@ def run_generation(run: Path, seed: int, params: GenerationParams, runner: str |
         _ = (p
              | "ChunkSpecs" >> beam.Create(specs, reshuffle=False)
              | "GenerateChunks" >> GenerateChunks(str(run)))
+        converge(p)
     _gather_truth(run)
     remove_tmp_files(run)
     seconds = time.perf_counter() - t0

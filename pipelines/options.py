@@ -66,3 +66,34 @@ def make_pipeline_options(runner: str | None = None, beam_args: Sequence[str] = 
         args.append(f"--direct_num_workers={workers}")
     opts = PipelineOptions(args, save_main_session=False, pickle_library="cloudpickle")
     return runner_obj, opts
+
+
+def converge(pipeline: Any) -> None:
+    """Join every leaf of ``pipeline`` into one final transform.
+
+    Beam's DaskRunner (2.77) computes only the Dask bag of the *last* transform it visits ("connected to the
+    full task graph", its comment assumes); a pipeline with several sinks — an aggregating release beside the
+    main pass, a result written beside the shards — silently skips all but one of them (``dp-aggregates``
+    released 0 partitions on Dask, 8 in-process). Flattening every unconsumed output into one counted sink
+    makes the last transform depend on all of them, on every runner. Call it after building the pipeline,
+    before it runs.
+    """
+    import apache_beam as beam
+    from apache_beam.pipeline import PipelineVisitor
+    from apache_beam.pvalue import PCollection
+
+    consumed: set[int] = set()
+    produced: list[PCollection] = []
+
+    class _Leaves(PipelineVisitor):
+        def visit_transform(self, node: Any) -> None:
+            consumed.update(id(i) for i in node.inputs)
+            consumed.update(id(si.pvalue) for si in node.side_inputs)
+            produced.extend(o for o in node.outputs.values() if isinstance(o, PCollection))
+
+    pipeline.visit(_Leaves())
+    leaves = [pc for pc in produced if id(pc) not in consumed]
+    if len(leaves) > 1:
+        _ = (tuple(leaves)
+             | "ConvergeLeaves" >> beam.Flatten()
+             | "AllSinksDone" >> beam.combiners.Count.Globally())

@@ -26,7 +26,7 @@ from expectations.results import RESULT_SCHEMA, to_table
 from expectations.stage import ShardResult, finish_stage, shard_tasks, validate_shard
 from expectations.suites import raw_plan
 from pipelines import manifest
-from pipelines.options import make_pipeline_options
+from pipelines.options import converge, make_pipeline_options
 from pipelines.runio import shards, write_parquet_atomic
 
 VALIDATION_DIR = "validation"
@@ -114,7 +114,8 @@ def build_plans(run: Path, man: Mapping[str, Any], chain: str | None, params: Va
     plans: list[StagePlan] = []
     if chain is None and params.raw:
         generate = (man.get("config") or {}).get("generate")
-        plans.append(raw_plan(raw_schemas, generate, params))
+        imported = (man.get("import") or {}).get("columns") if man.get("kind") == "import" else None
+        plans.append(raw_plan(raw_schemas, generate, params, imported=imported))
     recorded = man.get("chains") or {}
     names = [chain] if chain else sorted(p.name for p in (run / "anon").iterdir() if p.is_dir()) \
         if (run / "anon").is_dir() else []
@@ -152,6 +153,7 @@ def run_stages(run: Path, plans: Sequence[StagePlan], runner: str | None = None,
         _ = (p
              | "ShardTasks" >> beam.Create(tasks, reshuffle=False)
              | "Validate" >> ValidateShards(by_stage, str(run)))
+        converge(p)
     # A stage with no shard at all still gets its (failing) run-wide checks and a results file.
     for plan in plans:
         out = run / VALIDATION_DIR / f"{plan.stage}.parquet"

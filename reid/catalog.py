@@ -86,7 +86,7 @@ class CheckSpec:
 
 
 COMMON_PARAMS = ("applicable", "reason", "error", "measured", "ran_short", "truth_alignment", "as_text", "seed",
-                 "what")
+                 "what", "synthetic", "reading")
 ANONYMETER_PARAMS = ("control", "rows_control", "rows_original", "rows_released", "control_correction",
                      "correction_factor")
 
@@ -139,13 +139,16 @@ def _build() -> dict[str, CheckSpec]:
                   ("domain", "algorithms", "candidates", "ipv4_prefix", "max_prefixes"),
                   description="pseudonyms reversed by a dictionary of candidate values"),
         CheckSpec("unicity", {"unique_share": risk(proportion=True), "reidentified_share": risk(proportion=True),
-                              "baseline": info()},
-                  ("p",), ("actor_column", "match_resolution", "point_columns", "time_bucket"),
+                              "baseline": info(), "control_unique_share": info(proportion=True)},
+                  ("p", "reading"), ("actor_column", "match_resolution", "point_columns", "time_bucket", "n_control"),
                   description="de Montjoye et al., Sci. Rep. 2013"),
         CheckSpec("profile_linkage", {"top1_accuracy": risk(proportion=True),
                                       "top10_accuracy": risk(proportion=True), "baseline": info(),
-                                      "baseline_top10": info(), "targets_present": info(proportion=True)},
-                  (), ("actor_column", "blocks", "min_events", "resolution", "split"),
+                                      "baseline_top10": info(), "targets_present": info(proportion=True),
+                                      "top1_copy_share": risk(proportion=True),
+                                      "top10_copy_share": risk(proportion=True)},
+                  ("reading",), ("actor_column", "blocks", "min_events", "resolution", "split", "near_copy",
+                                 "n_control"),
                   description="Tournier & de Montjoye, Sci. Adv. 2022"),
         CheckSpec("quasi_identifiers", {
             "k": risk("lower", margin=0.0), "equivalence_classes": info(),

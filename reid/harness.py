@@ -20,12 +20,20 @@ Released actor -> raw account -> person (``truth/accounts.parquet``). Nothing he
 A check that raises leaves one row that says so (``metric`` ``error``, ``params.error`` = the exception type,
 value NaN): the gate reads it as *not measured*, never as a missing file it could overlook. The message itself
 is not stored (it could quote a raw value); the traceback goes to the ``reid.harness`` logger (``--debug``).
+
+**Synthetic releases.** When a step of the chain declares ``synthetic`` (the manifest's
+``chains.<chain>.steps[i].flags``), no released actor is anybody's account: the alignment returns an empty map
+(mode ``synthetic``) instead of crediting synthetic actors to the raw accounts they resemble. Unicity and
+profile linkage then count only copies, against control persons (:mod:`reid.synthetic`); quasi-identifiers
+and cross-tenant linkage decline with a reason; ``membership`` reads the chain's declared ε from the same
+steps (``report.budget``). Every row of such a chain carries ``synthetic: true`` in ``params``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -40,9 +48,11 @@ from reid import profiles
 from reid.cross_tenant import cross_tenant
 from reid.dictionary import dictionary_attack
 from reid.leak_scan import leak_scan
+from reid.membership import declared_budget, membership
 from reid.params import AttackParams
 from reid.profile_linkage import profile_linkage
 from reid.result import Metric
+from reid.synthetic import profile_linkage_synthetic, unicity_synthetic
 from reid.unicity import detect_resolution, unicity
 from reid.utility import utility
 
@@ -78,6 +88,7 @@ class RunData:
     control: dict[str, pl.LazyFrame] = field(default_factory=dict)
     accounts: pl.DataFrame | None = None
     control_accounts: pl.DataFrame | None = None
+    steps: list[dict] = field(default_factory=list)          # the chain's steps as the manifest records them
     _truth: dict[str, tuple[pl.DataFrame, str]] = field(default_factory=dict)
     cache: dict[str, object] = field(default_factory=dict)   # derived tables shared by checks (profiles)
 
@@ -95,7 +106,13 @@ class RunData:
             data.accounts = pl.read_parquet(run / "truth" / "accounts.parquet")
         if (run / "truth" / "control" / "accounts.parquet").is_file():
             data.control_accounts = pl.read_parquet(run / "truth" / "control" / "accounts.parquet")
+        data.steps = _chain_steps(run, chain)
         return data
+
+    @property
+    def synthetic(self) -> bool:
+        """A step of the chain declares ``synthetic``: no released record belongs to a real account."""
+        return any((s.get("flags") or {}).get("synthetic") for s in self.steps)
 
     def row_preserving(self, table: str) -> bool:
         raw = _shards(self.run / "raw" / table)
@@ -116,6 +133,10 @@ class RunData:
         return self._truth[column]
 
     def _align(self, column: str) -> tuple[pl.DataFrame, str]:
+        if self.synthetic:
+            # a synthetic actor is nobody: a fingerprint or positional join would credit it to a real account
+            return pl.DataFrame(schema={"actor": pl.String, "account_id": pl.String, "purity": pl.Float64,
+                                        "person_id": pl.String}), "synthetic"
         raw, anon = self.raw["events"], self.anon["events"]
         if self.row_preserving("events"):
             mode = "positional"
@@ -185,6 +206,28 @@ class RunData:
         kept = users.filter(pl.col("account_type").is_in(account_types)).select("account_id").collect()
         return accounts.join(kept, on="account_id", how="semi").select("account_id", "person_id")
 
+    def control_targets(self, account_types: list[str]) -> pl.DataFrame:
+        """Control accounts (``account_id``) of the listed account types, with events."""
+        users, events = self.control.get("users"), self.control.get("events")
+        if events is None:
+            return pl.DataFrame(schema={"account_id": pl.String})
+        ids = events.select(pl.col("account_id").cast(pl.String)).unique()
+        if users is not None and "account_type" in users.collect_schema().names():
+            ids = ids.join(users.filter(pl.col("account_type").is_in(account_types))
+                           .select(pl.col("account_id").cast(pl.String)), on="account_id", how="semi")
+        return ids.collect().sort("account_id")
+
+
+def _chain_steps(run: Path, chain: str) -> list[dict]:
+    """The chain's steps from ``manifest.json`` (``chains.<chain>.steps``: flags, DP budget); [] if absent."""
+    try:
+        man = json.loads((run / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return []
+    section = (man.get("chains") or {}).get(chain) if isinstance(man, dict) else None
+    steps = section.get("steps") if isinstance(section, dict) else None
+    return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+
 
 def _dur(res: dt.timedelta | None) -> str:
     secs = int(res.total_seconds()) if res else 1
@@ -222,7 +265,9 @@ def run_checks(run: str | Path, chain: str, params: AttackParams | None = None,
             metrics = raised(check, e)
         seconds = time.perf_counter() - t0
         # wall time of the whole check, including shared work it triggered first (alignment, profiles)
-        out[check] = [dataclasses.replace(m, seconds=seconds) for m in metrics]
+        out[check] = [dataclasses.replace(m, seconds=seconds,
+                                          params={**m.params, "synthetic": True} if data.synthetic else m.params)
+                      for m in metrics]
     return out
 
 
@@ -268,6 +313,15 @@ def _unicity(data: RunData, p: AttackParams) -> list[Metric]:
     missing = [c for c in ["event_time", *u.point_columns] if c not in data.anon["events"].collect_schema().names()]
     if missing:
         return _unicity_na(u.points, f"released events lack {missing}")
+    if data.synthetic:
+        if "events" not in data.control:
+            return _unicity_na(u.points, "synthetic release: copies are told from chance by control persons, "
+                                         "and truth/control has no events")
+        return unicity_synthetic(data.raw["events"], data.control["events"], data.anon["events"],
+                                 actor_column=column, targets=data.targets(p.target_account_types),
+                                 control_targets=data.control_targets(p.target_account_types), points=u.points,
+                                 time_bucket=u.time_bucket, point_columns=u.point_columns, n_targets=u.targets,
+                                 seed=p.seed, release_resolution=res)
     return _with(unicity(data.raw["events"], data.anon["events"], actor_column=column, actor_truth=truth,
                          targets=data.targets(p.target_account_types), points=u.points, time_bucket=u.time_bucket,
                          point_columns=u.point_columns, n_targets=u.targets, seed=p.seed,
@@ -280,12 +334,25 @@ def _profile_linkage(data: RunData, p: AttackParams) -> list[Metric]:
     if ctx is None or "event_time" not in data.anon["events"].collect_schema().names():
         return not_applicable("profile_linkage", names, "no event-level actors with times released")
     column, truth, mode, res = ctx
+    if data.synthetic:
+        if "events" not in data.control:
+            return not_applicable("profile_linkage", names, "synthetic release: copies are told from chance by "
+                                                            "control persons, and truth/control has no events")
+        return profile_linkage_synthetic(data.raw["events"], data.control["events"], data.anon["events"],
+                                         actor_column=column, targets=data.targets(p.target_account_types),
+                                         control_targets=data.control_targets(p.target_account_types),
+                                         params=p.profile_linkage, seed=p.seed, release_resolution=res)
     return _with(profile_linkage(data.raw["events"], data.anon["events"], actor_column=column, actor_truth=truth,
                                  targets=data.targets(p.target_account_types), params=p.profile_linkage,
                                  seed=p.seed, release_resolution=res), truth_alignment=mode)
 
 
 def _cross_tenant(data: RunData, p: AttackParams) -> list[Metric]:
+    if data.synthetic:
+        return not_applicable("cross_tenant", ("linked_share", "linked_share_identifier", "linked_share_behaviour",
+                                               "baseline"),
+                              "synthetic release: no released account belongs to a person, so none can be linked "
+                              "to another account of the same person; copied accounts are measured by membership")
     ctx = _event_context(data, p)
     column, truth, res = (ctx[0], ctx[1], ctx[3]) if ctx else (None, None, None)
     assert data.accounts is not None          # checked by run_checks
@@ -295,8 +362,16 @@ def _cross_tenant(data: RunData, p: AttackParams) -> list[Metric]:
                         release_resolution=res)
 
 
+def _membership(data: RunData, p: AttackParams) -> list[Metric]:
+    column = data.actor_column(p.actor_columns)
+    return membership(data.raw, data.control, data.anon, actor_column=column,
+                      users_key="email" if column == "actor_email" else "account_id",
+                      account_types=p.target_account_types, params=p.membership,
+                      budget=declared_budget(data.steps), seed=p.seed, synthetic=data.synthetic)
+
+
 def _utility(data: RunData, p: AttackParams) -> list[Metric]:
-    return utility(data.raw["events"], data.anon, p.utility.enabled_metrics, p.utility.entropy_columns)
+    return utility(data.raw, data.anon, p.utility.enabled_metrics, p.utility.entropy_columns)
 
 
 CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
@@ -308,6 +383,7 @@ CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
     "singling_out": profiles.singling_out_check,
     "linkability": profiles.linkability_check,
     "inference": profiles.inference_check,
+    "membership": _membership,
     "cross_tenant": _cross_tenant,
     "utility": _utility,
 }

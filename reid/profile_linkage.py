@@ -50,9 +50,7 @@ def feature_counts(events: pl.LazyFrame, entity: str, resolution: str, ipv4_pref
     user agent and IP prefix. Each block is counted with its native type first and turned into strings only
     once aggregated (formatting millions of hours as strings would dominate)."""
     names = events.collect_schema().names()
-    t = pl.col("event_time").dt.truncate(resolution)
-    blocks: dict[str, pl.Expr] = {
-        "hour_of_week": (t.dt.weekday().cast(pl.Int16) - 1) * 24 + t.dt.hour().cast(pl.Int16)}
+    blocks: dict[str, pl.Expr] = {"hour_of_week": hour_of_week_expr(resolution)}
     if "action" in names:
         blocks["action"] = pl.col("action")
     if "user_agent" in names:
@@ -60,6 +58,17 @@ def feature_counts(events: pl.LazyFrame, entity: str, resolution: str, ipv4_pref
     if "client_ip" in names:
         # the prefix of an address; a token (pseudonymized address) is kept as it is: still a consistent value
         blocks["ip_prefix"] = pl.coalesce(ip_prefix_expr("client_ip", ipv4_prefix), pl.col("client_ip").cast(pl.String))
+    return block_counts(events, entity, blocks)
+
+
+def hour_of_week_expr(resolution: str) -> pl.Expr:
+    """Hour of the week (0 = Monday 00h, UTC) of ``event_time`` truncated to ``resolution``."""
+    t = pl.col("event_time").dt.truncate(resolution)
+    return (t.dt.weekday().cast(pl.Int16) - 1) * 24 + t.dt.hour().cast(pl.Int16)
+
+
+def block_counts(events: pl.LazyFrame, entity: str, blocks: dict[str, pl.Expr]) -> pl.DataFrame:
+    """``(entity, block, value, n)`` for any feature blocks (name -> expression over the events)."""
     plans = [events.select(pl.col(entity).cast(pl.String).alias("entity"), expr.alias("value"))
              .drop_nulls().group_by("entity", "value").agg(pl.len().cast(pl.UInt32).alias("n"))
              .select("entity", pl.lit(block).alias("block"), pl.col("value").cast(pl.String), "n")

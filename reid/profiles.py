@@ -124,6 +124,10 @@ def _na(check: str, names: tuple[str, ...], reason: str, **params: object) -> li
 def quasi_identifier_check(data: RunData, p: AttackParams) -> list[Metric]:
     """``quasi_identifiers`` on the released per-account table, for every configured QI set."""
     names = ("k", "equivalence_classes", "unique_share", "prosecutor_risk_max", "prosecutor_risk_avg")
+    if data.synthetic:
+        # k and the prosecutor model count real records per class; a synthetic row is nobody's record
+        return _na("quasi_identifiers", names, "synthetic release: equivalence classes of synthetic rows say "
+                   "nothing about real persons; copies are measured by membership and singling_out")
     released = released_profiles(data, p)
     if released is None or released.height == 0:
         return _na("quasi_identifiers", names, "no per-account table released")

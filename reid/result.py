@@ -67,7 +67,7 @@ class Metric:
         """A proportion with its Wilson 95% interval."""
         lo, hi = wilson_interval(successes, n)
         value = successes / n if n else math.nan
-        kw.setdefault("successes", int(round(successes)))
+        kw.setdefault("successes", round(float(successes)))
         return cls(check=check, metric=metric, value=value, n=int(n), ci_low=lo, ci_high=hi, **kw)
 
 

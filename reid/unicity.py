@@ -76,6 +76,41 @@ def sample_targets(eligible: pl.DataFrame, n: int, seed: int, purpose: str) -> p
     return eligible[idx]
 
 
+def point_matches(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, chosen: pl.DataFrame, *,
+                  actor_column: str, points: list[int], res: str, point_columns: list[str], seed: int,
+                  purpose: str = "unicity.points") -> dict[int, pl.DataFrame]:
+    """For each p: ``(account_id, matches, actor)`` of the ``chosen`` accounts holding at least p distinct
+    points — how many released traces contain the account's first p sampled points, and one of them."""
+    keys = ["t", *point_columns]
+    target_points = (
+        raw_events.filter(pl.col("account_id").is_in(chosen["account_id"].implode()))
+        .select("account_id", pl.col("event_time").dt.truncate(res).alias("t"), *point_columns)
+        .drop_nulls().unique().sort(["account_id", *keys]).collect(engine="streaming"))
+    u = rng_for(seed, purpose).random(target_points.height)
+    target_points = (target_points.with_columns(pl.Series("u", u))
+                     .with_columns(pl.col("u").rank("ordinal").over("account_id").alias("rank"))
+                     .filter(pl.col("rank") <= max(points)).drop("u"))
+    n_points = target_points.group_by("account_id").agg(pl.len().alias("n_points"))
+    released = (anon_events.select(pl.col(actor_column).alias("actor"),
+                                   pl.col("event_time").dt.truncate(res).alias("t"), *point_columns)
+                .drop_nulls().join(target_points.lazy().select(keys).unique(), on=keys, how="semi").unique())
+    matched = (target_points.lazy().join(released, on=keys, how="inner")
+               .group_by("account_id", "actor")
+               .agg([(pl.col("rank") <= p).sum().alias(f"m{p}") for p in points])
+               .collect(engine="streaming"))
+    out = {}
+    for p in points:
+        per_target = (matched.filter(pl.col(f"m{p}") == p).group_by("account_id")
+                      .agg(pl.len().alias("matches"), pl.col("actor").first()))
+        out[p] = (n_points.filter(pl.col("n_points") >= p).join(per_target, on="account_id", how="left")
+                  .with_columns(pl.col("matches").fill_null(0)).select("account_id", "matches", "actor"))
+    return out
+
+
+def count_traces(anon_events: pl.LazyFrame, actor_column: str) -> int:
+    return int(anon_events.select(pl.col(actor_column).drop_nulls().n_unique()).collect(engine="streaming").item())
+
+
 def unicity(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, actor_column: str,
             actor_truth: pl.DataFrame, targets: pl.DataFrame, points: list[int], time_bucket: str = "1h",
             point_columns: list[str] | None = None, n_targets: int = 1000, seed: int = 0,
@@ -91,34 +126,17 @@ def unicity(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, actor_column
     t0 = time.perf_counter()
     point_columns = list(point_columns or ["action"])
     res = match_resolution(time_bucket, release_resolution)
-    keys = ["t", *point_columns]
     chosen = sample_targets(targets.select("account_id", "person_id"), n_targets, seed, "unicity.targets")
-    target_points = (
-        raw_events.filter(pl.col("account_id").is_in(chosen["account_id"].implode()))
-        .select("account_id", pl.col("event_time").dt.truncate(res).alias("t"), *point_columns)
-        .drop_nulls().unique().sort(["account_id", *keys]).collect(engine="streaming"))
-    u = rng_for(seed, "unicity.points").random(target_points.height)
-    target_points = (target_points.with_columns(pl.Series("u", u))
-                     .with_columns(pl.col("u").rank("ordinal").over("account_id").alias("rank"))
-                     .filter(pl.col("rank") <= max(points)).drop("u"))
-    n_points = target_points.group_by("account_id").agg(pl.len().alias("n_points"))
-    released = (anon_events.select(pl.col(actor_column).alias("actor"),
-                                   pl.col("event_time").dt.truncate(res).alias("t"), *point_columns)
-                .drop_nulls().join(target_points.lazy().select(keys).unique(), on=keys, how="semi").unique())
-    matched = (target_points.lazy().join(released, on=keys, how="inner")
-               .group_by("account_id", "actor")
-               .agg([(pl.col("rank") <= p).sum().alias(f"m{p}") for p in points])
-               .collect(engine="streaming"))
-    n_traces = anon_events.select(pl.col(actor_column).drop_nulls().n_unique()).collect(engine="streaming").item()
-    truth = actor_truth.select(pl.col("actor").cast(matched.schema["actor"]), pl.col("person_id").alias("actor_person"))
+    per_p = point_matches(raw_events, anon_events, chosen, actor_column=actor_column, points=points, res=res,
+                          point_columns=point_columns, seed=seed)
+    n_traces = count_traces(anon_events, actor_column)
+    truth = actor_truth.select(pl.col("actor").cast(pl.String), pl.col("person_id").alias("actor_person"))
     persons = chosen.select("account_id", "person_id")
     base = {"time_bucket": time_bucket, "match_resolution": res, "point_columns": point_columns,
             "actor_column": actor_column, "seed": seed}
     out: list[Metric] = []
     for p in points:
-        per_target = (matched.filter(pl.col(f"m{p}") == p).group_by("account_id")
-                      .agg(pl.len().alias("matches"), pl.col("actor").first()))
-        scored = (n_points.filter(pl.col("n_points") >= p).join(per_target, on="account_id", how="left")
+        scored = (per_p[p].with_columns(pl.col("actor").cast(pl.String))
                   .join(persons, on="account_id", how="left").join(truth, on="actor", how="left"))
         n = scored.height
         unique = scored.filter(pl.col("matches") == 1)

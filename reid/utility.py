@@ -1,40 +1,121 @@
-"""Utility: how much of the raw data's analytic value the release keeps — always reported beside risk.
+"""Utility: how much of the raw data's analytic value a release keeps — always reported beside risk.
 
-A release that is perfectly private and useless proves nothing, so every chain is scored on the questions
-its consumers ask of usage metadata (cf. the utility side of the privacy–utility trade-off in Li & Li, KDD
-2009, and the workload-based error of DP releases, e.g. McKenna et al., VLDB 2018):
+A release that is perfectly private and useless proves nothing, so every chain is scored on the same
+queries, whatever it releases (events, synthetic events with synthetic ids, or aggregate counts):
 
-* ``retained_rows``: released event rows / raw event rows;
-* ``events_per_day_product_rel_error``: Σ|released − raw| / Σ raw over (day, product) counts (0 is perfect);
-* ``action_tv_distance``: total variation distance between the action distributions (0 same, 1 disjoint);
-* ``hourly_profile_correlation``: Pearson correlation of the hour-of-week activity profiles (1 is perfect);
-* ``session_length_ks``: Kolmogorov–Smirnov distance between events-per-session distributions (0 same);
-* ``entropy_retained`` per column (in ``params``): Shannon entropy of the released column over that of the
-  raw one — how much of the column's power to tell events apart survives (1 for a consistent pseudonym,
-  below 1 for coarsened values such as IP prefixes, browser families or hourly times, 0 when dropped).
+* ``workload_{1,2,3}way_error``: the mean AIM error of the 1-, 2- and 3-way marginals over product, action,
+  hour of week, weekday, country, plan, role and account type (see :mod:`reid.workload`; McKenna et al.,
+  VLDB 2022); ``n`` = number of marginals;
+* ``weekly_product_counts_rel_error``: Σ|released − raw| / Σ raw over the (week, product) event counts —
+  what ``dp.aggregate`` releases — computed from the events of an event-level release and from the table of
+  an aggregate release, so the two sit side by side;
+* ``events_per_day_product_rel_error``: the same per (day, product);
+* ``hourly_profile_correlation``: Pearson correlation of the hour-of-week activity profiles;
+* ``action_tv_distance``: total variation distance between the action distributions;
+* ``events_per_account_ks``: Kolmogorov–Smirnov distance between the events-per-account distributions;
+* ``session_length_ks``: KS distance between the events-per-session distributions;
+* ``retained_rows``: released event rows / raw event rows (0 for an aggregate release);
+* ``entropy_retained`` per column (``params.column``): Shannon entropy of the released column over that of
+  the raw one (1 for a consistent pseudonym, below 1 for coarsened values, 0 when dropped).
 
-A chain that releases aggregates instead of events (``dp.aggregate``) is scored from its aggregate table on
-the figures that table can answer; the others are reported as not applicable.
+**Direction.** Every figure declares once, in :data:`DIRECTION`, whether higher is better, the value an
+identical release has (``best``) and the value at or past which nothing useful is left (``worst``).
+:func:`score` maps a value to [0, 1] from that declaration (1 = as good as the raw data); a figure the
+release cannot answer (the data is not released) carries its worst value, with ``params.answered`` false,
+and scores 0 — never NaN, never skipped. The headline utility (:func:`headline_utility`) is the mean score of
+the :data:`HEADLINE` figures: exactly 1 for the identity release, exactly 0 for a release of nothing. The
+report, ``summary.json`` and the gate read the same table.
+
+Times are read in UTC and scored as released: hourly buckets keep the hour of week exactly, daily buckets
+put every event at midnight, and an aggregate's period start stands for the time of its events (a weekly
+table answers the weekly counts exactly and the hour-of-week profile not at all).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
+import math
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from reid import workload as wl
 from reid.result import Metric
-from reid.unicity import detect_resolution, duration_text
 
 CHECK = "utility"
-METRICS = ("retained_rows", "events_per_day_product_rel_error", "action_tv_distance",
-           "hourly_profile_correlation", "session_length_ks")
+
+
+@dataclass(frozen=True)
+class UtilityFigure:
+    """The declaration of one utility figure: its direction, what an identical release scores (``best``)
+    and the value at or past which nothing useful is left (``worst``), its mathematical ``range``, and
+    whether it counts towards the headline score."""
+
+    metric: str
+    higher_is_better: bool
+    best: float
+    worst: float
+    range: tuple[float, float]
+    headline: bool
+    what: str
+
+    def score(self, value: float | None) -> float:
+        """``value`` on [0, 1]: 1 at ``best``, 0 at or past ``worst``; an unmeasured figure scores 0."""
+        if value is None or math.isnan(value):
+            return 0.0
+        s = (value - self.worst) / (self.best - self.worst)
+        return float(min(1.0, max(0.0, s)))
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-safe: an unbounded end of the range is None."""
+        ends = [x if math.isfinite(x) else None for x in self.range]
+        return {"higher_is_better": self.higher_is_better, "best": self.best, "worst": self.worst,
+                "range": ends, "headline": self.headline, "what": self.what}
+
+
+def _lower(metric: str, what: str, headline: bool = True, top: float = 1.0) -> UtilityFigure:
+    return UtilityFigure(metric, False, 0.0, 1.0, (0.0, top), headline, what)
+
+
+def _higher(metric: str, what: str, headline: bool = True, low: float = 0.0, top: float = 1.0) -> UtilityFigure:
+    return UtilityFigure(metric, True, 1.0, 0.0, (low, top), headline, what)
+
+
+DIRECTION: dict[str, UtilityFigure] = {f.metric: f for f in (
+    _lower("workload_1way_error", "mean AIM error (total variation) of the 1-way marginals"),
+    _lower("workload_2way_error", "mean AIM error (total variation) of the 2-way marginals"),
+    _lower("workload_3way_error", "mean AIM error (total variation) of the 3-way marginals"),
+    _lower("weekly_product_counts_rel_error", "relative L1 error of the weekly event counts per product "
+           "(1 = nothing released; larger when counts are inflated)", top=math.inf),
+    _higher("hourly_profile_correlation", "Pearson correlation of the hour-of-week profiles (0 or below: "
+            "no shape kept)", low=-1.0),
+    _lower("action_tv_distance", "total variation distance between the action distributions"),
+    _lower("events_per_account_ks", "KS distance between the events-per-account distributions"),
+    _lower("session_length_ks", "KS distance between the events-per-session distributions"),
+    _lower("events_per_day_product_rel_error", "relative L1 error of the daily event counts per product",
+           headline=False, top=math.inf),
+    _higher("retained_rows", "released events over raw events (above 1: more rows than raw)", headline=False,
+            top=math.inf),
+    _higher("entropy_retained", "released over raw Shannon entropy of a column (params.column)",
+            headline=False),
+)}
+HEADLINE = tuple(m for m, f in DIRECTION.items() if f.headline)
+METRICS = tuple(m for m in DIRECTION if m != "entropy_retained")
 COUNT_COLUMNS = ("count", "n_events", "events", "value", "noisy_count")
-DAY_COLUMNS = ("day", "date", "event_date", "event_day", "period_start")
+DAY_COLUMNS = ("period_start", "day", "date", "event_date", "event_day", "week")
+
+
+def score(metric: str, value: float | None) -> float:
+    """A figure on [0, 1] by its declaration in :data:`DIRECTION` (KeyError for an undeclared one)."""
+    return DIRECTION[metric].score(value)
+
+
+def headline_utility(values: Mapping[str, float | None]) -> float:
+    """Mean score of the :data:`HEADLINE` figures; a missing or unmeasured one scores 0."""
+    return sum(score(m, values.get(m)) for m in HEADLINE) / len(HEADLINE)
 
 
 def rel_error(raw: pl.DataFrame, released: pl.DataFrame, keys: list[str]) -> tuple[float, int]:
@@ -57,89 +138,102 @@ def tv_distance(raw: pl.DataFrame, released: pl.DataFrame, key: str) -> float:
 
 
 def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sample Kolmogorov–Smirnov statistic (max distance between the empirical CDFs)."""
+    """Two-sample Kolmogorov–Smirnov statistic (max distance between the empirical CDFs); 1 when exactly
+    one side is empty (nothing of the distribution survived)."""
     if a.size == 0 or b.size == 0:
-        return float("nan")
+        return 0.0 if a.size == b.size else 1.0
     grid = np.union1d(a, b)
     fa = np.searchsorted(np.sort(a), grid, side="right") / a.size
     fb = np.searchsorted(np.sort(b), grid, side="right") / b.size
     return float(np.abs(fa - fb).max())
 
 
-def _hour_of_week(lf: pl.LazyFrame) -> np.ndarray:
-    t = pl.col("event_time")
-    df = lf.group_by(((t.dt.weekday().cast(pl.Int32) - 1) * 24 + t.dt.hour().cast(pl.Int32)).alias("h")).agg(pl.len().alias("n")) \
-        .collect(engine="streaming")
-    out = np.zeros(168)
-    out[df["h"].to_numpy()] = df["n"].to_numpy()
-    return out
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation; exactly 1 for identical profiles, 0 when either is flat."""
+    if np.array_equal(a, b) and a.std() > 0:
+        return 1.0
+    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
 
 
-def _per_day_product(lf: pl.LazyFrame, day: pl.Expr, count: pl.Expr) -> pl.DataFrame:
-    return lf.group_by(day.alias("day"), pl.col("product")).agg(count.alias("n")).collect(engine="streaming")
+def _period_counts(enc: wl.Encoded, period_days: int) -> pl.DataFrame:
+    """(period start, product code) -> events; periods of 7 days start on Mondays."""
+    assert enc.days is not None
+    day = pl.col("day")
+    start = day - (day + 3) % 7 if period_days == 7 else day          # 1970-01-01 was a Thursday
+    return enc.days.group_by(start.alias("period"), "product").agg(pl.col("n").sum())
 
 
-def event_utility(raw: pl.LazyFrame, released: pl.LazyFrame) -> list[Metric]:
-    """Utility of an event-level release against the raw events."""
-    names = set(released.collect_schema().names())
-    n_raw = raw.select(pl.len()).collect(engine="streaming").item()
-    n_rel = released.select(pl.len()).collect(engine="streaming").item()
-    out = [Metric(CHECK, "retained_rows", n_rel / n_raw if n_raw else float("nan"), n_raw)]
-    day = pl.col("event_time").dt.date()
-    if {"event_time", "product"} <= names:
-        err, cells = rel_error(_per_day_product(raw, day, pl.len()), _per_day_product(released, day, pl.len()),
-                               ["day", "product"])
-        out.append(Metric(CHECK, "events_per_day_product_rel_error", err, cells))
-    if "action" in names:
-        ca, cb = (lf.group_by("action").agg(pl.len().alias("n")).collect(engine="streaming") for lf in (raw, released))
-        out.append(Metric(CHECK, "action_tv_distance", tv_distance(ca, cb, "action"), n_raw))
-    if "event_time" in names:
-        a, b = _hour_of_week(raw), _hour_of_week(released)
-        r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
-        out.append(Metric(CHECK, "hourly_profile_correlation", r, 168))
-    if "session_id" in names:
-        lengths = [lf.group_by("session_id").agg(pl.len().alias("n")).select("n").collect(engine="streaming")["n"]
-                   .to_numpy() for lf in (raw, released.filter(pl.col("session_id").is_not_null()))]
-        out.append(Metric(CHECK, "session_length_ks", ks_distance(*lengths), int(lengths[0].size)))
-    return out
+def _counts_error(raw: wl.Encoded, rel: wl.Encoded | None, period_days: int) -> tuple[float, int, bool]:
+    """Relative error of the per-(period, product) counts, its cells, and whether the release answered."""
+    if raw.days is None:
+        return float("nan"), 0, False
+    raw_cells = _period_counts(raw, period_days)
+    if rel is None or rel.days is None:
+        return 1.0, raw_cells.height, False
+    err, cells = rel_error(raw_cells, _period_counts(rel, period_days), ["period", "product"])
+    return err, cells, True
+
+
+def _profile(enc: wl.Encoded | None, attr: str) -> np.ndarray | None:
+    if enc is None or attr not in enc.codes:
+        return None
+    return np.bincount(enc.codes[attr], weights=enc.weights, minlength=enc.sizes[attr]).astype(np.float64)
+
+
+def _per_group(lf: pl.LazyFrame | None, column: str) -> np.ndarray | None:
+    """Events per value of ``column`` (nulls left out), or None when the column is not released."""
+    if lf is None or column not in lf.collect_schema().names():
+        return None
+    return lf.filter(pl.col(column).is_not_null()).group_by(column).agg(pl.len().alias("n")).select("n") \
+        .collect(engine="streaming")["n"].to_numpy()
+
+
+def _ks(raw: pl.LazyFrame, released: pl.LazyFrame | None, columns: tuple[str, ...]) -> tuple[float, int, bool]:
+    a = next((x for c in columns if (x := _per_group(raw, c)) is not None), None)
+    b = next((x for c in columns if (x := _per_group(released, c)) is not None), None)
+    if a is None:
+        return float("nan"), 0, False
+    return (ks_distance(a, b), int(a.size), True) if b is not None else (1.0, int(a.size), False)
 
 
 def find_aggregate(anon: Mapping[str, pl.LazyFrame]) -> tuple[str, str, str] | None:
-    """(table, day column, count column) of a released aggregate table with products, if there is one."""
+    """(table, time column, count column) of a released aggregate table, if there is one."""
     for table in sorted(anon):
         names = anon[table].collect_schema().names()
         count = next((c for c in COUNT_COLUMNS if c in names), None)
         day = next((c for c in DAY_COLUMNS if c in names), None)
-        if count and day and "product" in names and "event_time" not in names:
+        if count and day and "event_time" not in names:
             return table, day, count
     return None
 
 
-def aggregate_utility(raw: pl.LazyFrame, aggregate: pl.LazyFrame, day_column: str, count_column: str) -> list[Metric]:
-    """Utility of an aggregate release (counts per day, product, …) against the raw events."""
-    names = set(aggregate.collect_schema().names())
-    n_raw = raw.select(pl.len()).collect(engine="streaming").item()
-    count = pl.col(count_column).cast(pl.Float64).clip(lower_bound=0).sum()
-    dtype = aggregate.collect_schema()[day_column]
-    period = "1d"
+def _as_time(lf: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """An aggregate's period column as ``event_time`` (timestamp[us, UTC]) at the period's start."""
+    dtype = lf.collect_schema()[column]
     if isinstance(dtype, pl.Datetime):
-        # periods may be coarser than a day (weeks): raw events are counted per the same period
-        res = detect_resolution(aggregate, day_column)
-        period = duration_text(max(res, dt.timedelta(days=1))) if res else "1d"
-        day = pl.col(day_column).dt.truncate(period).dt.date()
+        t = pl.col(column).dt.replace_time_zone(None) if dtype.time_zone is None else \
+            pl.col(column).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     elif dtype == pl.String:
-        day = pl.col(day_column).str.to_date(strict=False)
+        t = pl.col(column).str.to_date(strict=False).cast(pl.Datetime("us"))
     else:
-        day = pl.col(day_column).cast(pl.Date)
-    raw_day = pl.col("event_time").dt.truncate(period).dt.date()
-    raw_cells = _per_day_product(raw, raw_day, pl.len().cast(pl.Float64))
-    err, cells = rel_error(raw_cells, _per_day_product(aggregate, day, count), ["day", "product"])
-    out = [Metric(CHECK, "events_per_day_product_rel_error", err, cells, params={"period": period})]
-    if "action" in names:
-        a = raw.group_by("action").agg(pl.len().alias("n")).collect(engine="streaming")
-        b = aggregate.group_by("action").agg(count.alias("n")).collect(engine="streaming")
-        out.append(Metric(CHECK, "action_tv_distance", tv_distance(a, b, "action"), n_raw))
-    return out
+        t = pl.col(column).cast(pl.Date).cast(pl.Datetime("us"))
+    return lf.with_columns(t.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("event_time"))
+
+
+def encode_release(anon: Mapping[str, pl.LazyFrame], cats: Mapping[str, list[str]]
+                   ) -> tuple[wl.Encoded | None, str]:
+    """The release as weighted, encoded events (see :func:`reid.workload.encode`), and where it came from:
+    its events, else an aggregate table (each row weighs its count), else nothing."""
+    events, users, orgs = anon.get("events"), anon.get("users"), anon.get("orgs")
+    if events is not None and "event_time" in events.collect_schema().names():
+        return wl.encode(events, users, orgs, cats), "events"
+    if (agg := find_aggregate(anon)) is not None:
+        table, day, count = agg
+        frame = _as_time(anon[table].drop("event_time", strict=False), day)
+        return wl.encode(frame, users, orgs, cats, weight=count), table
+    if events is not None:
+        return wl.encode(events, users, orgs, cats), "events"
+    return None, "none"
 
 
 def entropy(lf: pl.LazyFrame, column: str) -> float:
@@ -160,26 +254,49 @@ def entropy_retained(raw: pl.LazyFrame, released: pl.LazyFrame | None, columns: 
         h_raw = entropy(raw, c)
         h_rel = entropy(released, c) if released is not None and c in names else 0.0
         out.append(Metric(CHECK, "entropy_retained", min(1.0, h_rel / h_raw) if h_raw > 0 else float("nan"), n_raw,
-                          params={"column": c}))
+                          params={"column": c, "answered": c in names}))
     return out
 
 
-def utility(raw_events: pl.LazyFrame, anon: Mapping[str, pl.LazyFrame],
+def _figure(metric: str, value: float, n: int, answered: bool, **params: object) -> Metric:
+    """One figure; one the release cannot answer carries its declared worst value (it scores 0)."""
+    if not answered:
+        value = DIRECTION[metric].worst if math.isnan(value) else value
+        params["reason"] = "not in the release"
+    return Metric(CHECK, metric, value, n, params={**params, "answered": answered})
+
+
+def utility(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
             enabled_metrics: list[str] | None = None,
             entropy_columns: list[str] | None = None) -> list[Metric]:
-    """All utility figures for one release; missing ones are rows with ``applicable: false``."""
+    """Every utility figure of one release against the raw tables (``events``, ``users``, ``orgs``)."""
     t0 = time.perf_counter()
-    if "events" in anon and "event_time" in anon["events"].collect_schema().names():
-        out, source = event_utility(raw_events, anon["events"]), {"source": "events"}
-    elif (agg := find_aggregate(anon)) is not None:
-        out, source = aggregate_utility(raw_events, anon[agg[0]], agg[1], agg[2]), {"source": agg[0]}
-    else:
-        out, source = [], {"source": "none"}
-    have = {m.metric for m in out}
-    out += [Metric(CHECK, m, float("nan"), 0, params={"applicable": False, "reason": "not in the release"})
-            for m in METRICS if m not in have]
-    out += entropy_retained(raw_events, anon.get("events"), list(entropy_columns or []))
+    cats = wl.categories(raw["events"], raw.get("users"), raw.get("orgs"))
+    enc_raw = wl.encode(raw["events"], raw.get("users"), raw.get("orgs"), cats)
+    enc_rel, source = encode_release(anon, cats)
+    out = []
+    for w in wl.workload_errors(enc_raw, enc_rel):
+        out.append(_figure(f"workload_{w.way}way_error", w.error, w.marginals, w.unanswered < w.marginals,
+                           unanswered=w.unanswered, attributes=[a for a in wl.ATTRIBUTES if a in enc_raw.codes]))
+    for metric, days in (("weekly_product_counts_rel_error", 7), ("events_per_day_product_rel_error", 1)):
+        err, cells, ok = _counts_error(enc_raw, enc_rel, days)
+        out.append(_figure(metric, err, cells, ok, period="week" if days == 7 else "day"))
+    a, b = _profile(enc_raw, "hour_of_week"), _profile(enc_rel, "hour_of_week")
+    out.append(_figure("hourly_profile_correlation", correlation(a[:168], b[:168]) if a is not None and
+                       b is not None else float("nan"), 168, b is not None))
+    a, b = _profile(enc_raw, "action"), _profile(enc_rel, "action")
+    out.append(_figure("action_tv_distance", wl.marginal_error(a, b) if a is not None and b is not None
+                       else float("nan"), int(enc_raw.total), b is not None))
+    events = anon.get("events") if source == "events" else None
+    for metric, columns in (("events_per_account_ks", ("account_id", "actor_email")),
+                            ("session_length_ks", ("session_id",))):
+        d, n, ok = _ks(raw["events"], events, columns)
+        out.append(_figure(metric, d, n, ok))
+    rows = enc_rel.total if enc_rel is not None and source == "events" else 0.0   # an aggregate has no rows
+    out.append(_figure("retained_rows", rows / enc_raw.total if enc_raw.total else float("nan"),
+                       int(enc_raw.total), enc_rel is not None and source == "events"))
+    out += entropy_retained(raw["events"], anon.get("events"), list(entropy_columns or []))
     if enabled_metrics is not None:
         out = [m for m in out if m.metric in enabled_metrics]
     seconds = time.perf_counter() - t0
-    return [dataclasses.replace(m, params={**source, **m.params}, seconds=seconds) for m in out]
+    return [dataclasses.replace(m, params={"source": source, **m.params}, seconds=seconds) for m in out]

@@ -66,6 +66,17 @@ GLOSSARY: dict[str, Entry] = {
         "released tables. Only the count is kept, never the values.",
         "Must be 0: a single leaked identifier re-identifies its person.",
         "GDPR Recital 26; DESIGN.md ('never raw data in anon/')."),
+    "membership": Entry(
+        "Membership inference",
+        "For raw accounts (members) and control accounts never released, the distance to the closest released "
+        "record: by trace (hour of week, actions, products, activity), by attribute row, and both (joint). The "
+        "attacker flags the closer half as members; risk = (attack − control)/(1 − control), advantage = "
+        "TPR − FPR. Where the chain declares ε, params.cap is the most any attacker can reach.",
+        "Near 0 is safe; an advantage above the ε cap contradicts the chain's DP claim. The attribute and joint "
+        "modes also see which orgs are in the data (controls come from other orgs), which account-level ε does "
+        "not bound; the trace mode is gated.",
+        "Chen et al., GAN-Leaks, CCS 2020 (distance to the closest record); Hayes et al., LOGAN, PoPETs 2019; "
+        "Yeom et al., CSF 2018 (advantage); Kairouz, Oh & Viswanath, ICML 2015 (the cap)."),
     "cross_tenant": Entry(
         "Cross-tenant linkage",
         "Persons who hold accounts in several organisations: the share whose accounts the release lets an "
@@ -74,12 +85,17 @@ GLOSSARY: dict[str, Entry] = {
         "Narayanan & Shmatikov, Robust De-anonymization of Large Sparse Datasets, IEEE S&P 2008."),
     "utility": Entry(
         "Utility",
-        "Relative errors and distances between raw and anonymized distributions (activity per hour of week, "
-        "actions, events per account, ...), named in the metric.",
-        "Errors and distances: lower is better, 0 = unchanged; correlations and retained shares: higher is "
-        "better, 1 = unchanged. The report's utility score is 1 − the mean error in [0, 1].",
-        "Total variation distance and relative error; cf. Snoke et al., General and specific utility measures "
-        "for synthetic data, JRSS A 2018."),
+        "The same queries asked of every release: the 1-, 2- and 3-way marginals over product, action, hour of "
+        "week, weekday, country, plan, role and account type (workload_*way_error, mean over n marginals); "
+        "weekly event counts per product, from events or from an aggregate table alike; the hour-of-week "
+        "correlation; distances between the action, events-per-account and session-length distributions.",
+        "Each figure declares its direction once (reid.utility.DIRECTION, also in summary.json): errors and "
+        "distances are better lower (0 = as raw), correlations and retained shares higher (1 = as raw). A "
+        "query the release cannot answer carries its worst value. The utility score is the mean of the "
+        "headline figures scored on [0, 1] in their direction: 1 for the raw data, 0 for a release of nothing.",
+        "Marginal workload error as in AIM (McKenna et al., VLDB 2022; ½·L1 of the normalized marginals); "
+        "Kolmogorov–Smirnov and total variation distances; cf. Snoke et al., General and specific utility "
+        "measures for synthetic data, JRSS A 2018."),
     "validation": Entry(
         "Validation (Great Expectations)",
         "Expectation suites on the raw tables (schema, keys, ranges, referential integrity) and, per chain, a "

@@ -7,6 +7,7 @@ so the file opens offline and phones nowhere. Every string from the run is HTML-
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from anonbench.report.results import RunData, section, step_text
 from anonbench.report.scores import headline, pareto
 from anonbench.report.summary import verdict_word
 from anonbench.report.svg import escape
+from reid.utility import DIRECTION
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 CSS = """
@@ -54,7 +56,11 @@ def _f(x: float | None, digits: int = 3) -> str:
 
 
 def _colours(result: CheckResult) -> dict[str, str]:
-    return {v.chain.name: svg.colour(i) for i, v in enumerate(result.chains)}
+    """One colour per chain; the chains of one ε sweep (``name-epsX``) share their family's."""
+    families: dict[str, int] = {}
+    for v in result.chains:
+        families.setdefault(_family(v.chain.name), len(families))
+    return {v.chain.name: svg.colour(families[_family(v.chain.name)]) for v in result.chains}
 
 
 def verdict_section(result: CheckResult) -> str:
@@ -76,7 +82,8 @@ def verdict_section(result: CheckResult) -> str:
             f"<p class='note'>Raw-table validation: {total - failed} of {total} expectations hold. Candidates pass "
             "when no figure breaches its threshold; controls pass when they are caught (see "
             "<a href='#thresholds'>thresholds</a>). Headline risk = the largest re-identification share of any "
-            "attack (a leaked identifier counts as 1); utility = 1 − mean utility error.</p>")
+            "attack (a leaked identifier counts as 1); utility = the mean score of the headline utility figures, each "
+            "in its declared direction (1 = as the raw data, 0 = nothing released).</p>")
 
 
 def _words(v: ChainVerdict) -> tuple[str, str]:
@@ -84,25 +91,61 @@ def _words(v: ChainVerdict) -> tuple[str, str]:
     return (w, w)
 
 
-def frontier_section(result: CheckResult, colours: Mapping[str, str]) -> str:
+EPS_SUFFIX = re.compile(r"-eps[0-9.]+$")
+
+
+def _family(name: str) -> str:
+    """Chains of one ε sweep share a family: ``dp-synthetic-eps0.25`` -> ``dp-synthetic``."""
+    return EPS_SUFFIX.sub("", name) or name
+
+
+def frontier_points(result: CheckResult, colours: Mapping[str, str]
+                    ) -> tuple[list[tuple[ChainVerdict, svg.Point]], list[str]]:
+    """One point per chain (labelled with its ε when it declares one), and the chains without a point."""
     pts, missing = [], []
     for v in result.chains:
         h = headline(v.outcomes)
         if h.risk is None or h.utility is None:
             missing.append(v.chain.name)
             continue
-        pts.append(svg.Point(v.chain.name, h.risk, h.utility, colours[v.chain.name], v.chain.is_control,
-                             v.chain.role))
-    front = set(pareto([(p.label, p.x, p.y) for p in pts if not p.hollow]))
+        eps = v.chain.epsilon
+        label = _family(v.chain.name) + (f" ε={eps:g}" if eps is not None else "") + \
+            (" (control)" if v.chain.is_control else "")
+        note = f"chain {v.chain.name}, {v.chain.role}; risk from {h.risk_from}"
+        pts.append((v, svg.Point(label, h.risk, h.utility, colours[v.chain.name], v.chain.is_control, note)))
+    return pts, missing
+
+
+def frontier_section(result: CheckResult, colours: Mapping[str, str]) -> str:
+    chains, missing = frontier_points(result, colours)
+    pts = [p for _, p in chains]
+    candidates = [p for p in pts if not p.hollow]
+    front = set(pareto([(p.label, p.x, p.y) for p in candidates]))
+    families: dict[str, list[tuple[float, svg.Point]]] = {}
+    for v, p in chains:
+        if v.chain.epsilon is not None:
+            families.setdefault(_family(v.chain.name), []).append((v.chain.epsilon, p))
+    paths = [(ms[0][1].colour, [p for _, p in sorted(ms, key=lambda t: t[0])]) for ms in families.values()
+             if len(ms) > 1]
     limit = result.thresholds.thresholds.get("unicity.reidentified_share")
-    chart = svg.scatter(pts, "headline re-identification risk (lower is safer)", "utility (higher keeps more)",
-                        "Privacy–utility frontier", limit.bound if limit and limit.op == "max" else None,
-                        [p for p in pts if p.label in front])
+    chart = svg.scatter(pts, "headline re-identification risk → (lower is safer)",
+                        "headline utility (higher keeps more; raw data = 1)", "Privacy–utility frontier",
+                        limit.bound if limit and limit.op == "max" else None,
+                        [p for p in candidates if p.label in front], paths)
+    rows = "".join(
+        f"<tr><td>{escape(p.label)}</td><td class='num'>{_f(p.x)}</td><td class='num'>{_f(p.y)}</td>"
+        f"<td>{'on the front' if p.label in front else ''}</td></tr>"
+        for p in sorted(pts, key=lambda p: (p.hollow, p.x, -p.y)))
+    table = ("<table><tr><th>chain</th><th>headline risk (lower is safer)</th><th>headline utility (higher "
+             f"keeps more)</th><th>Pareto</th></tr>{rows}</table>" if pts else "")
     note = (f"<p class='note'>Not plotted (no risk or no utility figure): {escape(', '.join(missing))}.</p>"
             if missing else "")
-    return ("<h2 id='frontier'>Privacy–utility frontier</h2><figure>" + chart + "<figcaption>One point per chain. "
-            "Hollow points are controls, which should sit far right. The dashed line joins candidates that no "
-            "other candidate beats on both axes.</figcaption></figure>" + note)
+    return ("<h2 id='frontier'>Privacy–utility frontier</h2><figure>" + chart + "<figcaption>One point per chain "
+            "(and per privacy budget ε where a chain declares one; the points of one chain at several ε are "
+            "joined in ε order). Hollow points are controls, which should sit far right. The dashed staircase is "
+            "the Pareto front of the candidates: no candidate has both lower risk and higher utility than a "
+            "point on it. Utility is the mean score of the headline utility figures, each scored in its declared "
+            "direction (1 = as the raw data, 0 = nothing of it released).</figcaption></figure>" + table + note)
 
 
 def unicity_section(data: RunData, result: CheckResult, colours: Mapping[str, str]) -> str:
@@ -161,8 +204,11 @@ def _risk_row(o: Outcome) -> str:
     ci = "" if o.ci_low is None or o.ci_high is None else f"[{_f(o.ci_low)}, {_f(o.ci_high)}]"
     bound = escape(o.threshold.describe()) if o.threshold else ""
     src = f' title="{escape(o.threshold.source)}"' if o.threshold else ""
+    declared = DIRECTION.get(o.metric) if o.check == "utility" else None
+    way = (f" <span class='small'>({'higher' if declared.higher_is_better else 'lower'} is better)</span>"
+           if declared else "")
     return (f'<tr class="{"fail" if o.passed is False else ""}"><td>{escape(o.check)}</td>'
-            f"<td>{escape(o.label.split('.', 1)[1])}</td><td class='num'>{_f(o.value, 4)}</td>"
+            f"<td>{escape(o.label.split('.', 1)[1])}{way}</td><td class='num'>{_f(o.value, 4)}</td>"
             f"<td class='num'>{ci}</td><td class='num'>{o.n:,}</td><td{src}>{bound}</td>"
             f"<td>{_badge(o.passed, 'pass', 'breach', '')}</td></tr>")
 

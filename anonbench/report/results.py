@@ -7,6 +7,7 @@ computed from the shards): never a raw value.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,18 @@ class ChainInfo:
         """Every step declares ``deterministic`` (a DP step's noise is not): the same input, the same release."""
         return all((s.get("flags") or {}).get("deterministic", True) is not False for s in self.steps
                    if isinstance(s.get("flags") or {}, Mapping))
+
+    @property
+    def epsilon(self) -> float | None:
+        """The chain's ε: the sum over its steps of ``report.budget.epsilon`` in the manifest (sequential
+        composition, an upper bound); None when no step declares a budget."""
+        eps = []
+        for step in self.steps:
+            budget = (step.get("report") or {}).get("budget") if isinstance(step.get("report"), Mapping) else None
+            value = budget.get("epsilon") if isinstance(budget, Mapping) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                eps.append(float(value))
+        return sum(eps) if eps else None
 
 
 @dataclass(frozen=True)

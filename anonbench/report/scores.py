@@ -2,9 +2,10 @@
 
 *Headline risk* is the largest re-identification probability any attack achieved on the chain (each is a
 share of targets re-identified, linked or singled out, in [0, 1]); a leaked identifier counts as 1; when no
-attack could apply (no per-person rows released) it is 0, labelled so. *Utility* is 1 − mean(min(1, e)) over
-the chain's utility errors and distances, where a higher-is-better figure f in [0, 1] (a correlation, a
-retained share) counts as the error 1 − f (0 = nothing survived, 1 = unchanged). Both are summaries for the
+attack could apply (no per-person rows released) it is 0, labelled so. *Utility* is the headline score of
+:func:`reid.utility.headline_utility`: the mean, over the headline utility figures, of each figure mapped to
+[0, 1] by the direction it declares in :data:`reid.utility.DIRECTION` — 1 for the identity release, 0 for a
+release of nothing; a headline figure missing from a chain's results scores 0. Both are summaries for the
 eye; the gate judges every figure on its own threshold.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from anonbench.report.gate import Outcome
-from reid import catalog
+from reid.utility import DIRECTION, HEADLINE, headline_utility
 
 HEADLINE_RISK = (
     ("unicity", "reidentified_share"),
@@ -36,52 +37,51 @@ class Headline:
     utility_n: int
 
 
-HIGHER_IS_BETTER = ("_correlation", "retained_rows", "retained_share", "_overlap", "_recall", "_precision")
-
-
-def higher_is_better(metric: str) -> bool:
-    """The direction the catalog declares for a utility metric (``reid.catalog``); a metric it does not list
-    yet is read by its name's suffix."""
-    spec = catalog.metric_spec("utility", metric)
-    return spec.direction == "higher" if spec is not None else metric.endswith(HIGHER_IS_BETTER)
-
-
-def utility_error(metric: str, value: float) -> float:
-    """A utility figure as an error in [0, 1] (0 = unchanged)."""
-    v = min(max(value, 0.0), 1.0)
-    return 1.0 - v if higher_is_better(metric) else v
+def utility_score(metric: str, value: float | None) -> float | None:
+    """A utility figure on [0, 1] by its declared direction (1 = as the raw data); None if undeclared."""
+    figure = DIRECTION.get(metric)
+    return figure.score(value) if figure is not None else None
 
 
 def headline(outcomes: Iterable[Outcome]) -> Headline:
     """The chain's headline risk (with the figure it came from) and utility score."""
     best: tuple[float, str] | None = None
-    errors: list[float] = []
+    figures: dict[str, float | None] = {}
     not_applicable = False
     rank = {key: i for i, key in enumerate(HEADLINE_RISK)}
     for o in sorted(outcomes, key=lambda o: rank.get((o.check, o.metric), len(rank))):
         if o.value is None:
             not_applicable |= (o.check, o.metric) in HEADLINE_RISK and not o.applicable
+            if o.check == "utility" and o.metric in HEADLINE:
+                figures.setdefault(o.metric, None)          # not measured: scores 0
             continue
         if o.check == "leak_scan" and o.metric == "leaked_values" and o.value > 0:
             cand = (1.0, f"{o.value:g} leaked identifiers")
         elif (o.check, o.metric) in HEADLINE_RISK:
             cand = (min(max(o.value, 0.0), 1.0), o.label)
         elif o.check == "utility":
-            errors.append(utility_error(o.metric, o.value))
+            if o.metric in HEADLINE:
+                figures.setdefault(o.metric, o.value)
             continue
         else:
             continue
         if best is None or cand[0] > best[0]:  # ties keep the earlier figure in HEADLINE_RISK order
             best = cand
-    utility = 1.0 - sum(errors) / len(errors) if errors else None
+    # no headline figure at all: the utility check did not run (or an older run); unknown, not 0
+    utility = headline_utility(figures) if figures else None
     if best is None and not_applicable:
         best = (0.0, "no attack applicable")
-    return Headline(best[0] if best else None, best[1] if best else "no risk figure", utility, len(errors))
+    return Headline(best[0] if best else None, best[1] if best else "no risk figure", utility, len(figures))
 
 
 def utility_figures(outcomes: Iterable[Outcome]) -> dict[str, float | None]:
     """``{metric label: value}`` of the chain's utility figures (summary.json's ``utility``)."""
     return {o.label.split(".", 1)[1]: o.value for o in outcomes if o.check == "utility"}
+
+
+def utility_directions() -> dict[str, dict[str, object]]:
+    """The declared direction of every utility figure (``summary.json``'s ``utility_directions``)."""
+    return {m: f.as_dict() for m, f in DIRECTION.items()}
 
 
 def pareto(points: list[tuple[str, float, float]]) -> list[str]:

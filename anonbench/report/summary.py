@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from anonbench.report.gate import ChainVerdict, CheckResult, Outcome
-from anonbench.report.scores import headline, utility_figures
+from anonbench.report.scores import headline, utility_directions, utility_figures
 from reid import catalog
 
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
@@ -28,7 +28,8 @@ def _chain_json(v: ChainVerdict) -> dict[str, Any]:
     h = headline(v.outcomes)
     return {"role": v.chain.role, "passed": v.passed, "caught": v.caught,
             "checks": [_check_row(o) for o in v.outcomes], "utility": utility_figures(v.outcomes),
-            "headline": {"risk": h.risk, "risk_from": h.risk_from, "utility": h.utility},
+            "headline": {"risk": h.risk, "risk_from": h.risk_from, "utility": h.utility,
+                         "epsilon": v.chain.epsilon},
             "problems": list(v.problems), "accepted": list(v.accepted),
             "not_measured": list(v.not_measured), "known_weak": v.known_weak or None}
 
@@ -36,13 +37,15 @@ def _chain_json(v: ChainVerdict) -> dict[str, Any]:
 def summary_json(result: CheckResult) -> dict[str, Any]:
     """``{"run", "chains": {NAME: {"checks": [...], "utility": {...}, "passed"}}, "passed"}`` plus context:
     each check row carries its counts (``n``, ``successes``) and ``targets_digest`` says which targets were
-    attacked, so the file can serve as the baseline of a later ``check --baseline``."""
+    attacked, so the file can serve as the baseline of a later ``check --baseline``; ``utility_directions``
+    declares each utility metric's direction (``reid.utility.DIRECTION``)."""
     total, failed = result.raw_validation
     return {"run": result.run, "passed": result.passed, "targets_digest": result.targets_digest,
             "baseline": result.baseline.to_dict() if result.baseline is not None else None,
             "chains": {v.chain.name: _chain_json(v) for v in result.chains},
             "validation": {"raw": {"expectations": total, "failed": failed, "passed": failed == 0}},
-            "thresholds": list(result.thresholds.origins), "problems": list(result.problems)}
+            "thresholds": list(result.thresholds.origins), "problems": list(result.problems),
+            "utility_directions": utility_directions()}
 
 
 def _f(x: float | None, digits: int = 3) -> str:

@@ -111,10 +111,28 @@ class Point:
     note: str = ""
 
 
+def _staircase(f: Frame, front: Sequence[Point]) -> str:
+    """The Pareto front as steps: from each front point right to the next one's risk, then up to it."""
+    pts = sorted(front, key=lambda p: (p.x, p.y))
+    if not pts:
+        return ""
+    xy = [(f.x(pts[0].x), f.y(pts[0].y))]
+    for p in pts[1:]:
+        xy += [(f.x(p.x), xy[-1][1]), (f.x(p.x), f.y(p.y))]
+    xy.append((f.x(1.0), xy[-1][1]))                    # nothing better exists beyond the last point
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    return (f'<polyline points="{path}" fill="none" stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="5 4">'
+            "<title>Pareto front: no chain has both lower risk and higher utility than a point on it</title>"
+            "</polyline>")
+
+
 def scatter(points: Sequence[Point], x_label: str, y_label: str, title: str,
-            x_limit: float | None = None, frontier: Sequence[Point] = ()) -> str:
-    """Points in [0,1]², a shaded band right of ``x_limit`` and a step line through the ``frontier``."""
-    f = Frame(width=640, height=380, right=120, x0=-0.03, x1=1.03, y0=-0.04, y1=1.04)
+            x_limit: float | None = None, frontier: Sequence[Point] = (),
+            paths: Sequence[tuple[str, Sequence[Point]]] = ()) -> str:
+    """Points in [0,1]², a shaded band right of ``x_limit``, the ``frontier`` as a dashed staircase, and
+    ``paths`` (colour, points) as thin lines — e.g. one chain at several privacy budgets, in ε order."""
+    f = Frame(width=720, height=420 + 14 * max(0, len(points) - 8), right=170, x0=-0.03, x1=1.03, y0=-0.04,
+              y1=1.04)
     out = [f.open(title)]
     if x_limit is not None and 0 <= x_limit < 1:
         xl = f.x(x_limit)
@@ -123,10 +141,15 @@ def scatter(points: Sequence[Point], x_label: str, y_label: str, title: str,
                    f'fill="#ffebe9"/><text x="{xl + 6:.1f}" y="{f.y(0) - 8:.1f}" '
                    f'fill="#cf222e">risk above threshold {fmt(x_limit)}</text>')
     out.append(f.axes(ticks(0, 1), ticks(0, 1), x_label, y_label))
+    out.append(f'<text x="{f.x(0) + 4:.1f}" y="{f.y(1.04) + 14:.1f}" fill="{MUTED}" font-style="italic">'
+               "↖ better: safer and more useful</text>")
+    for col, members in paths:
+        if len(members) > 1:
+            line = " ".join(f"{f.x(min(max(p.x, 0), 1)):.1f},{f.y(min(max(p.y, 0), 1)):.1f}" for p in members)
+            out.append(f'<polyline points="{line}" fill="none" stroke="{col}" stroke-width="1.5" '
+                       'stroke-opacity="0.7"/>')
     if len(frontier) > 1:
-        pts = sorted(frontier, key=lambda p: p.x)
-        path = " ".join(f"{f.x(p.x):.1f},{f.y(p.y):.1f}" for p in pts)
-        out.append(f'<polyline points="{path}" fill="none" stroke="{MUTED}" stroke-dasharray="5 4"/>')
+        out.append(_staircase(f, frontier))
     groups: dict[tuple[int, int], list[Point]] = {}  # points at (about) the same spot share one label block
     for p in sorted(points, key=lambda p: (-p.y, p.x)):
         cx, cy = f.x(min(max(p.x, 0), 1)), f.y(min(max(p.y, 0), 1))
@@ -141,8 +164,8 @@ def scatter(points: Sequence[Point], x_label: str, y_label: str, title: str,
             tip = f"{p.label}: risk {fmt(p.x)}, utility {fmt(p.y)}" + (f" ({p.note})" if p.note else "")
             out.append(f'<g class="point"><title>{escape(tip)}</title><circle cx="{px:.1f}" cy="{py:.1f}" r="7" '
                        f'fill="{fill}" stroke="{p.colour}" stroke-width="2.5"/></g>')
-        width = 7.5 * max(len(p.label) for p in members) + 14
-        left_side = members[0].x > 0.7
+        width = 7.0 * max(len(p.label) for p in members) + 14
+        left_side = cx + 16 + width > f.width - 4
         x0 = cx - 16 - width if left_side else cx + 16
         y0 = cy - 6 if len(members) == 1 else cy - 2
         height = 15 * len(members)
@@ -152,8 +175,8 @@ def scatter(points: Sequence[Point], x_label: str, y_label: str, title: str,
         for i, p in enumerate(members):
             ty = y0 + 10 + 15 * i
             out.append(f'<rect x="{x0:.1f}" y="{ty - 8:.1f}" width="9" height="9" rx="2" fill="{p.colour}"/>'
-                       f'<text x="{x0 + 13:.1f}" y="{ty:.1f}" fill="{INK}" font-weight="600">'
-                       f"{escape(p.label)}</text>")
+                       f'<text x="{x0 + 13:.1f}" y="{ty:.1f}" fill="{INK}" font-weight="600" stroke="white" '
+                       f'stroke-width="3" paint-order="stroke">{escape(p.label)}</text>')
     return "".join(out) + "</svg>"
 
 

@@ -65,7 +65,7 @@ def test_disabled_attack_lets_a_control_escape(tmp_path):
     ("quasi_identifiers.k: {min: many}\n", "bad.yaml: quasi_identifiers.k.min: must be a number"),
     ("unicity: 0.1\n", "bad.yaml: unicity: a check alone can only be switched off"),
     ("unicity.reidentifed_share: 0.01\n", "bad.yaml: unicity.reidentifed_share: unknown metric 'reidentifed_share' "
-     "of check unicity (valid: baseline, reidentified_share, unique_share)"),
+     "of check unicity (valid: baseline, control_unique_share, reidentified_share, unique_share)"),
     ("known_weak: [generalise]\n", "bad.yaml: known_weak.generalise: unknown chain 'generalise' (valid: generalize, "
      "naive-hash, none)"),
     ("controls: {nonne: {caught_by: [leak_scan]}}\n", "bad.yaml: controls.nonne: unknown chain 'nonne' (valid: "),

@@ -93,3 +93,28 @@ def test_more_points_never_lower_unicity_and_sampling_is_seeded():
     shares = [m.value for m in a if m.metric == "unique_share"]
     assert shares == sorted(shares) and shares[-1] > 0.9
     assert [m.value for m in a] == [m.value for m in b]
+
+
+def test_synthetic_reading_counts_copies_beyond_chance():
+    """On a synthetic release a unique match is a copy: targets copied into the release are singled out,
+    control persons (never released) only by chance, and the excess is the re-identified share."""
+    from reid.synthetic import unicity_synthetic
+
+    raw = population(n_persons=40, events_per_account=30, seed=1)["events"]
+    ctl = population(n_persons=40, events_per_account=30, seed=2)["events"] \
+        .with_columns(pl.concat_str([pl.lit("c"), pl.col("account_id")]).alias("account_id"))
+    other = population(n_persons=40, events_per_account=30, seed=3)["events"]
+    copied = raw["account_id"].unique().sort().head(20)
+    release = pl.concat([other.select("account_id", "event_time", "action"),
+                         raw.filter(pl.col("account_id").is_in(copied.implode()))
+                         .select(pl.concat_str([pl.lit("syn-"), pl.col("account_id")]).alias("account_id"),
+                                 "event_time", "action")])
+    ids = lambda df: df.select("account_id").unique()                              # noqa: E731
+    got = {(m.metric, m.params.get("p")): m for m in unicity_synthetic(
+        raw.lazy(), ctl.lazy(), release.lazy(), actor_column="account_id", targets=ids(raw),
+        control_targets=ids(ctl), points=[4])}
+    assert got[("unique_share", 4)].value == pytest.approx(20 / raw["account_id"].n_unique(), abs=0.05)  # copies
+    assert got[("control_unique_share", 4)].value < 0.1
+    excess = got[("reidentified_share", 4)]
+    assert 0.35 < excess.value < 0.6 and excess.ci_low < excess.value < excess.ci_high
+    assert excess.params["synthetic"] is True and excess.params["n_control"] == ctl["account_id"].n_unique()

@@ -23,6 +23,6 @@ def test_card(run_dir):
     assert ("1. pseudonymize.hmac — events: account_id, actor_email, session_id — key=(secret, not included)"
             in card) and "env:" not in card
     assert "| unicity | reidentified_share[p=4] | 0.04 |" in card
-    assert "| utility | hour_of_week_tvd | 0.04 |" in card
+    assert "| utility | hourly_profile_correlation | 0.96 |" in card
     assert "4 of 4 expectations hold" in card
     assert [v for v in raw_identifiers() if v in card] == []

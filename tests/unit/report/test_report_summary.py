@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from anonbench.report.gate import evaluate
 from anonbench.report.results import load_run
 from anonbench.report.summary import MAX_MD_ROWS, summary_json, summary_md
@@ -20,7 +22,11 @@ def test_json_shape(run_dir):
         assert {"checks", "utility", "passed"} <= set(chain)
         assert all(set(c) >= CHECK_KEYS for c in chain["checks"])
     gen = doc["chains"]["generalize"]
-    assert gen["utility"] == {"action_tvd": 0.01, "hour_of_week_tvd": 0.04}
+    assert gen["utility"]["hourly_profile_correlation"] == 0.96 and gen["utility"]["action_tv_distance"] == 0.01
+    assert gen["headline"]["utility"] == pytest.approx(1 - (0.05 + 0.1 + 0.2 + 0.04 + 0.01) / 8)
+    assert doc["chains"]["none"]["headline"]["utility"] == 1.0
+    assert doc["utility_directions"]["hourly_profile_correlation"]["higher_is_better"] is True
+    assert doc["utility_directions"]["workload_2way_error"]["higher_is_better"] is False
     assert doc["chains"]["none"]["caught"] is True
 
 

@@ -148,7 +148,7 @@ def test_known_weak_bad():
 @pytest.mark.parametrize(("doc", "message"), [
     ({"unicity.reidentifed_share": 0.01},
      "my.yaml: unicity.reidentifed_share: unknown metric 'reidentifed_share' of check unicity (valid: baseline, "
-     "reidentified_share, unique_share)"),
+     "control_unique_share, reidentified_share, unique_share)"),
     ({"unicty.reidentified_share": 0.01}, "my.yaml: unicty.reidentified_share: unknown check 'unicty' (valid: "),
     ({"unicity.reidentified_share": {"max": 0.1, "where": {"points": 4}}},
      "my.yaml: unicity.reidentified_share.where.points: unknown parameter of check unicity (valid: "),

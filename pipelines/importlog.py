@@ -1,0 +1,397 @@
+"""``anonbench import``: a user's own event log (and optionally a release made elsewhere) as a run directory.
+
+The log may use any column names: a mapping names the columns that hold the person, the time and the action
+(required) and, optionally, the org, product, client address, user agent, object, container, session, outcome
+and country. The result is an ordinary run directory — ``raw/events`` (and ``raw/users`` when an accounts file
+is given) in the raw schema of :mod:`generators.schema` (unmapped columns are null), ``truth/accounts.parquet``
+(account -> person, the person being the mapped column) and a manifest — so ``anonymize``, ``attack``,
+``report`` and ``check`` work on it as on a generated run. There is no control population: checks that need
+one say so.
+
+Times: Parquet timestamps keep their zone (converted to UTC); text is parsed as ISO 8601, with or without a UTC
+offset (``Z``, ``+02:00``, ``+0200``); naive times are taken as UTC. The offset of every event is kept in
+``utc_offset_minutes`` (null when the input had none), so local-time features stay available.
+
+With ``--anonymized FILE`` a release made outside anonbench is imported as ``anon/<name>/events``, rows
+aligned with the raw rows through a row key present in both files (``--key``) or by position
+(``--same-order``), so that the harness scores it against the truth like any chain.
+
+All work is vectorized in Polars; nothing here prints or records a raw value (errors name columns and counts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from generators.schema import ACCOUNTS_TRUTH, EVENTS, USERS
+from pipelines import manifest
+from pipelines.runio import PARQUET_OPTS, TMP_PREFIX, atomic_path, shard_name
+
+EVENT_FIELDS = {"person": "account_id", "time": "event_time", "action": "action", "org": "org_id",
+                "product": "product", "ip": "client_ip", "user_agent": "user_agent", "object": "object_id",
+                "container": "container_id", "session": "session_id", "outcome": "outcome",
+                "country": "geo_country", "auth": "auth_type", "event_id": "event_id"}
+REQUIRED_EVENT_FIELDS = ("person", "time", "action")
+ACCOUNT_FIELDS = {"person": "account_id", "timezone": "timezone", "type": "account_type", "role": "role",
+                  "org": "org_id", "country": "country", "locale": "locale", "created": "created_at",
+                  "team": "team_id"}
+# An account type as the user's log names it -> the raw schema's (DESIGN.md: human, integration, external).
+ACCOUNT_TYPES = {"app": ("app", "bot", "integration", "service", "automation", "api", "system"),
+                 "customer": ("customer", "external", "guest", "collaborator", "contractor")}
+ROWS_PER_SHARD = 250_000
+OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+
+
+class ImportError_(ValueError):
+    """A mapping or input problem; one line naming the file, the key or the column."""
+
+
+@dataclass(frozen=True)
+class Mapping_:
+    """``field -> source column`` of one input file."""
+
+    fields: Mapping[str, str]
+
+    @classmethod
+    def parse(cls, text: str, allowed: Mapping[str, str], required: tuple[str, ...], option: str) -> Mapping_:
+        fields: dict[str, str] = {}
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            if "=" not in part:
+                raise ImportError_(f"{option}: {part!r} is not field=COLUMN")
+            key, col = (s.strip() for s in part.split("=", 1))
+            if key not in allowed:
+                raise ImportError_(f"{option}: unknown field {key!r} (fields: {', '.join(allowed)})")
+            if key in fields:
+                raise ImportError_(f"{option}: field {key!r} given twice")
+            if not col:
+                raise ImportError_(f"{option}: field {key!r} names no column")
+            fields[key] = col
+        missing = [k for k in required if k not in fields]
+        if missing:
+            raise ImportError_(f"{option}: missing required field(s) {', '.join(missing)}")
+        return cls(fields)
+
+
+def _scan(path: Path) -> pl.LazyFrame:
+    """A lazy view of a Parquet or CSV file (CSV as text, so types are checked per mapped column)."""
+    if not path.is_file():
+        raise ImportError_(f"{path}: no such file")
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        try:
+            pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ImportError_(f"{path}: not a readable Parquet file ({type(e).__name__})") from None
+        return pl.scan_parquet(path)
+    if name.endswith((".csv", ".csv.gz", ".tsv")):
+        return pl.scan_csv(path, infer_schema=False, separator="\t" if name.endswith(".tsv") else ",")
+    raise ImportError_(f"{path}: unknown file type (expected .parquet, .csv or .tsv)")
+
+
+def _columns(lf: pl.LazyFrame, path: Path) -> pl.Schema:
+    try:
+        return lf.collect_schema()
+    except pl.exceptions.PolarsError as e:
+        raise ImportError_(f"{path}: cannot read the header ({type(e).__name__})") from None
+
+
+def _check_columns(schema: pl.Schema, mapping: Mapping_, path: Path, option: str) -> None:
+    for key, col in mapping.fields.items():
+        if col not in schema:
+            raise ImportError_(f"{path}: {option} {key}={col}: no column {col!r} in the file")
+
+
+def _time_expr(col: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """(UTC timestamp[us], offset minutes or null) of a time column of any supported type."""
+    if isinstance(dtype, pl.Datetime):
+        t = pl.col(col)
+        if dtype.time_zone is None:
+            return t.dt.cast_time_unit("us").dt.replace_time_zone("UTC"), pl.lit(None, pl.Int16)
+        offset = (t.dt.base_utc_offset() + t.dt.dst_offset()).dt.total_minutes().cast(pl.Int16)
+        return t.dt.cast_time_unit("us").dt.convert_time_zone("UTC"), offset
+    if dtype == pl.Date:
+        return pl.col(col).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"), pl.lit(None, pl.Int16)
+    if dtype.is_integer():  # seconds since the epoch
+        return pl.from_epoch(pl.col(col), "s").dt.cast_time_unit("us").dt.replace_time_zone("UTC"), \
+            pl.lit(None, pl.Int16)
+    if dtype != pl.String:
+        raise TypeError(str(dtype))
+    return _text_times(pl.col(col), fast=True)
+
+
+def _text_times(text: pl.Expr, fast: bool) -> tuple[pl.Expr, pl.Expr]:
+    """Text times: ``fast`` parses the column in the one ISO 8601 format Polars infers from its first value
+    (offsets become UTC directly); the general path parses each value on its own (used for what the fast
+    path leaves unparsed: mixed formats, some values with an offset and some without)."""
+    off = text.str.strip_chars_end().str.slice(-6).str.extract(r"(Z|[+-]\d{2}:?\d{2})$", 1)  # short strings
+    sign = pl.when(off.str.starts_with("-")).then(-1).otherwise(1)
+    digits = off.str.replace_all(r"[^0-9]", "")
+    minutes = (pl.when(off == "Z").then(0)
+               .when(off.is_not_null()).then(sign * (digits.str.slice(0, 2).cast(pl.Int32, strict=False) * 60
+                                                     + digits.str.slice(2, 2).cast(pl.Int32, strict=False)))
+               .otherwise(None)).cast(pl.Int16)
+    if fast:
+        return text.str.to_datetime(time_unit="us", time_zone="UTC", strict=False), minutes
+    bare = text.str.strip_chars().str.replace(" ", "T", literal=True).str.replace(r"(Z|[+-]\d{2}:?\d{2})$", "")
+    local = bare.str.to_datetime(time_unit="us", strict=False)
+    utc = (local - pl.duration(minutes=minutes.fill_null(0))).dt.replace_time_zone("UTC")
+    return utc, minutes
+
+
+def _string(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.String)
+
+
+def events_frame(path: Path, mapping: Mapping_, option: str = "--map") -> pl.DataFrame:
+    """The log's events in the raw events schema (plus ``utc_offset_minutes``), in time order."""
+    lf = _scan(path)
+    schema = _columns(lf, path)
+    _check_columns(schema, mapping, path, option)
+    f = mapping.fields
+    try:
+        t, offset = _time_expr(f["time"], schema[f["time"]])
+    except TypeError:
+        raise ImportError_(f"{path}: {option} time={f['time']}: column {f['time']!r} is "
+                           f"{schema[f['time']]}, expected a timestamp, a date, epoch seconds or text") from None
+    exprs: dict[str, pl.Expr] = {"event_time": t, "utc_offset_minutes": offset}
+    for key, target in EVENT_FIELDS.items():
+        if key in ("time",) or target in exprs:
+            continue
+        exprs[target] = _string(f[key]) if key in f else pl.lit(None, pl.String)
+    if "org" not in f:
+        exprs["org_id"] = pl.lit("org-imported")
+    exprs["_time_text"] = pl.col(f["time"])
+    try:
+        df = lf.select([e.alias(k) for k, e in exprs.items()]).collect()
+    except pl.exceptions.PolarsError as e:
+        raise ImportError_(f"{path}: cannot read the mapped columns ({type(e).__name__})") from None
+    missed = df["event_time"].is_null() & df["_time_text"].is_not_null()
+    if missed.any() and schema[f["time"]] == pl.String:
+        utc, _ = _text_times(pl.col("_time_text"), fast=False)
+        df = df.with_columns(pl.when(missed).then(utc).otherwise(pl.col("event_time")).alias("event_time"))
+        missed = df["event_time"].is_null() & df["_time_text"].is_not_null()
+    bad = int(missed.sum())
+    df = df.drop("_time_text")
+    if bad:
+        raise ImportError_(f"{path}: {option} time={f['time']}: {bad} value(s) of column {f['time']!r} are not "
+                           "times (ISO 8601 with or without an offset, a timestamp, or epoch seconds)")
+    for key in REQUIRED_EVENT_FIELDS:
+        nulls = df[EVENT_FIELDS[key]].null_count()
+        if nulls:
+            raise ImportError_(f"{path}: {option} {key}={f[key]}: column {f[key]!r} has {nulls} empty value(s)")
+    if "event_id" not in f:
+        df = df.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).cast(pl.String).alias("event_id"))
+    elif df["event_id"].n_unique() != df.height:
+        raise ImportError_(f"{path}: {option} event_id={f['event_id']}: column {f['event_id']!r} has duplicate keys")
+    return df
+
+
+def users_frame(path: Path, mapping: Mapping_, persons: pl.Series, option: str = "--map-accounts") -> pl.DataFrame:
+    """The accounts file in the raw users schema; one row per account of the log (unknown ones added)."""
+    lf = _scan(path)
+    schema = _columns(lf, path)
+    _check_columns(schema, mapping, path, option)
+    f = mapping.fields
+    exprs = {}
+    for key, target in ACCOUNT_FIELDS.items():
+        if key == "created":
+            continue
+        exprs[target] = _string(f[key]) if key in f else pl.lit(None, pl.String)
+    if "created" in f:
+        t, _ = _time_expr(f["created"], schema[f["created"]])
+        exprs["created_at"] = t
+    else:
+        exprs["created_at"] = pl.lit(None, pl.Datetime("us", "UTC"))
+    df = lf.select([e.alias(k) for k, e in exprs.items()]).collect()
+    dup = df.height - df["account_id"].n_unique()
+    if dup:
+        raise ImportError_(f"{path}: {option} person={f['person']}: column {f['person']!r} has {dup} duplicate "
+                           "key(s)")
+    if "type" in f:
+        lowered = pl.col("account_type").str.to_lowercase().str.strip_chars()
+        kind = pl.lit("atlassian")
+        for name, words in ACCOUNT_TYPES.items():
+            kind = pl.when(lowered.is_in(list(words))).then(pl.lit(name)).otherwise(kind)
+        df = df.with_columns(kind.alias("account_type"))
+    else:
+        df = df.with_columns(pl.lit("atlassian").alias("account_type"))
+    known = pl.DataFrame({"account_id": persons.unique().sort()})
+    missing = known.join(df, on="account_id", how="anti").with_columns(
+        pl.lit("atlassian").alias("account_type"))
+    return pl.concat([df, missing], how="diagonal_relaxed")
+
+
+def _to_schema(df: pl.DataFrame, schema: pa.Schema, extra: tuple[str, ...] = ()) -> pa.Table:
+    df = df.with_columns([pl.lit(None, pl.String).alias(c.name) for c in schema if c.name not in df.columns])
+    names = [c.name for c in schema] + [c for c in extra if c in df.columns]
+    table = df.select(names).to_arrow()
+    cols = [pa.field(c.name, c.type) for c in schema] + [table.schema.field(c) for c in names[len(schema):]]
+    return table.cast(pa.schema(cols))
+
+
+def _write_shards(table: pa.Table, folder: Path) -> int:
+    n = 0
+    for start in range(0, max(table.num_rows, 1), ROWS_PER_SHARD):
+        with atomic_path(folder / shard_name(n)) as tmp:
+            pq.write_table(table.slice(start, ROWS_PER_SHARD), tmp, **PARQUET_OPTS)
+        n += 1
+    return n
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None = None,
+               map_accounts: str | None = None, anonymized: Path | None = None, key: str | None = None,
+               same_order: bool = False, map_anonymized: str | None = None, name: str = "external",
+               overwrite: bool = False) -> dict[str, Any]:
+    """Write the run directory ``out``; returns the manifest's ``import`` section."""
+    t0 = time.perf_counter()
+    emap = Mapping_.parse(mapping, EVENT_FIELDS, REQUIRED_EVENT_FIELDS, "--map")
+    amap = Mapping_.parse(map_accounts or "", ACCOUNT_FIELDS, ("person",), "--map-accounts") \
+        if accounts is not None else None
+    if accounts is None and map_accounts:
+        raise ImportError_("--map-accounts: given without --accounts FILE")
+    if anonymized is not None and (key is None) == (not same_order):
+        raise ImportError_("--anonymized: give exactly one of --key COLUMN or --same-order")
+    if anonymized is None and (key or same_order):
+        raise ImportError_("--key/--same-order: given without --anonymized FILE")
+    if not re.match(r"^[a-z0-9][a-z0-9_.-]*$", name):
+        raise ImportError_(f"--name: {name!r} is not a chain name (lower case letters, digits, . _ -)")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ImportError_(f"{out}: exists and is not empty (use --overwrite)")
+    key_col: pl.Series | None = None
+    if key is not None:
+        lf = _scan(events)
+        if key not in _columns(lf, events):
+            raise ImportError_(f"{events}: --key {key}: no column {key!r} in the file")
+        key_col = lf.select(pl.col(key).cast(pl.String)).collect()[key]
+        if key_col.null_count() or key_col.n_unique() != len(key_col):
+            raise ImportError_(f"{events}: --key {key}: column {key!r} has duplicate or empty keys")
+    ev = events_frame(events, emap)
+    order = ev.with_row_index("_row").sort("event_time", "_row", maintain_order=True)["_row"]
+    ev = ev[order]
+    users = users_frame(accounts, amap, ev["account_id"]) if accounts is not None and amap is not None else None
+    if users is not None and "org" not in emap.fields and "org" in amap.fields:  # type: ignore[union-attr]
+        ev = ev.drop("org_id").join(users.select("account_id", "org_id"), on="account_id", how="left") \
+            .with_columns(pl.col("org_id").fill_null("org-imported")).select(ev.columns)
+    release = None
+    release_name = ""
+    if anonymized is not None:
+        release_name = anonymized.name
+        rmap = Mapping_.parse(map_anonymized or mapping, EVENT_FIELDS, ("person",), "--map-anonymized")
+        release = _release_frame(anonymized, rmap, key, key_col[order] if key_col is not None else None,
+                                 ev.height)
+    tmp = out.with_name(f"{TMP_PREFIX}{out.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        shards = _write_shards(_to_schema(ev, EVENTS, ("utc_offset_minutes",)), tmp / "raw" / "events")
+        truth = ev.group_by("account_id").agg(pl.col("org_id").first()).sort("account_id") \
+            .with_columns(pl.col("account_id").alias("person_id")).select("account_id", "person_id", "org_id")
+        (tmp / "truth").mkdir()
+        pq.write_table(_to_schema(truth, ACCOUNTS_TRUTH), tmp / "truth" / "accounts.parquet", **PARQUET_OPTS)
+        if users is not None:
+            users = users.with_columns(pl.lit(None, pl.String).alias("email"),
+                                       pl.lit(None, pl.String).alias("display_name"))
+            _write_shards(_to_schema(users.sort("account_id"), USERS), tmp / "raw" / "users")
+        if release is not None:
+            _write_release(release, tmp / "anon" / name / "events")
+        section = {"events_file": events.name, "events_sha256": _digest(events), "rows": ev.height,
+                   "accounts": int(truth.height), "mapping": dict(emap.fields), "shards": shards,
+                   "accounts_file": accounts.name if accounts else None,
+                   "accounts_mapping": dict(amap.fields) if amap else None,
+                   "offsets_kept": bool(ev["utc_offset_minutes"].is_not_null().any()),
+                   "columns": {"events": sorted({"event_id", "org_id", "utc_offset_minutes",
+                                                 *(EVENT_FIELDS[k] for k in emap.fields)}),
+                               **({"users": sorted({"account_id", "account_type", *(ACCOUNT_FIELDS[k] for k in amap.fields)})}
+                                  if amap else {})},
+                   "seconds": round(time.perf_counter() - t0, 3)}
+        span = ev.select(pl.col("event_time").min().alias("a"), pl.col("event_time").max().alias("b")).row(0)
+        man: dict[str, Any] = {
+            "name": out.name, "kind": "import", "import": section,
+            "config": {"name": out.name, "generate": None,
+                       "period": {"start": str(span[0]), "end": str(span[1])}},
+            "files": manifest.list_files(tmp, *[d for d in ("raw", "truth", "anon") if (tmp / d).exists()]),
+        }
+        if release is not None:
+            man["chains"] = {name: {"name": name, "role": "candidate", "source": "import",
+                                    "description": f"a release made outside anonbench ({release_name})",
+                                    "steps": [], "imported": {"file": release_name,
+                                                              "aligned_by": f"key {key}" if key else "position",
+                                                              "rows": release.height}}}
+        manifest.write(tmp, man)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return section
+
+
+def _release_frame(path: Path, mapping: Mapping_, key: str | None, raw_keys: pl.Series | None,
+                   raw_rows: int) -> pl.DataFrame:
+    """The release's events in raw order (rows the release dropped are absent), mapped like the raw log."""
+    lf = _scan(path)
+    schema = _columns(lf, path)
+    _check_columns(schema, mapping, path, "--map-anonymized")
+    f = mapping.fields
+    exprs: dict[str, pl.Expr] = {}
+    for k, target in EVENT_FIELDS.items():
+        if k not in f:
+            continue
+        if k == "time":
+            try:
+                exprs["event_time"] = _time_expr(f[k], schema[f[k]])[0]
+            except TypeError:
+                raise ImportError_(f"{path}: time={f[k]}: column {f[k]!r} is {schema[f[k]]}, not a time") from None
+        else:
+            exprs[target] = _string(f[k])
+    if key is not None:
+        if key not in schema:
+            raise ImportError_(f"{path}: --key {key}: no column {key!r} in the file")
+        exprs["_key"] = pl.col(key).cast(pl.String)
+    df = lf.select([e.alias(k) for k, e in exprs.items()]).collect(engine="streaming")
+    if key is None:
+        if df.height != raw_rows:
+            raise ImportError_(f"{path}: --same-order: {df.height} rows, the events file has {raw_rows}")
+        return df
+    assert raw_keys is not None
+    if df["_key"].null_count() or df["_key"].n_unique() != df.height:
+        raise ImportError_(f"{path}: --key {key}: column {key!r} has duplicate or empty keys")
+    unknown = df.join(pl.DataFrame({"_key": raw_keys}), on="_key", how="anti").height
+    if unknown:
+        raise ImportError_(f"{path}: --key {key}: {unknown} key(s) not in the events file")
+    pos = pl.DataFrame({"_key": raw_keys}).with_row_index("_pos")
+    return df.join(pos, on="_key", how="inner").sort("_pos").drop("_key")
+
+
+def _write_release(df: pl.DataFrame, folder: Path) -> None:
+    """Release rows in the shard of their raw row (``_pos``), so the harness aligns shard by shard: by position
+    where a shard kept all its rows, by fingerprint where the release dropped some."""
+    if "_pos" not in df.columns:
+        df = df.with_row_index("_pos")
+    shard = (pl.col("_pos") // ROWS_PER_SHARD).alias("_shard")
+    cols = [c for c in df.columns if c != "_pos"]
+    arrow = df.head(0).select(cols).to_arrow().schema
+    schema = pa.schema([EVENTS.field(c) if c in EVENTS.names else arrow.field(c) for c in cols])
+    for (n,), part in df.with_columns(shard).sort("_pos").group_by("_shard", maintain_order=True):
+        with atomic_path(folder / shard_name(int(n))) as tmp:  # type: ignore[arg-type]
+            pq.write_table(part.select(cols).to_arrow().cast(schema), tmp, **PARQUET_OPTS)
