@@ -171,7 +171,7 @@ def _build() -> dict[str, CheckSpec]:
                   (), ("behaviour", "link_columns", "max_group"),
                   description="persons linked across the orgs they hold accounts in"),
         CheckSpec("utility", {name: utility(d) for name, d in _utility_directions().items()},
-                  ("column", "period", "table", "way"), ("source",),
+                  ("column", "period", "table", "way"), ("source", "answered", "unanswered", "attributes"),
                   description="raw vs released distributions"),
         CheckSpec("membership", {**_anonymeter(), "advantage": risk(), "advantage_over_cap": risk()},
                   ("mode",), (*ANONYMETER_PARAMS, "flag_share", "synthetic", "epsilon", "delta", "cap",

@@ -49,3 +49,25 @@ def test_every_utility_metric_of_the_module_is_catalogued():
 
 def test_table_mode_checks():
     assert catalog.TABLE_CHECKS == ("quasi_identifiers", "singling_out", "linkability", "inference")
+
+
+def test_every_param_the_checks_write_is_catalogued(tmp_path_factory):
+    """The names a `where:` may use are the names the checks write (a hand-built run through the harness)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from event_fixtures import make_run
+
+    from reid.harness import run_checks
+    from reid.params import AttackParams
+
+    root = tmp_path_factory.mktemp("catalog-run")
+    make_run(root, n_persons=30, events_per_account=20)
+    fast = AttackParams(checks=["leak_scan", "dictionary", "unicity", "profile_linkage", "cross_tenant", "utility"])
+    for chain in ("pseudo", "agg"):
+        for check, metrics in run_checks(root, chain, fast).items():
+            spec = catalog.CATALOG[check]
+            for m in metrics:
+                assert m.metric in spec.metrics, (check, m.metric)
+                assert set(m.params) <= set(spec.params), (check, set(m.params) - set(spec.params))
