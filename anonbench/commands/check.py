@@ -22,9 +22,13 @@ from anonbench.report.summary import verdict_word
 def main(run: Path, thresholds: Path | None = None, baseline: Path | None = None) -> int:
     result = check_run(run, thresholds, baseline=baseline)
     write_report(run, result)
+    regressed = [c.new.chain for c in result.baseline.regressions] if result.baseline is not None else []
     for v in result.chains:
+        worse = regressed.count(v.chain.name)
         typer.echo(f"{verdict_word(v):12s} {v.chain.name} ({v.chain.role}): "
-                   f"{len(v.outcomes)} figures, {len(v.breaches)} breaching")
+                   f"{len(v.outcomes)} figures, {len(v.breaches)} breaching"
+                   + (f", {len(v.not_measured)} not measured" if v.not_measured else "")
+                   + (f", {worse} worse than the baseline" if worse else ""))
     if result.baseline is not None:
         b = result.baseline
         typer.echo(f"baseline {b.source}: {len(b.cells)} figures compared, {len(b.regressions)} regressed"

@@ -78,8 +78,8 @@ def baseline_md(result: CheckResult) -> list[str]:
     b = result.baseline
     if b is None:
         return []
-    same = "the same targets (score test, conservative for paired samples)" if b.same_targets else \
-        "independent samples"
+    same = "same targets: the score test is conservative for such paired samples" if b.same_targets else \
+        "different data: independent samples"
     lines = ["", "### Compared with the baseline", "",
              f"`{_md_escape(b.source)}`: {len(b.cells)} figures of candidate chains compared ({same}); "
              f"{len(b.regressions)} got significantly and materially worse (Holm, alpha = {b.alpha:g})."
