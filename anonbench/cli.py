@@ -200,11 +200,13 @@ def report(run: Path = typer.Option(..., "--run", help="Run directory.")) -> Non
 def check(
     run: Path = typer.Option(..., "--run", help="Run directory."),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="Thresholds YAML (overrides the run's)."),
+    baseline: Path | None = typer.Option(None, "--baseline", help="A baseline run directory or its summary.json: "
+                                         "also fail a candidate figure that got significantly worse."),
 ) -> None:
-    """Compare results with thresholds; exit 1 on a breach or an escaped control chain."""
+    """Compare results with thresholds (and a baseline); exit 1 on a breach, a regression or an escaped control."""
     from anonbench.commands import check as cmd
 
-    _call(cmd.main, run=run, thresholds=thresholds)
+    _call(cmd.main, run=run, thresholds=thresholds, baseline=baseline)
 
 
 @app.command()

@@ -90,9 +90,25 @@ def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -
     except ValidationError as e:
         raise UsageError(format_validation_error(path, e)) from None
     if cfg.thresholds is not None:
-        # Checked now, not after the whole run: a typo in a threshold is a config error (exit 2).
+        # Checked now, not after the whole run: a typo in a threshold or a chain name is a config error (exit 2).
         from anonbench.thresholds import parse_document
 
-        parse_document(cfg.thresholds, f"{path}: thresholds")
+        parse_document(cfg.thresholds, f"{path}: thresholds", chains=chain_names(cfg.chains) if cfg.chains else None)
     return cfg.model_copy(update={"source": str(path)})
+
+
+def chain_names(chains: list[str]) -> list[str]:
+    """The names of a config's chains: a registry name as is; a YAML path by its ``name:`` (else its stem)."""
+    out = []
+    for entry in chains:
+        name = Path(entry).stem if entry.endswith((".yaml", ".yml")) else entry
+        if name != entry and Path(entry).is_file():
+            try:
+                doc = yaml.safe_load(Path(entry).read_text())
+            except (OSError, yaml.YAMLError):
+                doc = None
+            if isinstance(doc, dict) and isinstance(doc.get("name"), str):
+                name = doc["name"]
+        out.append(name)
+    return out
 

@@ -13,7 +13,9 @@ A thresholds document (a ``--thresholds`` file or the run config's ``thresholds:
     quasi_identifiers.k: {min: 11, source: "max risk 1/11 ~ 0.09, EMA Policy 0070"}
     unicity.reidentified_share: 0.05          # a bare number means {max: 0.05}
     utility.*: {max: 0.2}                     # every metric of a check
-    profile_linkage.top1_accuracy: null       # switch a default off
+    profile_linkage.top1_accuracy: null       # switch a default off (also: off)
+    cross_tenant: off                         # switch a whole check off: not run is then not a failure
+    regression: {alpha: 0.01, margin: 0.02, margins: {utility.*: 0.05}}   # `check --baseline`
     controls:
       none: {caught_by: [leak_scan, unicity]}
     known_weak:
@@ -23,18 +25,27 @@ A candidate listed under ``known_weak`` is a baseline known not to meet the risk
 reported as accepted, but its *hard* promises still gate (``HARD_CHECKS``: no leaked identifier, no reversed
 pseudonym, its privacy contract holds). ``publish`` still refuses it. A candidate listed under ``controls`` is
 judged as a control.
+
+Every name is checked against the catalog (``reid.catalog``): an unknown check, metric or ``where:`` parameter,
+and a chain under ``known_weak``/``controls`` that is not one of the run's (or the config's) chains, is a usage
+error (exit 2) naming the key, the file and the valid names — a misspelled key never leaves a default in force
+silently. A candidate's check that did not run, raised or gave NaN fails the gate as *not measured* unless it
+is switched off here (``check: off`` for the whole check, ``check.metric: null``/``off`` for one metric).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from anonbench.errors import UsageError
+from reid import catalog
 
 Op = Literal["max", "min"]
 On = Literal["value", "ci_low", "ci_high"]
@@ -148,14 +159,39 @@ ANY_BREACH = ControlRule((), "a control chain must breach at least one threshold
 HARD_CHECKS = ("leak_scan", "dictionary", "validation", "dp_audit")
 
 
+class RegressionPolicy(BaseModel):
+    """How ``check --baseline`` judges a cell: a one-sided test at ``alpha`` (Holm-corrected across cells) and
+    a change in the worse direction larger than the materiality margin (``margins`` per ``check.metric`` or
+    ``check.*``, else the catalog's margin for the metric, else ``margin``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    alpha: float = Field(0.01, gt=0, lt=0.5, description="Family-wise error rate across compared cells (Holm).")
+    margin: float = Field(0.02, ge=0, description="Default materiality margin (absolute, in the metric's units).")
+    margins: dict[str, float] = Field(default_factory=dict, description="check.metric (or check.*) -> margin.")
+
+    def margin_for(self, check: str, metric: str) -> float:
+        for key in (f"{check}.{metric}", f"{check}.*"):
+            if key in self.margins:
+                return self.margins[key]
+        spec = catalog.metric_spec(check, metric)
+        return spec.margin if spec is not None and spec.margin is not None else self.margin
+
+
 @dataclass(frozen=True)
 class ThresholdSet:
-    """The effective thresholds: exact keys (``check.metric``) and wildcards (``check.*``), plus control rules."""
+    """The effective thresholds: exact keys (``check.metric``) and wildcards (``check.*``), plus control rules.
+    ``off`` holds what the thresholds switched off explicitly (``check`` or ``check.metric``): not measured
+    there is not a failure."""
 
     thresholds: Mapping[str, Threshold]
     controls: Mapping[str, ControlRule]
     origins: tuple[str, ...] = ("defaults",)
     known_weak: Mapping[str, str] = field(default_factory=dict)
+    off: frozenset[str] = frozenset()
+    regression: RegressionPolicy = field(default_factory=RegressionPolicy)
+
+    def is_off(self, check: str, metric: str | None = None) -> bool:
+        return check in self.off or (metric is not None and f"{check}.{metric}" in self.off)
 
     def for_metric(self, check: str, metric: str, params: Mapping[str, Any]) -> Threshold | None:
         for key in (f"{check}.{metric}", f"{check}.*"):
@@ -172,6 +208,9 @@ class ThresholdSet:
         doc: dict[str, Any] = {k: t.to_dict() for k, t in sorted(self.thresholds.items())}
         doc["controls"] = {k: c.to_dict() for k, c in sorted(self.controls.items())}
         doc["known_weak"] = dict(sorted(self.known_weak.items()))
+        for key in sorted(self.off):
+            doc[key] = "off"
+        doc["regression"] = self.regression.model_dump()
         return doc
 
 
@@ -189,11 +228,34 @@ def _fail(origin: str, key: str, reason: str) -> UsageError:
     return UsageError(f"{origin}: {key}: {reason}")
 
 
+def _valid(names: Any) -> str:
+    return ", ".join(sorted(str(n) for n in names)) or "none"
+
+
+def _known(origin: str, key: str, check: str, metric: str | None = None, params: tuple[str, ...] = ()) -> None:
+    """Exit 2 naming the key, the file and the valid names when the catalog does not know a name."""
+    bad = catalog.unknown(check, metric, params)
+    if bad is None:
+        return
+    if bad.what == "check":
+        raise _fail(origin, key, f"unknown check {check!r} (valid: {_valid(bad.valid)})")
+    if bad.what == "metric":
+        raise _fail(origin, key, f"unknown metric {metric!r} of check {check} (valid: {_valid(bad.valid)})")
+    wrong = next(p for p in params if p not in bad.valid)
+    raise _fail(origin, f"{key}.where.{wrong}", f"unknown parameter of check {check} (valid: {_valid(bad.valid)})")
+
+
+def _is_off(spec: Any) -> bool:
+    """``null``, ``off``/``false`` (YAML 1.1 reads ``off`` as false) or the text "off" switch a key off."""
+    return spec is None or spec is False or (isinstance(spec, str) and spec.strip().lower() == "off")
+
+
 def _parse_threshold(origin: str, key: str, spec: Any) -> Threshold | None:
-    if "." not in key or key.startswith(".") or key.endswith("."):
+    if key.startswith(".") or key.endswith(".") or key.count(".") > 1:
         raise _fail(origin, key, "a threshold key is 'check.metric' (or 'check.*')")
     check, metric = key.split(".", 1)
-    if spec is None:
+    _known(origin, key, check, metric)
+    if _is_off(spec):
         return None
     if isinstance(spec, bool) or not isinstance(spec, (int, float, dict)):
         raise _fail(origin, key, "expected a number, null, or a mapping with 'max' or 'min'")
@@ -213,6 +275,7 @@ def _parse_threshold(origin: str, key: str, spec: Any) -> Threshold | None:
     where = spec.get("where", {}) or {}
     if not isinstance(where, dict):
         raise _fail(origin, f"{key}.where", "must be a mapping of params, e.g. {p: 4}")
+    _known(origin, key, check, None, tuple(str(k) for k in where))
     on_text = spec.get("on", "value")
     if on_text not in ("value", "ci_low", "ci_high"):
         raise _fail(origin, f"{key}.on", "must be value, ci_low or ci_high")
@@ -223,30 +286,65 @@ def _parse_threshold(origin: str, key: str, spec: Any) -> Threshold | None:
     return Threshold(check, metric, op, float(bound), source, where, on)
 
 
-def _parse_controls(origin: str, spec: Any) -> dict[str, ControlRule]:
+def _chain(origin: str, key: str, name: str, chains: Collection[str] | None) -> str:
+    if chains is not None and name not in chains:
+        raise _fail(origin, f"{key}.{name}", f"unknown chain {name!r} (valid: {_valid(chains)})")
+    return name
+
+
+def _parse_controls(origin: str, spec: Any, chains: Collection[str] | None) -> dict[str, ControlRule]:
     if not isinstance(spec, dict):
         raise _fail(origin, "controls", "must map a control chain name to {caught_by: [check, ...]}")
     out = {}
     for name, rule in spec.items():
+        _chain(origin, "controls", str(name), chains)
         if not isinstance(rule, dict) or set(rule) - {"caught_by", "reason"}:
             raise _fail(origin, f"controls.{name}", "expected {caught_by: [check, ...], reason: text}")
         checks = rule.get("caught_by", [])
         if not isinstance(checks, list) or not all(isinstance(c, str) for c in checks):
             raise _fail(origin, f"controls.{name}.caught_by", "must be a list of check names")
+        for c in checks:
+            _known(origin, f"controls.{name}.caught_by", c)
         out[str(name)] = ControlRule(tuple(checks), str(rule.get("reason", f"user rule ({origin})")))
     return out
 
 
-def _parse_known_weak(origin: str, spec: Any) -> dict[str, str]:
+def _parse_known_weak(origin: str, spec: Any, chains: Collection[str] | None) -> dict[str, str]:
     if isinstance(spec, list) and all(isinstance(c, str) for c in spec):
-        return {c: f"listed as known weak ({origin})" for c in spec}
-    if isinstance(spec, dict) and all(isinstance(v, str) for v in spec.values()):
-        return {str(k): v for k, v in spec.items()}
-    raise _fail(origin, "known_weak", "must list chain names, or map each chain name to a reason")
+        out = {c: f"listed as known weak ({origin})" for c in spec}
+    elif isinstance(spec, dict) and all(isinstance(v, str) for v in spec.values()):
+        out = {str(k): v for k, v in spec.items()}
+    else:
+        raise _fail(origin, "known_weak", "must list chain names, or map each chain name to a reason")
+    for name in out:
+        _chain(origin, "known_weak", name, chains)
+    return out
 
 
-def parse_document(doc: Any, origin: str, base: ThresholdSet | None = None) -> ThresholdSet:
-    """Layer a thresholds document over ``base`` (the defaults when None). Errors name origin and key."""
+def _parse_regression(origin: str, spec: Any, base: RegressionPolicy) -> RegressionPolicy:
+    if not isinstance(spec, dict):
+        raise _fail(origin, "regression", "must be a mapping: {alpha, margin, margins: {check.metric: margin}}")
+    merged = {**base.model_dump(), **{str(k): v for k, v in spec.items()}}
+    if isinstance(spec.get("margins"), dict):
+        merged["margins"] = {**base.margins, **spec["margins"]}
+    try:
+        policy = RegressionPolicy.model_validate(merged)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        raise _fail(origin, f"regression.{loc}", err["msg"]) from None
+    for key in policy.margins:
+        if key.count(".") != 1:
+            raise _fail(origin, f"regression.margins.{key}", "a margin key is 'check.metric' (or 'check.*')")
+        check, metric = key.split(".")
+        _known(origin, f"regression.margins.{key}", check, metric)
+    return policy
+
+
+def parse_document(doc: Any, origin: str, base: ThresholdSet | None = None,
+                   chains: Collection[str] | None = None) -> ThresholdSet:
+    """Layer a thresholds document over ``base`` (the defaults when None). Errors name origin and key.
+    ``chains``: the valid chain names for ``known_weak`` and ``controls`` (None: not checked)."""
     base = base or defaults()
     if doc is None:
         return base
@@ -259,38 +357,57 @@ def parse_document(doc: Any, origin: str, base: ThresholdSet | None = None) -> T
     merged: dict[str, Threshold] = dict(base.thresholds)
     controls: dict[str, ControlRule] = dict(base.controls)
     weak: dict[str, str] = dict(base.known_weak)
+    off: set[str] = set(base.off)
+    regression = base.regression
     for key, spec in doc.items():
         key = str(key)
         if key == "controls":
-            controls.update(_parse_controls(origin, spec))
+            controls.update(_parse_controls(origin, spec, chains))
             continue
         if key == "known_weak":
-            weak.update(_parse_known_weak(origin, spec))
+            weak.update(_parse_known_weak(origin, spec, chains))
+            continue
+        if key == "regression":
+            regression = _parse_regression(origin, spec, regression)
+            continue
+        if "." not in key:  # a whole check: `unicity: off`
+            _known(origin, key, key)
+            if not _is_off(spec):
+                raise _fail(origin, key, "a check alone can only be switched off (`off`); a threshold key is "
+                            "'check.metric' (or 'check.*')")
+            off.add(key)
+            merged = {k: t for k, t in merged.items() if k.split(".", 1)[0] != key}
             continue
         t = _parse_threshold(origin, key, spec)
         if t is None:
             merged.pop(key, None)
+            off.add(key)
         else:
             merged[key] = t
-    return ThresholdSet(merged, controls, (*base.origins, origin), weak)
+            off.discard(key)
+            off.discard(key.split(".", 1)[0])
+    return ThresholdSet(merged, controls, (*base.origins, origin), weak, frozenset(off), regression)
 
 
-def load_file(path: str | Path, base: ThresholdSet | None = None) -> ThresholdSet:
+def load_file(path: str | Path, base: ThresholdSet | None = None,
+              chains: Collection[str] | None = None) -> ThresholdSet:
     """Read a thresholds YAML file (exit 2 naming the file and key when it is wrong)."""
     from anonbench.config import load_yaml
 
-    return parse_document(load_yaml(path), str(path), base)
+    return parse_document(load_yaml(path), str(path), base, chains)
 
 
 def resolve(run_config_thresholds: Mapping[str, Any] | None = None,
-            file: str | Path | None = None, config_origin: str = "run config thresholds") -> ThresholdSet:
+            file: str | Path | None = None, config_origin: str = "run config thresholds",
+            chains: Collection[str] | None = None) -> ThresholdSet:
     """Defaults, overridden by the run config's ``thresholds:`` section, then by ``file``. Errors name
-    ``config_origin`` (e.g. ``configs/ci.yaml: thresholds``) or the file, and the key."""
+    ``config_origin`` (e.g. ``configs/ci.yaml: thresholds``) or the file, and the key. ``chains``: the chain
+    names ``known_weak``/``controls`` may name (the run's and its config's; None: not checked)."""
     ts = defaults()
     if run_config_thresholds:
-        ts = parse_document(dict(run_config_thresholds), config_origin, ts)
+        ts = parse_document(dict(run_config_thresholds), config_origin, ts, chains)
     if file is not None:
-        ts = load_file(file, ts)
+        ts = load_file(file, ts, chains)
     return ts
 
 

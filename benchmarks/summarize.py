@@ -102,6 +102,12 @@ def render() -> str:
                 f"{_f(p['peak_rss_tree_mb'])} MB (tree). Share of wall time: " + ", ".join(
                     f"{k} {100 * s:.0f}%" for k, s in p["share_of_wall_time"].items()) + ".", "",
                 "Targets: " + ", ".join(f"{k} {'✅' if x else '❌'}" for k, x in p["targets"].items()), ""]
+    if gt := _load("gate"):
+        out += [f"## The CI gate with a baseline (`anonbench run` + `check --baseline`, {gt['config']})", "",
+                f"plain `anonbench run` {gt['plain_run']['seconds']:.0f} s; gate: `anonbench run` "
+                f"{gt['gate_run']['seconds']:.0f} s + `check --baseline` {gt['check_baseline']['seconds']:.1f} s "
+                f"({gt['cells_compared']} figures compared, {gt['cells_regressed']} regressed): **{gt['ratio']}×** "
+                f"({gt['ratio_same_run']}× on one and the same run; target ≤ {gt['target_ratio']}×).", ""]
     if machine:
         out += [f"Machine: {machine['cpus']} CPUs, {machine['memory_gb']} GB, Python {machine['python']}, "
                 f"{machine['platform']}.", ""]

@@ -17,6 +17,10 @@ rows back to raw rows:
 
 Released actor -> raw account -> person (``truth/accounts.parquet``). Nothing here uses the chain's key.
 
+A check that raises leaves one row that says so (``metric`` ``error``, ``params.error`` = the exception type,
+value NaN): the gate reads it as *not measured*, never as a missing file it could overlook. The message itself
+is not stored (it could quote a raw value); the traceback goes to the ``reid.harness`` logger (``--debug``).
+
 **Synthetic releases.** When a step of the chain declares ``synthetic`` (the manifest's
 ``chains.<chain>.steps[i].flags``), no released actor is anybody's account: the alignment returns an empty map
 (mode ``synthetic``) instead of crediting synthetic actors to the raw accounts they resemble. Unicity and
@@ -30,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +56,9 @@ from reid.result import Metric
 from reid.synthetic import profile_linkage_synthetic, unicity_synthetic
 from reid.unicity import detect_resolution, unicity
 from reid.utility import utility
+
+log = logging.getLogger(__name__)
+ERROR_METRIC = "error"
 
 FINGERPRINT = ("object_id", "container_id", "action", "product", "outcome", "auth_type", "geo_country",
                "user_agent", "org_id")
@@ -231,9 +239,17 @@ def not_applicable(check: str, metrics: tuple[str, ...], reason: str) -> list[Me
     return [Metric(check, m, float("nan"), 0, params={"applicable": False, "reason": reason}) for m in metrics]
 
 
+def raised(check: str, error: BaseException) -> list[Metric]:
+    """The row of a check that raised: not measured, and saying so (the exception type only)."""
+    return [Metric(check, ERROR_METRIC, float("nan"), 0,
+                   params={"error": type(error).__name__, "measured": False,
+                           "reason": f"the check raised {type(error).__name__}"})]
+
+
 def run_checks(run: str | Path, chain: str, params: AttackParams | None = None,
                progress: Callable[[str], None] | None = None) -> dict[str, list[Metric]]:
-    """Every enabled check on ``RUN/anon/<chain>``; metrics per check name."""
+    """Every enabled check on ``RUN/anon/<chain>``; metrics per check name. A check that raises yields its
+    ``raised`` row instead of stopping the others."""
     params = params or AttackParams.model_validate({})
     data = RunData.open(run, chain)
     if "events" not in data.raw or data.accounts is None:
@@ -243,7 +259,11 @@ def run_checks(run: str | Path, chain: str, params: AttackParams | None = None,
         if progress:
             progress(check)
         t0 = time.perf_counter()
-        metrics = CHECKS[check](data, params)
+        try:
+            metrics = CHECKS[check](data, params)
+        except Exception as e:  # any failure of one attack is recorded as "not measured"
+            log.info("check %s on chain %s raised %s", check, chain, type(e).__name__, exc_info=True)
+            metrics = raised(check, e)
         seconds = time.perf_counter() - t0
         # wall time of the whole check, including shared work it triggered first (alignment, profiles)
         out[check] = [dataclasses.replace(m, seconds=seconds,

@@ -17,8 +17,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from reid.inference import inference
+from reid.linkability import linkability
 from reid.params import AttackParams
+from reid.quasi_identifiers import quasi_identifiers
 from reid.result import Metric
+from reid.singling_out import singling_out
 
 if TYPE_CHECKING:
     from reid.harness import RunData
@@ -117,16 +121,6 @@ def _na(check: str, names: tuple[str, ...], reason: str, **params: object) -> li
             for m in names]
 
 
-def _table_fn(module: str):
-    """The table-mode function ``reid.<module>.<module>`` (built beside this module); None while missing."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(f"reid.{module}"), module)
-    except (ImportError, AttributeError):
-        return None
-
-
 def quasi_identifier_check(data: RunData, p: AttackParams) -> list[Metric]:
     """``quasi_identifiers`` on the released per-account table, for every configured QI set."""
     names = ("k", "equivalence_classes", "unique_share", "prosecutor_risk_max", "prosecutor_risk_avg")
@@ -134,10 +128,7 @@ def quasi_identifier_check(data: RunData, p: AttackParams) -> list[Metric]:
         # k and the prosecutor model count real records per class; a synthetic row is nobody's record
         return _na("quasi_identifiers", names, "synthetic release: equivalence classes of synthetic rows say "
                    "nothing about real persons; copies are measured by membership and singling_out")
-    fn = _table_fn("quasi_identifiers")
     released = released_profiles(data, p)
-    if fn is None:
-        return _na("quasi_identifiers", names, "table-mode functions not installed")
     if released is None or released.height == 0:
         return _na("quasi_identifiers", names, "no per-account table released")
     out: list[Metric] = []
@@ -147,15 +138,12 @@ def quasi_identifier_check(data: RunData, p: AttackParams) -> list[Metric]:
             out += _na("quasi_identifiers", names, f"released table lacks {missing}", qi_set=set_name)
             continue
         sensitive = p.quasi_identifiers.sensitive if p.quasi_identifiers.sensitive in released.columns else None
-        metrics = fn(released, qis, sensitive=sensitive)
+        metrics = quasi_identifiers(released, qis, sensitive=sensitive)
         out += [dataclasses.replace(m, params={**m.params, "qi_set": set_name}) for m in metrics]
     return out
 
 
 def _anonymeter_inputs(data: RunData, p: AttackParams, check: str, needed: list[str]):
-    fn = _table_fn(check)
-    if fn is None:
-        return None, _na(check, ANONYMETER_METRICS, "table-mode functions not installed")
     syn = released_profiles(data, p)          # first: a release without per-account rows needs nothing else
     if syn is None or syn.height == 0:
         return None, _na(check, ANONYMETER_METRICS, "no per-account table released")
@@ -168,7 +156,7 @@ def _anonymeter_inputs(data: RunData, p: AttackParams, check: str, needed: list[
     missing = [c for c in needed if c not in cols]
     if missing or not cols:
         return None, _na(check, ANONYMETER_METRICS, f"released table lacks {missing or p.anonymeter.columns}")
-    return (fn, ori.select(cols), syn.select(cols), ctl.select(cols), cols), None
+    return (ori.select(cols), syn.select(cols), ctl.select(cols), cols), None
 
 
 def singling_out_check(data: RunData, p: AttackParams) -> list[Metric]:
@@ -176,8 +164,8 @@ def singling_out_check(data: RunData, p: AttackParams) -> list[Metric]:
     got, na = _anonymeter_inputs(data, p, "singling_out", [])
     if got is None:
         return na
-    fn, ori, syn, ctl, _ = got
-    return fn(ori, syn, control=ctl, n_attacks=p.anonymeter.n_attacks, seed=p.seed,
+    ori, syn, ctl, _ = got
+    return singling_out(ori, syn, control=ctl, n_attacks=p.anonymeter.n_attacks, seed=p.seed,
               max_attempts=p.anonymeter.max_attempts)
 
 
@@ -187,8 +175,8 @@ def linkability_check(data: RunData, p: AttackParams) -> list[Metric]:
     got, na = _anonymeter_inputs(data, p, "linkability", [*a, *b])
     if got is None:
         return na
-    fn, ori, syn, ctl, _ = got
-    return fn(ori, syn, aux_a=a, aux_b=b, control=ctl, n_attacks=p.anonymeter.n_attacks, seed=p.seed)
+    ori, syn, ctl, _ = got
+    return linkability(ori, syn, aux_a=a, aux_b=b, control=ctl, n_attacks=p.anonymeter.n_attacks, seed=p.seed)
 
 
 def inference_check(data: RunData, p: AttackParams) -> list[Metric]:
@@ -197,7 +185,7 @@ def inference_check(data: RunData, p: AttackParams) -> list[Metric]:
     got, na = _anonymeter_inputs(data, p, "inference", [secret])
     if got is None:
         return na
-    fn, ori, syn, ctl, cols = got
+    ori, syn, ctl, cols = got
     aux = [c for c in cols if c != secret]
-    return fn(ori, syn, aux=aux, secret=secret, control=ctl, n_attacks=p.anonymeter.n_attacks,
+    return inference(ori, syn, aux=aux, secret=secret, control=ctl, n_attacks=p.anonymeter.n_attacks,
               seed=p.seed)

@@ -127,7 +127,7 @@ def quasi_identifiers(df: pl.DataFrame, qis: list[str], sensitive: str | None = 
         Metric(CHECK, "equivalence_classes", float(ec), n, params=base),
         Metric.proportion(CHECK, "unique_share", int((sizes == 1).sum()), n, params=base),
         Metric(CHECK, "prosecutor_risk_max", 1.0 / k, n, params=base),
-        Metric(CHECK, "prosecutor_risk_avg", ec / n, n, params=base),
+        Metric(CHECK, "prosecutor_risk_avg", ec / n, n, params=base, successes=int(ec)),  # classes / records
         Metric(CHECK, "class_risk_avg", float(np.mean(1.0 / sizes)), n, params=base),
     ]
     if sensitive:

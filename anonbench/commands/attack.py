@@ -79,13 +79,18 @@ def main(run: Path, chain: str, config: Path | None = None) -> int:
         if stale.stem not in results:
             stale.unlink()
     seconds = time.perf_counter() - t0
+    raised = {c: str(ms[0].params["error"]) for c, ms in results.items() if ms and ms[0].params.get("error")}
     section: dict[str, Any] = {
         "checks": list(results), "seconds": round(seconds, 3), "params": params.model_dump(mode="json"),
         "rows": {check: len(metrics) for check, metrics in results.items()},
+        "raised": raised,
         "truth_alignment": sorted({str(m.params["truth_alignment"]) for ms in results.values() for m in ms
                                    if "truth_alignment" in m.params}),
     }
     manifest.update_section(run, "risk", chain, section, files_under=[f"risk/{chain}"])
     render(results, chain, Console(width=max(140, Console().width)))
+    for check, error in raised.items():
+        console.print(f"[red]check {check} raised {error}[/]: its row says so and the gate counts it as not "
+                      "measured (re-run with --debug for the traceback)")
     console.print(f"wrote {out_dir} ({len(results)} checks, {seconds:.1f} s)")
     return 0

@@ -18,11 +18,14 @@ from rich.table import Table
 
 from anonbench.errors import UsageError
 from pipelines.runio import write_parquet_atomic
+from reid.catalog import TABLE_CHECKS
 from reid.result import Metric, to_table
 from reid.tablemode import TableError, evaluate_tables
 
 CHAIN = "table"
-CHECKS = ("quasi_identifiers", "singling_out", "linkability", "inference")
+CHECKS = TABLE_CHECKS
+
+
 def _variant(m: Metric) -> str:
     p = m.params
     if m.check == "singling_out":

@@ -5,6 +5,12 @@ count of failed expectations of its validation stage). A *control* chain passes 
 check its rule names, at least one figure breaches (see ``anonbench.thresholds``). A control whose catching
 check is missing has escaped — an attack that cannot see through ``none`` has lost its teeth.
 The raw tables' own validation must hold too (a broken generator is a failed run).
+
+Fail safe: a candidate's check that was expected (the run config's ``attacks.checks``, else the checks its
+``attack`` recorded; ``validation`` when the config enables it) but did not run, raised (a row with
+``params.error``), ran short (``params.measured = false`` or ``params.ran_short = true``) or gave NaN for a risk or utility figure is *not
+measured*, which fails the gate — unless the thresholds switch that check or metric off. A row with
+``params.applicable = false`` is *not applicable* (the attack cannot apply to this kind of release): no failure.
 """
 
 from __future__ import annotations
@@ -12,12 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from anonbench import thresholds as th
-from anonbench.report.results import ChainInfo, RunData
+from anonbench.report.results import ChainInfo, RunData, section
+from reid import catalog
+
+if TYPE_CHECKING:
+    from anonbench.report.baseline import BaselineComparison
 
 VALIDATION_CHECK = "validation"
 VALIDATION_METRIC = "failed_expectations"
@@ -39,6 +49,18 @@ class Outcome:
     n: int
     threshold: th.Threshold | None = None
     passed: bool | None = None
+    successes: int | None = None
+
+    @property
+    def error(self) -> str | None:
+        """The exception type when the check raised (its row then says so), else None."""
+        e = self.params.get("error")
+        return str(e) if e else None
+
+    @property
+    def measured(self) -> bool:
+        """False when the check raised, declared itself short (``measured: false``) or gave NaN."""
+        return self.error is None and not short(self.params) and self.value is not None
 
     @property
     def label(self) -> str:
@@ -61,6 +83,7 @@ class ChainVerdict:
     problems: tuple[str, ...] = ()  # one line per breach (candidate) or escape (control)
     accepted: tuple[str, ...] = ()  # breaches of a known-weak candidate that do not gate
     known_weak: str = ""  # the reason, when the thresholds list this candidate as known weak
+    not_measured: tuple[str, ...] = ()  # one line per expected check or figure that was not measured
 
     @property
     def breaches(self) -> tuple[Outcome, ...]:
@@ -75,6 +98,8 @@ class CheckResult:
     chains: tuple[ChainVerdict, ...]
     raw_validation: tuple[int, int]  # (expectations, failed)
     thresholds: th.ThresholdSet = field(repr=False, default_factory=th.defaults)
+    targets_digest: str | None = None  # what fixed the attacked targets (see ``baseline.targets_digest``)
+    baseline: BaselineComparison | None = None  # set by ``check --baseline``
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -84,6 +109,8 @@ class CheckResult:
             lines.append(f"run {self.run}: no anonymized chain to judge (anonymize and attack first)")
         for v in self.chains:
             lines.extend(v.problems)
+        if self.baseline is not None:
+            lines.extend(self.baseline.problems)
         return tuple(lines)
 
     @property
@@ -97,6 +124,12 @@ class CheckResult:
         raise KeyError(chain)
 
 
+def short(params: Mapping[str, Any]) -> bool:
+    """The row says its figure understates: ``measured: false`` or ``ran_short: true`` (a search that stopped
+    before it built every query)."""
+    return params.get("measured") is False or params.get("ran_short") is True
+
+
 def _num(x: Any) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
@@ -107,8 +140,12 @@ def outcome(ts: th.ThresholdSet, row: Mapping[str, Any]) -> Outcome:
     t = ts.for_metric(row["check"], row["metric"], params)
     value, lo, hi = _num(row.get("value")), _num(row.get("ci_low")), _num(row.get("ci_high"))
     figure = {"value": value, "ci_low": lo, "ci_high": hi}[t.on] if t else None
+    successes = row.get("successes")
+    ok = t.passes(figure) if t else None
+    if params.get("error") or (short(params) and ok is not False):
+        ok = None  # an understated figure that passes proves nothing; one that already breaches is a breach
     return Outcome(row["chain"], row["check"], row["metric"], params, value, lo, hi, int(row.get("n") or 0),
-                   t, t.passes(figure) if t else None)
+                   t, ok if t else None, None if successes is None else int(successes))
 
 
 def _validation_outcome(ts: th.ThresholdSet, chain: str, rows: pl.DataFrame) -> Outcome | None:
@@ -128,8 +165,65 @@ def _breach_line(o: Outcome) -> str:
             f"threshold {o.threshold.describe()} (n={o.n})")
 
 
-def judge_chain(info: ChainInfo, outcomes: list[Outcome], ts: th.ThresholdSet) -> ChainVerdict:
-    """Candidate: pass iff nothing breaches. Control: pass iff caught by every check its rule names."""
+def expected_checks(data: RunData, chain: str) -> tuple[str, ...]:
+    """The checks a chain should have results for: the run config's ``attacks.checks`` (plus ``validation``
+    when it is enabled), else those its ``attack`` recorded in the manifest; () when neither is known."""
+    cfg = section(data.manifest, "config")
+    attacks = cfg.get("attacks")
+    checks: list[str] = []
+    if isinstance(attacks, Mapping) and isinstance(attacks.get("checks"), list):
+        checks = [str(c) for c in attacks["checks"]]
+    else:
+        recorded = section(section(data.manifest, "risk"), chain).get("checks")
+        checks = [str(c) for c in recorded] if isinstance(recorded, list) else []
+    validation = cfg.get("validation")
+    if isinstance(validation, Mapping) and validation.get("enabled", True) is not False:
+        checks.append(VALIDATION_CHECK)
+    return tuple(checks)
+
+
+def _gated(o: Outcome, ts: th.ThresholdSet) -> bool:
+    """A figure whose NaN means "not measured": a risk or utility metric of the catalog, or one a threshold
+    bounds."""
+    spec = catalog.metric_spec(o.check, o.metric)
+    return o.threshold is not None or (spec is not None and spec.kind != "info")
+
+
+def not_measured(chain: str, outcomes: list[Outcome], expected: tuple[str, ...], ts: th.ThresholdSet) -> list[str]:
+    """One line per expected check (or figure) of a candidate that was not measured and not switched off."""
+    lines = []
+    by_check: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        by_check.setdefault(o.check, []).append(o)
+    for check in dict.fromkeys([*expected, *by_check]):
+        if ts.is_off(check):
+            continue
+        rows = by_check.get(check, [])
+        head = f"chain {chain}: check {check} not measured"
+        if not rows:
+            lines.append(f"{head}: did not run (switch it off in the thresholds with `{check}: off`)")
+            continue
+        raised = sorted({o.error for o in rows if o.error})
+        if raised:
+            lines.append(f"{head}: it raised {', '.join(raised)} (see `anonbench attack --debug`)")
+            continue
+        ran_short = [o for o in rows if o.applicable and short(o.params) and not ts.is_off(check, o.metric)]
+        if ran_short:
+            why = ran_short[0].params.get("reason") or "the attack ran short (its figure would understate)"
+            lines.append(f"{head}: {ran_short[0].label.split('.', 1)[1]}: {why}")
+            continue
+        nan = [o for o in rows if o.applicable and o.value is None and _gated(o, ts)
+               and not ts.is_off(check, o.metric)]
+        if nan:
+            labels = ", ".join(o.label.split(".", 1)[1] for o in nan[:3]) + (" …" if len(nan) > 3 else "")
+            lines.append(f"{head}: no value (NaN) for {labels}")
+    return lines
+
+
+def judge_chain(info: ChainInfo, outcomes: list[Outcome], ts: th.ThresholdSet,
+                expected: tuple[str, ...] = ()) -> ChainVerdict:
+    """Candidate: pass iff nothing breaches and every expected check was measured. Control: pass iff caught by
+    every check its rule names."""
     breaches = [o for o in outcomes if o.passed is False]
     if not info.is_control:
         weak = info.name in ts.known_weak
@@ -137,13 +231,18 @@ def judge_chain(info: ChainInfo, outcomes: list[Outcome], ts: th.ThresholdSet) -
         accepted = [_breach_line(o) for o in breaches if weak and o.check not in th.HARD_CHECKS]
         if not outcomes:
             problems.append(f"chain {info.name}: no risk results (was it attacked?)")
-        return ChainVerdict(info, tuple(outcomes), not problems, None, tuple(problems), tuple(accepted),
-                            ts.known_weak.get(info.name, ""))
+            missing: list[str] = []
+        else:
+            missing = not_measured(info.name, outcomes, expected, ts)
+        return ChainVerdict(info, tuple(outcomes), not problems and not missing, None,
+                            tuple(problems + missing), tuple(accepted), ts.known_weak.get(info.name, ""),
+                            tuple(missing))
     rule = ts.control_rule(info.name)
-    ran = {o.check for o in outcomes}
+    ran = {o.check for o in outcomes if o.error is None}
     breached = {o.check for o in breaches}
-    if rule.caught_by:
-        missing = [c for c in rule.caught_by if c not in breached]
+    catching = [c for c in rule.caught_by if not ts.is_off(c)]  # a check switched off cannot catch anything
+    if catching:
+        missing = [c for c in catching if c not in breached]
         problems = [f"control chain {info.name} escaped: check {c} "
                     f"{'did not run' if c not in ran else 'found no breach'} ({rule.reason})" for c in missing]
     else:
@@ -166,7 +265,9 @@ def evaluate(data: RunData, ts: th.ThresholdSet | None = None) -> CheckResult:
         v = _validation_outcome(ts, info.name, data.validation_of(info.name))
         if v is not None:
             outcomes.append(v)
-        verdicts.append(judge_chain(info, outcomes, ts))
+        verdicts.append(judge_chain(info, outcomes, ts, expected_checks(data, info.name)))
     raw = data.validation_of(None)
     raw_failed = int((~raw["success"].fill_null(False)).sum()) if raw.height else 0
-    return CheckResult(data.name, tuple(verdicts), (raw.height, raw_failed), ts)
+    from anonbench.report.baseline import targets_digest
+
+    return CheckResult(data.name, tuple(verdicts), (raw.height, raw_failed), ts, targets_digest(data.manifest))

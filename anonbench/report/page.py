@@ -316,6 +316,32 @@ def _short(v: Any) -> str:
     return s if len(s) <= 120 else s[:117] + "…"
 
 
+def baseline_section(result: CheckResult) -> str:
+    """``check --baseline``: how many figures were compared, and each regressed one with both figures and p."""
+    b = result.baseline
+    if b is None:
+        return ""
+    rows = "".join(
+        f"<tr class='fail'><td><code>{escape(c.new.chain)}</code></td><td>{escape(c.new.label)}</td>"
+        f"<td>{escape(c.kind)}</td><td class='num'>{escape(c.old.text())}</td>"
+        f"<td class='num'>{escape(c.new.text())}</td><td class='num'>{_f(c.worse_by)}</td>"
+        f"<td class='num'>{_f(c.margin)}</td><td class='num'>{_f(c.p, 2)}</td><td class='num'>{_f(c.p_holm, 2)}</td>"
+        f"<td>{escape(c.test)}</td></tr>" for c in b.regressions)
+    table = ("<table><tr><th>chain</th><th>figure</th><th>kind</th><th>baseline</th><th>now</th><th>worse by</th>"
+             "<th>margin</th><th>p</th><th>Holm p</th><th>test</th></tr>" + rows + "</table>") if rows else ""
+    pairing = ("the same targets were attacked (the score test is conservative for such paired samples; "
+               "per-target outcomes are not stored)" if b.same_targets else "the runs attacked different targets")
+    badge = _badge(not b.regressions, "no regression", f"{len(b.regressions)} regressed")
+    return (f"<h2 id='baseline'>Compared with the baseline</h2><p>{badge} <code>{escape(b.source)}</code>: "
+            f"{len(b.cells)} figures of "
+            f"candidate chains compared; {escape(pairing)}.</p>{table}<p class='note'>A figure regresses when a "
+            f"one-sided test says it got worse (score test on the counts of a proportion, else on the 95% "
+            f"intervals) at Holm-corrected alpha = {b.alpha:g} across all compared figures, and it moved the worse "
+            "way by more than its materiality margin. A figure without a sampling interval (k, a utility error) "
+            "is judged by the margin alone on the same data, and not compared on other data "
+            f"({b.untested} such figures here).</p>")
+
+
 def render(data: RunData, result: CheckResult, profiles: Mapping[str, Profile]) -> str:
     colours = _colours(result)
     verdict = _badge(result.passed, "passed", "failed")
@@ -323,7 +349,7 @@ def render(data: RunData, result: CheckResult, profiles: Mapping[str, Profile]) 
         ("verdict", "Verdict"), ("frontier", "Frontier"), ("unicity", "Unicity"), ("profiles", "Profiles"),
         ("risk", "Risk"), ("validation", "Validation"), ("metrics", "Metrics"), ("thresholds", "Thresholds"),
         ("run", "Run")))
-    body = "".join((verdict_section(result), frontier_section(result, colours),
+    body = "".join((verdict_section(result), baseline_section(result), frontier_section(result, colours),
                     unicity_section(data, result, colours), profiles_section(profiles, result, colours),
                     risk_section(result), validation_section(data), glossary_section(),
                     thresholds_section(result), run_section(data)))

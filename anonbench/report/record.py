@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from anonbench import thresholds as th
+from anonbench.report.baseline import compare_with, load_baseline
 from anonbench.report.gate import CheckResult, evaluate, outcome
 from anonbench.report.results import RunData, load_run, section
 from pipelines import manifest as manifest_io
@@ -37,7 +38,16 @@ def effective_thresholds(data: RunData, file: str | Path | None = None, *,
         return th.from_recorded(recorded["thresholds"], tuple(recorded.get("origins") or ("recorded",)))
     source = data.manifest.get("config_source")
     origin = f"{source}: thresholds" if isinstance(source, str) and source else "run config thresholds"
-    return th.resolve(config_thresholds(data), file, config_origin=origin)
+    return th.resolve(config_thresholds(data), file, config_origin=origin, chains=chain_names(data))
+
+
+def chain_names(data: RunData) -> list[str]:
+    """The chains ``known_weak``/``controls`` may name: the run's, and its config's."""
+    from anonbench.config import chain_names as config_chain_names
+
+    listed = section(data.manifest, "config").get("chains")
+    names = config_chain_names([str(c) for c in listed]) if isinstance(listed, list) else []
+    return sorted({c.name for c in data.chains} | set(names))
 
 
 def annotate_table(table: pa.Table, ts: th.ThresholdSet) -> pa.Table:
@@ -69,25 +79,37 @@ def write_back(run: Path, ts: th.ThresholdSet) -> list[Path]:
     return changed
 
 
-def check_run(run: str | Path, thresholds: str | Path | None = None, *, record: bool = True) -> CheckResult:
-    """Judge a run against defaults + run config thresholds + ``thresholds`` (a YAML file).
+def check_run(run: str | Path, thresholds: str | Path | None = None, *, record: bool = True,
+              baseline: str | Path | None = None) -> CheckResult:
+    """Judge a run against defaults + run config thresholds + ``thresholds`` (a YAML file), and with
+    ``baseline`` (a run directory or its summary.json) against that run's figures too.
 
     With ``record`` (the default) the verdict is written into the run: risk columns and the manifest's
-    ``check`` section. Raises ``UsageError`` (exit 2) for a missing run or a bad thresholds file.
+    ``check`` section. Raises ``UsageError`` (exit 2) for a missing run, a bad thresholds file or a bad
+    baseline — before anything is written.
     """
     data = load_run(run)
     ts = effective_thresholds(data, thresholds)
+    base = load_baseline(baseline) if baseline is not None else None
     result = evaluate(data, ts)
+    if base is not None:
+        result = compare_with(result, base)
     if record:
         write_back(data.path, ts)
         section = {"thresholds": ts.to_dict(), "origins": list(ts.origins), "passed": result.passed,
                    "problems": list(result.problems),
+                   "baseline": result.baseline.to_dict() if result.baseline is not None else None,
                    "chains": {v.chain.name: {"role": v.chain.role, "passed": v.passed} for v in result.chains}}
         manifest_io.update_section(data.path, CHECK_SECTION, None, section, files_under=["risk"])
     return result
 
 
 def judge(run: str | Path | RunData) -> tuple[RunData, CheckResult]:
-    """The report's view: the thresholds last recorded by ``check`` (else defaults + run config)."""
+    """The report's view: the thresholds last recorded by ``check`` (else defaults + run config), and the
+    baseline comparison it made when that baseline file is still there."""
     data = run if isinstance(run, RunData) else load_run(run)
-    return data, evaluate(data, effective_thresholds(data, prefer_recorded=True))
+    result = evaluate(data, effective_thresholds(data, prefer_recorded=True))
+    recorded = section(section(data.manifest, CHECK_SECTION), "baseline").get("source")
+    if isinstance(recorded, str) and Path(recorded).is_file():
+        result = compare_with(result, load_baseline(recorded))
+    return data, result

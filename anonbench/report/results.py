@@ -43,6 +43,12 @@ class ChainInfo:
         return self.role == "control"
 
     @property
+    def deterministic(self) -> bool:
+        """Every step declares ``deterministic`` (a DP step's noise is not): the same input, the same release."""
+        return all((s.get("flags") or {}).get("deterministic", True) is not False for s in self.steps
+                   if isinstance(s.get("flags") or {}, Mapping))
+
+    @property
     def epsilon(self) -> float | None:
         """The chain's ε: the sum over its steps of ``report.budget.epsilon`` in the manifest (sequential
         composition, an upper bound); None when no step declares a budget."""

@@ -98,3 +98,25 @@ def test_results_are_deterministic(run):
         return [(m.check, m.metric, None if math.isnan(m.value) else m.value, m.n, str(m.params))
                 for ms in res.values() for m in ms]
     assert strip(a) == strip(b)
+
+
+def test_a_check_that_raises_leaves_a_row_saying_so(run, monkeypatch):
+    from reid import harness
+
+    def broken(data, params):
+        raise ZeroDivisionError("a message that could quote a value")
+
+    monkeypatch.setitem(harness.CHECKS, "unicity", broken)
+    res = run_checks(run, "pseudo", AttackParams(checks=["leak_scan", "unicity"]))
+    assert res["leak_scan"] and res["leak_scan"][0].params.get("error") is None  # the others still ran
+    (row,) = res["unicity"]
+    assert (row.check, row.metric, row.n, math.isnan(row.value)) == ("unicity", "error", 0, True)
+    assert row.params["error"] == "ZeroDivisionError" and row.params["measured"] is False
+    assert "quote a value" not in json.dumps(row.params)
+
+
+def test_every_check_is_in_the_catalog():
+    from reid import catalog, harness
+    from reid.params import CHECKS
+
+    assert set(CHECKS) <= set(catalog.ATTACK_CHECKS) and set(harness.CHECKS) == set(CHECKS)

@@ -95,3 +95,17 @@ def test_a_run_without_chains_fails(make):
     run = make(chains=())
     result = evaluate(load_run(run))
     assert result.problems == ("run fixture: no anonymized chain to judge (anonymize and attack first)",)
+
+
+@pytest.mark.parametrize("flag", [{"measured": False}, {"ran_short": True}])
+def test_a_figure_that_ran_short_is_not_measured_unless_it_already_breaches(make, flag):
+    figures = {c: [(ch, m, v, n, {**p, **flag}) if (c, ch) == ("generalize", "unicity") else (ch, m, v, n, p)
+                   for ch, m, v, n, p in rows] for c, rows in __import__("fixtures_run").FIGURES.items()}
+    result = evaluate(load_run(make(figures=figures)))
+    v = result.verdict("generalize")
+    assert not v.passed and v.not_measured[0].startswith("chain generalize: check unicity not measured: ")
+    assert all(o.passed is None for o in v.outcomes if o.check == "unicity")
+    # the same understated figure above its threshold is a breach: its true value can only be higher
+    breach = make(figures=figures, override={("generalize", "unicity", "reidentified_share"): 0.5})
+    outs = [o for o in evaluate(load_run(breach)).verdict("generalize").outcomes if o.metric == "reidentified_share"]
+    assert all(o.passed is False for o in outs)

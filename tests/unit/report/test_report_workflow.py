@@ -23,4 +23,17 @@ def test_workflow():
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
     assert upload["if"] == "always()" and upload["with"]["path"].endswith("/report/")
     assert steps[-1]["name"] == "Gate" and 'exit "${code:-3}"' in steps[-1]["run"]
-    assert wf["permissions"] == {"contents": "read"}
+    assert wf["permissions"] == {"contents": "read", "actions": "read"}  # read-only; actions: main's artifact
+
+
+def test_workflow_keeps_mains_summary_as_the_baseline():
+    wf = yaml.safe_load(WORKFLOW.read_text())
+    triggers = wf[True] if True in wf else wf["on"]
+    assert triggers["push"]["branches"] == ["main"]
+    steps = {s.get("name"): s for s in wf["jobs"]["harness"]["steps"]}
+    keep = steps["Keep the baseline (main)"]
+    assert keep["with"]["name"] == "anonbench-baseline" and keep["with"]["path"].endswith("report/summary.json")
+    assert "github.event_name == 'push'" in keep["if"]
+    assert "-n anonbench-baseline" in steps["Download main's baseline (pull requests)"]["run"]
+    assert "check --run \"$RUN_DIR\" --baseline baseline/summary.json" in steps["Compare with main's baseline"]["run"]
+    assert "steps.baseline.outputs.exit" in steps["Gate"]["run"]

@@ -102,14 +102,18 @@ def test_unknown_control_needs_any_breach():
     assert th.defaults().control_rule("my-control") == th.ANY_BREACH
 
 
-@given(st.dictionaries(st.sampled_from(["a.b", "c.d", "unicity.x", "e.*"]),
-                       st.one_of(st.floats(-10, 10), st.fixed_dictionaries({"min": st.integers(0, 50)})),
+@given(st.dictionaries(st.sampled_from(["unicity.reidentified_share", "quasi_identifiers.k", "inference.risk",
+                                        "utility.*", "cross_tenant", "leak_scan.leaked_values"]),
+                       st.one_of(st.floats(-10, 10), st.fixed_dictionaries({"min": st.integers(0, 50)}),
+                                 st.just("off")),
                        max_size=4))
 def test_recorded_round_trip(doc):
+    doc = {k: ("off" if "." not in k else v) for k, v in doc.items()}
     ts = th.parse_document(doc, "f")
     back = th.from_recorded(ts.to_dict())
     assert dict(back.thresholds) == dict(ts.thresholds)
     assert dict(back.controls) == dict(ts.controls)
+    assert back.off == ts.off and back.regression == ts.regression
 
 
 def test_yaml_on_key_is_read_as_on(tmp_path: Path):
@@ -139,3 +143,55 @@ def test_known_weak(spec, expected):
 def test_known_weak_bad():
     with pytest.raises(UsageError, match="f: known_weak:"):
         th.parse_document({"known_weak": "a"}, "f")
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"unicity.reidentifed_share": 0.01},
+     "my.yaml: unicity.reidentifed_share: unknown metric 'reidentifed_share' of check unicity (valid: baseline, "
+     "control_unique_share, reidentified_share, unique_share)"),
+    ({"unicty.reidentified_share": 0.01}, "my.yaml: unicty.reidentified_share: unknown check 'unicty' (valid: "),
+    ({"unicity.reidentified_share": {"max": 0.1, "where": {"points": 4}}},
+     "my.yaml: unicity.reidentified_share.where.points: unknown parameter of check unicity (valid: "),
+    ({"unicity": 0.1}, "my.yaml: unicity: a check alone can only be switched off"),
+    ({"controls": {"none": {"caught_by": ["leakscan"]}}}, "my.yaml: controls.none.caught_by: unknown check"),
+    ({"regression": {"margins": {"unicity.reidentifed_share": 0.01}}},
+     "my.yaml: regression.margins.unicity.reidentifed_share: unknown metric"),
+    ({"regression": {"alpha": 2}}, "my.yaml: regression.alpha: "),
+    ({"regression": {"alfa": 0.1}}, "my.yaml: regression.alfa: "),
+])
+def test_unknown_names_are_usage_errors(doc, message):
+    with pytest.raises(UsageError) as e:
+        th.parse_document(doc, "my.yaml")
+    assert str(e.value).startswith(message), str(e.value)
+
+
+@pytest.mark.parametrize(("section", "name"), [("known_weak", ["generalise"]),
+                                               ("controls", {"nonee": {"caught_by": []}})])
+def test_unknown_chain_names_the_valid_ones(section, name):
+    chain = name[0] if isinstance(name, list) else next(iter(name))
+    with pytest.raises(UsageError) as e:
+        th.parse_document({section: name}, "my.yaml", chains=["generalize", "none"])
+    assert str(e.value) == f"my.yaml: {section}.{chain}: unknown chain {chain!r} (valid: generalize, none)"
+    assert th.parse_document({section: name}, "my.yaml")  # not checked without the chains
+
+
+@pytest.mark.parametrize("spec", [None, False, "off", "OFF"])
+def test_off_switches_a_metric_or_a_check(spec):
+    ts = th.parse_document({"unicity": spec, "profile_linkage.top1_accuracy": spec}, "f")
+    assert ts.is_off("unicity") and ts.is_off("unicity", "reidentified_share")
+    assert "unicity.reidentified_share" not in ts.thresholds
+    assert ts.is_off("profile_linkage", "top1_accuracy") and not ts.is_off("profile_linkage", "top10_accuracy")
+    assert not ts.is_off("profile_linkage")
+    back_on = th.parse_document({"unicity.reidentified_share": 0.2}, "g", ts)
+    assert not back_on.is_off("unicity") and back_on.thresholds["unicity.reidentified_share"].bound == 0.2
+
+
+def test_regression_policy_layers_and_margins():
+    ts = th.parse_document({"regression": {"margin": 0.03, "margins": {"utility.*": 0.1}}}, "a")
+    ts = th.parse_document({"regression": {"margins": {"unicity.reidentified_share": 0.01}}}, "b", ts)
+    r = ts.regression
+    assert (r.alpha, r.margin) == (0.01, 0.03)
+    assert r.margin_for("unicity", "reidentified_share") == 0.01
+    assert r.margin_for("utility", "action_tv_distance") == 0.1
+    assert r.margin_for("linkability", "risk") == 0.03
+    assert r.margin_for("quasi_identifiers", "k") == 0.0  # the catalog's margin for a whole-number figure

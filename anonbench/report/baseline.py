@@ -1,0 +1,258 @@
+"""``check --baseline B``: did any figure of a candidate chain get significantly and materially worse?
+
+B is a run directory (its ``report/summary.json``) or a ``summary.json`` itself — e.g. the artifact of the
+last run on main. A *cell* is (chain, check, metric, the params that identify the row: ``p``, ``qi_set``…;
+see ``reid.catalog``). For every risk or utility cell of a candidate chain (known-weak ones included) that
+both runs measured:
+
+* a one-sided test that it got worse, in the metric's own direction (``reid.catalog``): the two-proportion
+  score test when the figure is a proportion with its counts (``successes``/``n``), else a test on the 95%
+  intervals when both have one. A figure with neither (``k``, t-closeness, a utility error over all rows) has
+  no stated sampling error: on the same data and attack settings (equal ``targets_digest``) and a
+  deterministic chain (no step with random noise, e.g. DP) any change is the chain's doing and it is judged by
+  the margin alone; otherwise it cannot be tested and is counted as *untested*, never as a pass or a
+  regression;
+* Holm's correction across all tested cells: a cell regresses when its adjusted p-value is below ``alpha``
+  *and* it moved the worse way by more than its materiality margin (``regression`` in the thresholds).
+
+Per-target outcomes are not stored, so runs that attacked the same targets (same data and attack settings:
+``targets_digest``) are compared with the independent-sample score test too, which is conservative for them.
+Controls are not compared: whether the attacks still catch them is the threshold gate's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from anonbench import thresholds as th
+from anonbench.errors import UsageError
+from anonbench.report import regression as stats
+from reid import catalog
+
+if TYPE_CHECKING:
+    from anonbench.report.gate import CheckResult
+
+Key = tuple[str, str, str, tuple[tuple[str, str], ...]]
+FIELDS = ("check", "metric", "params", "value", "ci_low", "ci_high", "n", "successes")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One figure of one chain, as both summary.json and the gate's outcomes carry it."""
+
+    chain: str
+    check: str
+    metric: str
+    params: Mapping[str, Any]
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    successes: int | None
+
+    @property
+    def key(self) -> Key:
+        return (self.chain, self.check, self.metric, catalog.key_of(self.check, self.params))
+
+    @property
+    def label(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in catalog.key_of(self.check, self.params))
+        return f"{self.check}.{self.metric}" + (f"[{extra}]" if extra else "")
+
+    @property
+    def comparable(self) -> bool:
+        p = self.params
+        return (self.value is not None and p.get("applicable", True) is not False and not p.get("error")
+                and p.get("measured", True) is not False and p.get("ran_short") is not True)
+
+    def text(self) -> str:
+        ci = "" if self.ci_low is None or self.ci_high is None else f" [{self.ci_low:.3g}, {self.ci_high:.3g}]"
+        count = f"{self.successes}/{self.n}" if self.successes is not None else f"n={self.n}"
+        return f"{self.value:.4g}{ci} ({count})"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One cell in both runs: how much worse it is now, the test used, its p-values and the verdict."""
+
+    old: Cell
+    new: Cell
+    kind: str
+    worse_by: float
+    margin: float
+    test: str  # "score", "interval" or "exact"
+    p: float | None
+    p_holm: float | None = None
+    regressed: bool = False
+
+    def line(self) -> str:
+        p = ("" if self.p is None else f", p = {self.p:.2g} (Holm {self.p_holm:.2g}, {self.test} test)")
+        what = "utility" if self.kind == "utility" else "risk"
+        return (f"chain {self.new.chain}: {self.new.label} {what} got worse: baseline {self.old.text()} -> "
+                f"now {self.new.text()}, by {self.worse_by:.4g} > margin {self.margin:g}{p}")
+
+
+@dataclass(frozen=True)
+class BaselineComparison:
+    source: str
+    cells: tuple[Comparison, ...]
+    alpha: float
+    same_targets: bool
+    only_in_baseline: tuple[str, ...] = ()
+    untested: int = 0  # figures without a stated sampling error, on different data: not comparable
+
+    @property
+    def regressions(self) -> tuple[Comparison, ...]:
+        return tuple(c for c in self.cells if c.regressed)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(f"REGRESSION {c.line()}" for c in self.regressions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "alpha": self.alpha, "same_targets": self.same_targets,
+                "compared": len(self.cells), "regressed": len(self.regressions), "untested": self.untested,
+                "only_in_baseline": list(self.only_in_baseline),
+                "regressions": [{"chain": c.new.chain, "cell": c.new.label, "kind": c.kind,
+                                 "baseline": c.old.value, "baseline_ci": [c.old.ci_low, c.old.ci_high],
+                                 "now": c.new.value, "now_ci": [c.new.ci_low, c.new.ci_high],
+                                 "worse_by": c.worse_by, "margin": c.margin, "test": c.test, "p": c.p,
+                                 "p_holm": c.p_holm} for c in self.regressions]}
+
+
+def targets_digest(manifest: Mapping[str, Any]) -> str | None:
+    """What fixes the attacked targets: the generation seed and parameters and the attack parameters."""
+    cfg = manifest.get("config")
+    if not isinstance(cfg, Mapping):
+        return None
+    what = {k: cfg.get(k) for k in ("seed", "generate", "attacks")}
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _num(x: Any) -> float | None:
+    if x is None or isinstance(x, bool):
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _summary_path(path: Path) -> Path:
+    if path.is_dir():
+        for candidate in (path / "report" / "summary.json", path / "summary.json"):
+            if candidate.is_file():
+                return candidate
+        raise UsageError(f"{path}: --baseline: no report/summary.json in this folder (run `anonbench report` "
+                         "on the baseline run first)")
+    if not path.is_file():
+        raise UsageError(f"{path}: --baseline: no such file or run directory")
+    return path
+
+
+def load_baseline(path: str | Path) -> tuple[list[Cell], str | None, str]:
+    """The baseline's cells (candidates' figures), its targets digest and the file read. Exit 2 naming the
+    file and what is wrong when it is not a summary.json that carries the cells' counts."""
+    file = _summary_path(Path(path)).resolve()
+    try:
+        doc = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{file}: --baseline: cannot read ({type(e).__name__})") from None
+    except ValueError:
+        raise UsageError(f"{file}: --baseline: not valid JSON") from None
+    chains = doc.get("chains") if isinstance(doc, dict) else None
+    if not isinstance(chains, dict):
+        raise UsageError(f"{file}: --baseline: not an anonbench summary.json (no 'chains' mapping)")
+    cells = []
+    for name, chain in chains.items():
+        rows = chain.get("checks") if isinstance(chain, dict) else None
+        if not isinstance(rows, list):
+            raise UsageError(f"{file}: --baseline: chains.{name}.checks: missing or not a list")
+        if chain.get("role") == "control":
+            continue
+        for i, row in enumerate(rows):
+            missing = [f for f in FIELDS if not isinstance(row, dict) or f not in row]
+            if missing:
+                raise UsageError(f"{file}: --baseline: chains.{name}.checks[{i}]: no {missing[0]!r} (a summary.json "
+                                 "written before counts were recorded: re-run `anonbench report` on the baseline)")
+            params = row["params"] if isinstance(row["params"], dict) else {}
+            successes = row["successes"]
+            cells.append(Cell(str(name), str(row["check"]), str(row["metric"]), params, _num(row["value"]),
+                              _num(row["ci_low"]), _num(row["ci_high"]), int(row["n"] or 0),
+                              None if successes is None else int(successes)))
+    digest = doc.get("targets_digest")
+    return cells, digest if isinstance(digest, str) else None, str(file)
+
+
+def _test(old: Cell, new: Cell, spec: catalog.MetricSpec) -> tuple[str, float | None]:
+    sign = 1 if spec.worse(0.0, 1.0) > 0 else -1
+    if (spec.proportion and old.successes is not None and new.successes is not None and old.n > 0 and new.n > 0
+            and 0 <= old.successes <= old.n and 0 <= new.successes <= new.n):
+        return "score", stats.score_test(old.successes, old.n, new.successes, new.n, sign)
+    if None not in (old.ci_low, old.ci_high, new.ci_low, new.ci_high):
+        return "interval", stats.wald_test(old.value or 0.0, stats.se_from_ci(old.ci_low or 0.0, old.ci_high or 0.0),
+                                           new.value or 0.0, stats.se_from_ci(new.ci_low or 0.0, new.ci_high or 0.0),
+                                           sign)
+    return "exact", None
+
+
+def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.RegressionPolicy, *, source: str = "",
+            same_targets: bool = False, candidates: set[str] | None = None,
+            random_chains: set[str] | None = None) -> BaselineComparison:
+    """Every risk or utility cell present (and measured) in both; Holm across the tested ones. Figures without
+    an interval are compared only with ``same_targets`` and for chains not in ``random_chains``."""
+    old_by_key: dict[Key, Cell] = {}
+    for b in baseline:
+        old_by_key.setdefault(b.key, b)
+    seen: set[Key] = set()
+    raw: list[Comparison] = []
+    untested = 0
+    for new in now:
+        if candidates is not None and new.chain not in candidates:
+            continue
+        spec = catalog.metric_spec(new.check, new.metric)
+        old = old_by_key.get(new.key)
+        if old is not None:
+            seen.add(new.key)
+        if spec is None or spec.kind == "info" or old is None or not (old.comparable and new.comparable):
+            continue
+        assert old.value is not None and new.value is not None
+        test, p = _test(old, new, spec)
+        if test == "exact" and (not same_targets or new.chain in (random_chains or set())):
+            untested += 1
+            continue
+        raw.append(Comparison(old, new, spec.kind, spec.worse(old.value, new.value),
+                              policy.margin_for(new.check, new.metric), test, p))
+    tested = [i for i, r in enumerate(raw) if r.p is not None]
+    adjusted = dict(zip(tested, stats.holm([raw[i].p or 0.0 for i in tested]), strict=True))
+    cells = []
+    for i, r in enumerate(raw):
+        p_holm = adjusted.get(i)
+        material = r.worse_by > r.margin + 1e-12
+        significant = p_holm is None or p_holm < policy.alpha
+        cells.append(Comparison(r.old, r.new, r.kind, r.worse_by, r.margin, r.test, r.p, p_holm,
+                                material and significant))
+    missing = tuple(sorted({f"{k[0]}: {Cell(k[0], k[1], k[2], dict(k[3]), None, None, None, 0, None).label}"
+                            for k, b in old_by_key.items() if k not in seen and b.comparable
+                            and (candidates is None or k[0] in candidates)}))
+    return BaselineComparison(source, tuple(cells), policy.alpha, same_targets, missing, untested)
+
+
+def cells_of(result: CheckResult) -> list[Cell]:
+    """The candidates' figures of a verdict, as cells."""
+    return [Cell(o.chain, o.check, o.metric, o.params, o.value, o.ci_low, o.ci_high, o.n, o.successes)
+            for v in result.chains if not v.chain.is_control for o in v.outcomes]
+
+
+def compare_with(result: CheckResult, baseline: tuple[list[Cell], str | None, str]) -> CheckResult:
+    """``result`` with its comparison against a loaded baseline (``load_baseline``) attached."""
+    cells, digest, source = baseline
+    same = digest is not None and digest == result.targets_digest
+    comparison = compare(cells_of(result), cells, result.thresholds.regression, source=source, same_targets=same,
+                         candidates={v.chain.name for v in result.chains if not v.chain.is_control},
+                         random_chains={v.chain.name for v in result.chains if not v.chain.deterministic})
+    return replace(result, baseline=comparison)

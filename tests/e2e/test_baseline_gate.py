@@ -1,0 +1,75 @@
+"""`check --baseline` on real runs: no false alarm on other seeds, and a clearly worse chain is caught.
+
+One baseline run (seed 11) and five runs of the same chains on other seeds, computed once for the module:
+none of their cells may regress (the false-alarm half of issue 9's "done when" 2). Then the baseline run's
+`generalize` is re-made without its generalization steps (pseudonyms only: a dropped step) and attacked
+again: the comparison must name the profile-linkage cells that got worse, with both figures and the p-value.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from anonbench.config import CONFIG_DIR
+from tests.conftest import run_cli
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CHAINS = ["pseudonymize", "generalize", "kanon", "dp-aggregates"]
+BASE_SEED = 11
+OTHER_SEEDS = (12, 13, 14, 15, 16)
+KEY = {"ANONBENCH_KEY": "gate-test-key-0123456789abcdef"}
+
+
+def _config(path: Path, seed: int) -> Path:
+    path.write_text(yaml.safe_dump({
+        "name": f"gate-{seed}", "seed": seed, "allow_ephemeral_key": True,
+        "generate": {"events": 20000, "days": 14, "events_per_chunk": 20000},
+        "chains": CHAINS, "validation": {"enabled": False},
+        "thresholds": {"known_weak": ["pseudonymize", "generalize", "kanon"]}}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[int, Path]:
+    root = tmp_path_factory.mktemp("gate")
+    out = {}
+    for seed in (BASE_SEED, *OTHER_SEEDS):
+        run = root / f"run-{seed}"
+        r = run_cli("run", "--config", str(_config(root / f"c{seed}.yaml", seed)), "--out", str(run), env=KEY)
+        assert r.returncode == 0, r.stderr[-2000:]
+        out[seed] = run
+    return out
+
+
+@pytest.mark.parametrize("seed", OTHER_SEEDS)
+def test_other_seeds_raise_no_false_alarm(runs, seed):
+    r = run_cli("check", "--run", str(runs[seed]), "--baseline", str(runs[BASE_SEED] / "report" / "summary.json"))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((runs[seed] / "report" / "summary.json").read_text())
+    assert doc["baseline"]["compared"] > 50 and doc["baseline"]["regressed"] == 0
+    assert doc["baseline"]["same_targets"] is False
+
+
+def test_a_dropped_generalization_step_is_a_regression(runs, tmp_path):
+    run = tmp_path / "worse"
+    shutil.copytree(runs[BASE_SEED], run)
+    chain = yaml.safe_load((CONFIG_DIR / "chains" / "generalize.yaml").read_text())
+    chain["steps"] = [s for s in chain["steps"] if s["use"] in ("pseudonymize.hmac", "drop")]
+    worse = tmp_path / "generalize.yaml"
+    worse.write_text(yaml.safe_dump(chain))
+    assert run_cli("anonymize", "--run", str(run), "--chain", str(worse), env=KEY).returncode == 0
+    assert run_cli("attack", "--run", str(run), "--chain", "generalize").returncode == 0
+    r = run_cli("check", "--run", str(run), "--baseline", str(runs[BASE_SEED]))
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("REGRESSION ")]
+    assert lines and all(ln.startswith("REGRESSION chain generalize: ") for ln in lines), lines
+    top1 = next(ln for ln in lines if "profile_linkage.top1_accuracy" in ln)
+    assert " -> now " in top1 and "score test" in top1 and "p = " in top1
+    doc = json.loads((run / "report" / "summary.json").read_text())
+    assert doc["baseline"]["same_targets"] is True and doc["passed"] is False

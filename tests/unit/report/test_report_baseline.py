@@ -1,0 +1,118 @@
+"""anonbench.report.baseline: cells matched by their identifying params, tests chosen per figure, Holm, verdicts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from anonbench import thresholds as th
+from anonbench.errors import UsageError
+from anonbench.report.baseline import Cell, compare, load_baseline
+
+POLICY = th.RegressionPolicy()
+
+
+def cell(metric="reidentified_share", value=0.1, n=200, successes=None, check="unicity", ci=None, **params):
+    if successes is None and check == "unicity":
+        successes = round(value * n)
+    lo, hi = ci if ci else ((None, None) if successes is None else (max(0.0, value - 0.04), value + 0.04))
+    return Cell("generalize", check, metric, {"p": 4, "seed": 1, **params}, value, lo, hi, n, successes)
+
+
+@pytest.mark.parametrize(("old", "new", "same", "regressed", "test"), [
+    (cell(value=0.10), cell(value=0.30), False, True, "score"),         # clearly worse
+    (cell(value=0.10), cell(value=0.11), False, False, "score"),        # within the margin and the noise
+    (cell(value=0.30), cell(value=0.10), False, False, "score"),        # better
+    (cell(value=0.10, n=20), cell(value=0.15, n=20), False, False, "score"),  # material, not significant
+    (cell("k", 10, check="quasi_identifiers"), cell("k", 4, check="quasi_identifiers"), True, True, "exact"),
+    (cell("k", 10, check="quasi_identifiers"), cell("k", 12, check="quasi_identifiers"), True, False, "exact"),
+    (cell("risk", 0.1, check="linkability", ci=(0.05, 0.15)), cell("risk", 0.4, check="linkability", ci=(0.35, 0.45)),
+     False, True, "interval"),
+    # utility: an error that grew is worse, a correlation that fell is worse
+    (cell("action_tv_distance", 0.01, check="utility"), cell("action_tv_distance", 0.2, check="utility"), True,
+     True, "exact"),
+    (cell("hourly_profile_correlation", 0.99, check="utility"),
+     cell("hourly_profile_correlation", 0.5, check="utility"), True, True, "exact"),
+    (cell("hourly_profile_correlation", 0.5, check="utility"),
+     cell("hourly_profile_correlation", 0.99, check="utility"), True, False, "exact"),
+])
+def test_verdict_per_cell(old, new, same, regressed, test):
+    result = compare([new], [old], POLICY, same_targets=same)
+    (c,) = result.cells
+    assert (c.regressed, c.test) == (regressed, test)
+    assert bool(result.problems) == regressed
+
+
+def test_figures_without_interval_are_untested_on_other_data():
+    result = compare([cell("k", 4, check="quasi_identifiers")], [cell("k", 10, check="quasi_identifiers")], POLICY,
+                     same_targets=False)
+    assert (len(result.cells), result.untested, result.problems) == (0, 1, ())
+
+
+def test_cells_match_on_identifying_params_only():
+    old = [cell(value=0.1, p=2, rows_original=100), cell(value=0.1, p=4)]
+    new = [cell(value=0.1, p=2, rows_original=120), cell(value=0.5, p=8)]
+    result = compare(new, old, POLICY)
+    assert [c.new.label for c in result.cells] == ["unicity.reidentified_share[p=2]"]
+    assert result.only_in_baseline == ("generalize: unicity.reidentified_share[p=4]",)
+
+
+def test_not_applicable_info_and_errors_are_not_compared():
+    old = [cell(value=0.1), cell("baseline", 0.001, check="unicity", successes=None)]
+    new = [cell(value=0.9, applicable=False), cell("baseline", 0.5, check="unicity", successes=None)]
+    assert compare(new, old, POLICY).cells == ()
+    assert compare([cell(value=0.9, error="ValueError")], [cell(value=0.1)], POLICY).cells == ()
+
+
+def test_holm_across_cells_keeps_a_borderline_cell_from_failing():
+    # one cell alone at p ~ 0.005 fails at alpha 0.01; among 40 unchanged cells Holm lets it pass
+    borderline = (cell(value=0.10, p=1), cell(value=0.19, p=1))
+    alone = compare([borderline[1]], [borderline[0]], POLICY)
+    assert alone.cells[0].p < 0.01 and alone.regressions
+    others = [cell(value=0.5, p=100 + i) for i in range(40)]
+    crowd = compare([borderline[1], *others], [borderline[0], *others], POLICY)
+    assert not crowd.regressions and crowd.cells[0].p_holm > 0.01
+
+
+def test_margin_per_metric_from_the_policy():
+    old, new = cell(value=0.10, n=5000), cell(value=0.115, n=5000)
+    assert not compare([new], [old], POLICY).regressions           # 0.015 < default 0.02
+    tight = th.parse_document({"regression": {"margins": {"unicity.reidentified_share": 0.01}}}, "t").regression
+    assert compare([new], [old], tight).regressions
+
+
+def test_controls_are_skipped(tmp_path):
+    f = tmp_path / "summary.json"
+    rows = [{"check": "unicity", "metric": "reidentified_share", "params": {"p": 4}, "value": 0.1, "ci_low": 0.05,
+             "ci_high": 0.15, "n": 100, "successes": 10}]
+    f.write_text(json.dumps({"targets_digest": "abc", "chains": {"none": {"role": "control", "checks": rows},
+                                                                  "generalize": {"role": "candidate", "checks": rows}}}))
+    cells, digest, source = load_baseline(f)
+    assert [c.chain for c in cells] == ["generalize"] and digest == "abc" and source == str(f.resolve())
+    assert load_baseline(tmp_path)[2] == str(f.resolve())  # a folder holding summary.json
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "no such file or run directory"),
+    ("{not json", "not valid JSON"),
+    ('{"run": 1}', "not an anonbench summary.json"),
+    ('{"chains": {"g": {"checks": 3}}}', "chains.g.checks: missing or not a list"),
+    ('{"chains": {"g": {"checks": [{"check": "unicity", "metric": "m", "params": {}, "value": 1, "ci_low": null, '
+     '"ci_high": null, "n": 3}]}}}', r"chains.g.checks\[0\]: no 'successes'"),
+])
+def test_bad_baseline_is_a_usage_error(tmp_path, content, message):
+    f = tmp_path / "b.json"
+    if content is not None:
+        f.write_text(content)
+    with pytest.raises(UsageError, match=message) as e:
+        load_baseline(f)
+    assert "\n" not in str(e.value) and "b.json" in str(e.value)
+
+
+def test_figures_without_interval_of_a_random_chain_are_untested():
+    """A DP chain's noise changes its utility errors from run to run even on the same data."""
+    old, new = cell("action_tv_distance", 0.01, check="utility"), cell("action_tv_distance", 0.2, check="utility")
+    assert compare([new], [old], POLICY, same_targets=True).regressions
+    result = compare([new], [old], POLICY, same_targets=True, random_chains={"generalize"})
+    assert (result.cells, result.untested) == ((), 1)
