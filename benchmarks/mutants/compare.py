@@ -188,6 +188,22 @@ def regressions(baseline: Mapping[str, Any], mutant: Mapping[str, Any], chains: 
     return out
 
 
+def largest_changes(baseline: Mapping[str, Any], mutant: Mapping[str, Any], chains: Iterable[str],
+                    top: int = 3) -> list[str]:
+    """The risk cells of ``chains`` that moved most in the worse direction (for a survivor's reason)."""
+    chains = list(chains)
+    base, mut = cells(baseline, chains), cells(mutant, chains)
+    moved = []
+    for key, b in base.items():
+        m = mut.get(key)
+        if b.value is None or m is None or m.value is None:
+            continue
+        worse = direction(b.check, b.metric) * (m.value - b.value)
+        if worse > 0:
+            moved.append((worse / max(abs(b.value), 1.0), f"{b.label} {b.value:.4g} -> {m.value:.4g}"))
+    return [text for _, text in sorted(moved, reverse=True)[:top]]
+
+
 def load_summary(path: str | Path) -> dict[str, Any]:
     """A ``summary.json``, or the one of a run directory (``RUN/report/summary.json``)."""
     p = Path(path)

@@ -19,7 +19,8 @@ from functools import cache
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-TINY_EVENTS = 12000
+TINY_EVENTS = 30000
+"""Large enough that Mondrian's classes differ between k = 9 and k = 10 (117 users)."""
 TINY_SEED = 7
 
 
@@ -47,8 +48,10 @@ def _digest(t: pa.Table) -> str:
     return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
+@cache
 def fingerprint(ref: str) -> dict[str, str]:
-    """{table: sha256 of its Arrow IPC bytes} of chain ``ref`` (a name or a YAML path) on the tiny tables."""
+    """{table: sha256 of its Arrow IPC bytes} of chain ``ref`` (a name or a YAML path) on the tiny tables
+    (cached per reference: call it in a process whose key and patches do not change)."""
     from anonymizers.chain import resolve_chain
     from anonymizers.local import run_chain
 

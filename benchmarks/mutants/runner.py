@@ -174,8 +174,15 @@ def judge(prep: Prepared, baseline: Path, gate_baseline: bool) -> dict[str, Any]
         record.update(status="flagged" if m.harmless else "killed", reason=f"killed by {by}: " +
                       "; ".join((problems or [r.describe() for r in local])[:3]))
     else:
-        record.update(status="kept" if m.harmless else "survived", reason=_survivor_reason(m, gate_baseline))
-    if not os.environ.get("ANONBENCH_MUTANTS_KEEP"):
+        base_doc = compare.load_summary(baseline)
+        moved = compare.largest_changes(base_doc, summary, m.chains)
+        measured = sum(1 for c in compare.cells(base_doc, m.chains).values() if c.applicable and c.value is not None)
+        record["gate"].update(largest_worsening=moved, risk_cells_compared=measured)
+        record.update(status="kept" if m.harmless else "survived", reason=_survivor_reason(m, gate_baseline) +
+                      f" ({measured} measured risk cells compared); " +
+                      ("largest worsening: " + "; ".join(moved) if moved else "no risk cell moved"))
+    shutil.copy2(prep.run_dir / "report" / "summary.json", prep.run_dir.parent / "summary.json")
+    if not os.environ.get("ANONBENCH_MUTANTS_KEEP"):  # the summary stays next to it for a second look
         shutil.rmtree(prep.run_dir, ignore_errors=True)
     return record
 
