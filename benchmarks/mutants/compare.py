@@ -171,13 +171,14 @@ def regressions(baseline: Mapping[str, Any], mutant: Mapping[str, Any], chains: 
     chains = list(chains)
     base, mut = cells(baseline, chains), cells(mutant, chains)
     out: list[Regression] = []
+    unmeasured: list[Regression] = []
     tested: list[tuple[Cell, Cell, float]] = []
     for key, b in sorted(base.items()):
         if b.value is None or not b.applicable:
             continue
         m = mut.get(key)
         if m is None or m.value is None or not m.applicable:
-            out.append(Regression(b.label, b.value, None, 0.0, "measured in the baseline, not measured now"))
+            unmeasured.append(Regression(b.label, b.value, None, 0.0, "measured in the baseline, not measured now"))
             continue
         sign = direction(b.check, b.metric)
         p = p_worse(b, m, sign) if material(b, m, sign, margin) else 1.0
@@ -185,7 +186,7 @@ def regressions(baseline: Mapping[str, Any], mutant: Mapping[str, Any], chains: 
     for (b, m, p), rejected in zip(tested, holm([t[2] for t in tested], alpha), strict=True):
         if rejected:
             out.append(Regression(b.label, b.value, m.value, p, "worse beyond the margin, significant after Holm"))
-    return out
+    return out + unmeasured
 
 
 def largest_changes(baseline: Mapping[str, Any], mutant: Mapping[str, Any], chains: Iterable[str],
@@ -199,7 +200,7 @@ def largest_changes(baseline: Mapping[str, Any], mutant: Mapping[str, Any], chai
         if b.value is None or m is None or m.value is None:
             continue
         worse = direction(b.check, b.metric) * (m.value - b.value)
-        if worse > 0:
+        if worse > 1e-9 * max(abs(b.value), 1.0):  # not a rounding difference
             moved.append((worse / max(abs(b.value), 1.0), f"{b.label} {b.value:.4g} -> {m.value:.4g}"))
     return [text for _, text in sorted(moved, reverse=True)[:top]]
 

@@ -46,6 +46,7 @@ BREAK = 0.95
 LINKED = ("raw", "truth")
 TIMEOUT = 1800
 CHAIN_BATCH = 6
+GATE_BASELINE = "anonbench check --baseline"
 """Chain mutants per shared worker (at least ``--jobs`` workers)."""
 
 
@@ -112,8 +113,10 @@ class Prepared:
     job: dict[str, Any]
 
 
-def prepare(m: Mutant, baseline: Path, work: Path, env: dict[str, str], gate_baseline: bool) -> Prepared | dict:
-    """Apply ``m`` and copy the run; its finished record at once when no chain of the config runs it."""
+def prepare(m: Mutant, baseline: Path, work: Path, env: dict[str, str], gate_baseline: bool,
+            rejudge: bool = False) -> Prepared | dict:
+    """Apply ``m`` and copy the run; its finished record at once when no chain of the config runs it.
+    ``rejudge``: nothing is copied; the worker result and summary of an earlier run are judged again."""
     record: dict[str, Any] = {"name": m.name, "kind": m.kind, "harmless": m.harmless, "chains": list(m.chains),
                               "mutates": m.mutates, "why": m.why}
     if m.patch:
@@ -125,9 +128,10 @@ def prepare(m: Mutant, baseline: Path, work: Path, env: dict[str, str], gate_bas
     folder = work / m.name
     applied = materialize(m, folder / "apply")
     run_dir = folder / "run"
-    copy_run(baseline, run_dir, m.chains)
     result = folder / "worker.json"
-    result.unlink(missing_ok=True)
+    if not rejudge:
+        copy_run(baseline, run_dir, m.chains)
+        result.unlink(missing_ok=True)
     job = {"run": str(run_dir), "chains": list(applied.chains.values()), "result": str(result),
            "baseline": str(baseline / "report" / "summary.json") if gate_baseline else None}
     return Prepared(m, record, run_dir, result, applied.environ(env), job)
@@ -161,7 +165,8 @@ def judge(prep: Prepared, baseline: Path, gate_baseline: bool) -> dict[str, Any]
         failed = [s.get("output", "") for s in worker.get("steps", []) if s.get("exit") not in (0, 1)]
         record.update(status="error", reason=worker["error"] + (f": {failed[-1][-400:]}" if failed else ""))
         return record
-    summary = compare.load_summary(prep.run_dir)
+    kept = prep.run_dir.parent / "summary.json"
+    summary = compare.load_summary(prep.run_dir if prep.run_dir.is_dir() else kept)
     gate_failed = worker.get("check_exit") == 1
     problems = [p for p in summary.get("problems", []) if any(f"chain {c}" in p for c in m.chains)] \
         if gate_failed else []
@@ -181,8 +186,9 @@ def judge(prep: Prepared, baseline: Path, gate_baseline: bool) -> dict[str, Any]
         record.update(status="kept" if m.harmless else "survived", reason=_survivor_reason(m, gate_baseline) +
                       f" ({measured} measured risk cells compared); " +
                       ("largest worsening: " + "; ".join(moved) if moved else "no risk cell moved"))
-    shutil.copy2(prep.run_dir / "report" / "summary.json", prep.run_dir.parent / "summary.json")
-    if not os.environ.get("ANONBENCH_MUTANTS_KEEP"):  # the summary stays next to it for a second look
+    if prep.run_dir.is_dir():
+        shutil.copy2(prep.run_dir / "report" / "summary.json", kept)
+    if not os.environ.get("ANONBENCH_MUTANTS_KEEP"):  # the summary stays next to it (--rejudge reads it)
         shutil.rmtree(prep.run_dir, ignore_errors=True)
     return record
 
@@ -243,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-run", type=Path, default=None, help="reuse this baseline run (same ANONBENCH_KEY)")
     ap.add_argument("--work", type=Path, default=WORK)
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--rejudge", action="store_true",
+                    help="judge the results of the last run in --work again (no anonymizing, no attacks)")
     ap.add_argument("--break", dest="break_below", type=float, default=BREAK,
                     help="exit 1 when the score is below this (default 0.95)")
     a = ap.parse_args(argv)
@@ -265,23 +273,25 @@ def main(argv: list[str] | None = None) -> int:
     a.work.mkdir(parents=True, exist_ok=True)
     baseline = a.baseline_run or a.work / "baseline"
     baseline_seconds = 0.0
-    if a.baseline_run is None:
+    if a.baseline_run is None and not a.rejudge:
         print(f"mutants: baseline run of {a.config} -> {baseline}", file=sys.stderr)
         baseline_seconds = build_baseline(a.config, baseline, env)
-    gate_baseline = gate_has_baseline(env)
-    gate = "anonbench check --baseline" if gate_baseline else "anonbench check + local baseline comparison"
+    previous = json.loads(a.out.read_text()) if a.rejudge and a.out.is_file() else None
+    # a rejudged run keeps the gate (and the timings) it was run with
+    gate_baseline = previous["gate"] == GATE_BASELINE if previous else gate_has_baseline(env)
+    gate = GATE_BASELINE if gate_baseline else "anonbench check + local baseline comparison"
     print(f"mutants: {len(mutants)} mutants, {jobs} at a time; gate: {gate}", file=sys.stderr)
     records: list[dict[str, Any]] = []
     prepared: list[Prepared] = []
     for m in mutants:
-        p = prepare(m, baseline, a.work, env, gate_baseline)
+        p = prepare(m, baseline, a.work, env, gate_baseline, a.rejudge)
         if isinstance(p, Prepared):
             prepared.append(p)
         else:
             records.append(p)
     base_summary = baseline / "report" / "summary.json"
     with cf.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(execute, b): b for b in batches(prepared, jobs)}
+        futures = {pool.submit(execute if not a.rejudge else lambda b: 0.0, b): b for b in batches(prepared, jobs)}
         for fut in cf.as_completed(futures):
             fut.result()
             for prep in futures[fut]:
@@ -295,12 +305,15 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"config": str(a.config.relative_to(REPO)) if a.config.is_relative_to(REPO) else str(a.config),
            "gate": gate, "jobs": jobs, "cpus": os.cpu_count(), "python": platform.python_version(),
            "seconds": round(seconds, 1), "baseline_seconds": round(baseline_seconds, 1),
+           "baseline_reused": a.baseline_run is not None,
            "score": s, "mutants": records}
+    if previous:
+        doc.update(seconds=previous["seconds"], baseline_seconds=previous["baseline_seconds"], rejudged=True)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = a.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=1) + "\n")
     os.replace(tmp, a.out)
-    print(render(s, records, gate, seconds))
+    print(render(s, records, gate, doc["seconds"]))
     print(f"results: {a.out}")
     failed = bool(s["harmless_flagged"] or s["errors"]) or (s["score"] is not None and s["score"] < a.break_below)
     return 1 if failed else 0
