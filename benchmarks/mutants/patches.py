@@ -209,6 +209,10 @@ def _scaled_noise(factor: float) -> None:
         def __init__(self, epsilon: float, delta: float, sensitivity: float = 1.0) -> None:
             super().__init__(epsilon=epsilon, delta=delta, sensitivity=sensitivity * factor)
 
+        @staticmethod
+        def create_from_standard_deviation(std: float) -> Any:
+            return gaussian.create_from_standard_deviation(std * factor)
+
     _replace(mech, "LaplaceMechanism", Laplace)
     _replace(mech, "GaussianMechanism", Gaussian)
 
@@ -222,19 +226,40 @@ def dp_noise_tenth() -> None:
 
 
 def dp_fixed_seed() -> None:
-    """Laplace noise of the right scale, but from numpy with a fixed seed (Mironov 2012's warning, and the
-    same noise in every run)."""
+    """Laplace and Gaussian noise of the right scale, but from numpy with a fixed seed (Mironov 2012's warning,
+    and the same noise in every run)."""
     import numpy as np
     from pydp.algorithms import numerical_mechanisms as mech
 
     rng = np.random.default_rng(0)
-    laplace = mech.LaplaceMechanism
+    laplace, gaussian = mech.LaplaceMechanism, mech.GaussianMechanism
 
     class Laplace(laplace):  # type: ignore[misc, valid-type]
         def add_noise(self, value: float) -> float:
             return float(value) + float(rng.laplace(0.0, self.diversity))
 
+    class FixedGaussian:
+        """python-dp's Gaussian mechanism (its parameters) with numpy's seeded noise."""
+
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def add_noise(self, value: float) -> float:
+            return float(value) + float(rng.normal(0.0, self._inner.std))
+
+    class Gaussian(FixedGaussian):
+        def __init__(self, epsilon: float, delta: float, sensitivity: float = 1.0) -> None:
+            super().__init__(gaussian(epsilon=epsilon, delta=delta, sensitivity=sensitivity))
+
+        @staticmethod
+        def create_from_standard_deviation(std: float) -> Any:
+            return FixedGaussian(gaussian.create_from_standard_deviation(std))
+
     _replace(mech, "LaplaceMechanism", Laplace)
+    _replace(mech, "GaussianMechanism", Gaussian)
 
 
 def dp_partitions_from_raw_counts() -> None:
