@@ -7,7 +7,7 @@ export GX_ANALYTICS_ENABLED := False
 export ANONBENCH_REFERENCE_DATA ?= $(abspath ../shared/data/adult)
 PYTEST_ARGS ?=
 
-.PHONY: install pipeline test test-fast lint bench crosscheck clean
+.PHONY: install pipeline test test-fast lint bench crosscheck mutants clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ bench: install
 
 crosscheck: install
 	bash scripts/crosscheck.sh
+
+# Privacy mutation score of the CI gate on configs/ci.yaml -> benchmarks/results/mutants.json (MUTANTS_ARGS=--jobs 1 ...)
+mutants: install
+	$(BIN)/python -m benchmarks.mutants $(MUTANTS_ARGS)
 
 clean:
 	rm -rf runs build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
