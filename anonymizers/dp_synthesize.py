@@ -101,11 +101,7 @@ class DpSynthesize(Anonymizer):
         if missing:
             raise ValueError(f"columns: dp.synthesize needs the tables {sorted(NEEDS)} (missing {missing[0]!r})")
         return {t: pa.schema([f for f in schemas[t] if f.name not in NOT_RELEASED[t]])
-                for t in self.releases_tuple()}
-
-    def releases_tuple(self) -> tuple[str, ...]:
-        r = self.releases
-        return (r,) if isinstance(r, str) else tuple(r or ())
+                for t in self.released_tables()}
 
     def apply(self, batch: pa.Table, ctx: BatchContext) -> None:
         return None  # the input tables are replaced by the synthetic release
@@ -162,9 +158,6 @@ class DpSynthesize(Anonymizer):
                 epsilon=epsilon_from(m.rho, self.params.delta), delta=self.params.delta,
                 l0_sensitivity=spec.max_cells_per_account))
         return out
-
-    def budget(self) -> dict[str, Any]:
-        return self.privacy_budget().as_dict()
 
     # --- the release (post-processing of the measurements) ----------------------------------------------
     def fit_release(self, state: AccountStats) -> SynthRelease:
