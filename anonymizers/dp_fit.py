@@ -146,6 +146,8 @@ def _activity(m: Measured) -> tuple[Lognormal, ...]:
         pj = p[:, j, :]
         dot = pj @ h[g, 1:]
         i = int(np.argmin(-np.where(dot > 0, dot * dot / (pj * pj).sum(1), 0.0)))
+        if h[g, 1:].sum() < 3.0 * m.sigma * np.sqrt(len(edges)):
+            i = int(best_mu[0, j])  # a group barely above the noise: the members' median (fail small)
         support = p[i, j] > 2e-3
         mass = max(0.0, float(h[g, 1:][support].sum()))
         # The median follows the noisy event total over the support (bin centres), which the lognormal's
@@ -172,8 +174,13 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     ch = markov_chain()
     n_states = len(ch.states)
     how_m = ms["sessions.hour_of_week"]
-    how = clean(how_m.values.reshape(2, 168), how_m.sigma, 1.0)
-    how = np.where(how.sum(1, keepdims=True) > 0, how, 1.0)
+    raw_how = how_m.values.reshape(2, 168)
+    how = clean(raw_how, how_m.sigma, 1.0)
+    # A profile whose total does not rise clearly above the noise takes the public prior: the generator's
+    # workday profile for humans, flat for bots.
+    prior = np.stack([_default_human_profile(), np.ones(168)])
+    weak = raw_how.sum(1) < 3.0 * how_m.sigma * np.sqrt(168)
+    how = np.where(weak[:, None] | (how.sum(1, keepdims=True) <= 0), prior, how)
     hour_of_week = np.stack([how[1] if k == P_BOT else how[0] for k in range(n_pers)])
     prod_m = ms["sessions.product"]
     prod = rows(clean(prod_m.values.reshape(len(GROUPS), n_prod), prod_m.sigma, 2.0))
@@ -225,6 +232,18 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
         gap_median[personas] = float(np.exp(gmu))
         gap_sigma[personas] = gs
     return BehaviourModel(hour_of_week, product_mix, transitions, entry, mean_events, gap_median, gap_sigma)
+
+
+def _default_human_profile() -> np.ndarray:
+    """The generator's built-in human hour-of-week weights (Monday 00:00 first): a public prior."""
+    import datetime as dt
+
+    from generators.behaviour import local_profiles
+    from generators.params import ActivityParams
+
+    a = ActivityParams()
+    cum = local_profiles(dt.date(2026, 3, 2), 7, a.weekend_level, a.night_level)  # 2026-03-02 is a Monday
+    return np.diff(np.r_[0.0, cum])
 
 
 def _state(index: dict[str, int], state_product: np.ndarray, product: int, action: str) -> int:
