@@ -11,10 +11,10 @@ columns) and has a type the anonymizer accepts, and its secret reference resolve
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal

@@ -85,11 +85,7 @@ def fit_lognormal(hist: np.ndarray, edges: np.ndarray, integer: bool = False,
         hi = min(hi, max_mu)
     mus = np.linspace(lo, hi, 160)
     sigmas = np.linspace(0.1, 3.0, 59)
-    cut = np.log(np.ceil(edges[1:]) - 0.5) if integer else np.log(edges[1:])
-    z = (cut[None, None, :] - mus[:, None, None]) / sigmas[None, :, None]
-    cdf = ndtr(z)
-    p = np.diff(np.concatenate([np.zeros(cdf.shape[:2] + (1,)), cdf, np.ones(cdf.shape[:2] + (1,))], axis=2),
-                axis=2)
+    p = _binned_lognormal(edges, mus, sigmas, integer)
     dot = (p * hist).sum(2)
     pp = (p * p).sum(2)
     mass = np.maximum(dot / np.maximum(pp, 1e-300), 0.0)
@@ -137,7 +133,7 @@ def _activity(m: Measured) -> tuple[Lognormal, ...]:
     j = int(np.argmin(np.take_along_axis(sse, best_mu[:, None, :], 1)[:, 0, :].sum(0)))
     out = []
     for g in range(len(GROUPS)):
-        zero = int(round(clean(h[g, :1], m.sigma, 2.0)[0]))
+        zero = round(float(clean(h[g, :1], m.sigma, 2.0)[0]))
         if strong[g].sum() <= 0:
             out.append(Lognormal(0, zero, 0.0, float(sigmas[j])))
             continue
@@ -157,7 +153,7 @@ def _activity(m: Measured) -> tuple[Lognormal, ...]:
         mu = float(mus[i])
         if mass >= 1 and total > mass and total_sd < 0.1 * total:  # only where the total is well measured
             mu = min(MAX_LOG_EVENTS, float(np.log(total / mass)) - float(sigmas[j]) ** 2 / 2)
-        out.append(Lognormal(int(round(mass)), zero, mu, float(sigmas[j])))
+        out.append(Lognormal(round(mass), zero, mu, float(sigmas[j])))
     return tuple(out)
 
 
@@ -165,7 +161,7 @@ def _binned_lognormal(edges: np.ndarray, mus: np.ndarray, sigmas: np.ndarray, in
     """(mu, sigma, bins) probabilities of the bins starting at ``edges`` (ends open) under LN(mu, sigma)."""
     cut = np.log(np.ceil(edges[1:]) - 0.5) if integer else np.log(edges[1:])
     cdf = ndtr((cut[None, None, :] - mus[:, None, None]) / sigmas[None, :, None])
-    zeros = np.zeros(cdf.shape[:2] + (1,))
+    zeros = np.zeros((*cdf.shape[:2], 1))
     return np.diff(np.concatenate([zeros, cdf, zeros + 1.0], axis=2), axis=2)
 
 
@@ -185,8 +181,8 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     prod_m = ms["sessions.product"]
     prod = rows(clean(prod_m.values.reshape(len(GROUPS), n_prod), prod_m.sigma, 2.0))
     product_mix = np.zeros((n_pers, n_prod))
-    for g, personas in enumerate(GROUP_PERSONAS):
-        product_mix[list(personas)] = prod[g]
+    for g, group_personas in enumerate(GROUP_PERSONAS):
+        product_mix[list(group_personas)] = prod[g]
     tr_m = ms["steps.transition"]
     tr = clean(tr_m.values.reshape(2, -1), tr_m.sigma, 2.0)
     transitions = np.zeros((n_pers, n_states, n_states))
@@ -203,7 +199,7 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     pooled = mix.sum(0)
     mix = np.where(mix.sum(2, keepdims=True) > 0, mix, pooled[None])
     for hb in range(2):
-        personas = [P_BOT] if hb == 1 else [P_DEV, P_BIZ, P_ADMIN, P_EXT]
+        personas: list[int] = [P_BOT] if hb == 1 else [P_DEV, P_BIZ, P_ADMIN, P_EXT]
         for k, (prod_name, prev, action) in enumerate(cells):
             p = PRODUCTS.index(prod_name)
             j = _state(index, ch.state_product, p, action)
@@ -266,9 +262,9 @@ def fit(ms: dict[str, Measured]) -> SynthModel:
         plan_size = np.ones_like(plan_size)
     cz = ms["accounts.country_timezone"]
     tz_w = np.zeros((n_codes, n_tz))
-    for (c, tz), v in zip([(c.code, tz) for c in geo.COUNTRIES for tz, _ in c.timezones],
-                          clean(cz.values, cz.sigma, 1.0), strict=True):
-        tz_w[geo.COUNTRY_INDEX[c], geo.TZ_INDEX[tz]] = v
+    pairs = [(country.code, tz) for country in geo.COUNTRIES for tz, _ in country.timezones]
+    for (code, tz), v in zip(pairs, clean(cz.values, cz.sigma, 1.0), strict=True):
+        tz_w[geo.COUNTRY_INDEX[code], geo.TZ_INDEX[tz]] = v
     prior = np.zeros((n_codes, n_tz))  # public catalog: a country's own zones, when nothing was measured
     for ci, c in enumerate(geo.COUNTRIES):
         for tz, w in c.timezones:

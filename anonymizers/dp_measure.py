@@ -60,6 +60,9 @@ def epsilon_from(rho: float, delta: float) -> float:
     return rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta))
 
 
+Contributions = Callable[[AccountStats], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
 @dataclass(frozen=True)
 class Spec:
     """One measurement: its cells (tuple keys), budget weight and how accounts contribute."""
@@ -67,7 +70,7 @@ class Spec:
     name: str
     cells: tuple[tuple, ...]
     weight: float
-    contributions: Callable[[AccountStats], tuple[np.ndarray, np.ndarray, np.ndarray]]
+    contributions: Contributions
     """-> (account row, cell index, count) per (account, cell); one-hot when every account has one row of 1."""
     max_cells_per_account: int
     clipped: bool
@@ -81,7 +84,7 @@ def _labelled(*axes: tuple) -> tuple[tuple, ...]:
     return tuple(tuple(a[i] for a, i in zip(axes, idx, strict=True)) for idx in _grid(*axes))
 
 
-def _onehot(*cols: str, sizes: tuple[int, ...]) -> Callable[[AccountStats], tuple[np.ndarray, ...]]:
+def _onehot(*cols: str, sizes: tuple[int, ...]) -> Contributions:
     def f(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         codes = [s.attrs[c].to_numpy().astype(np.int64) for c in cols]
         ok = np.all([(c >= 0) & (c < n) for c, n in zip(codes, sizes, strict=True)], axis=0)
@@ -99,8 +102,8 @@ def _tz_pairs() -> tuple[tuple[str, str], ...]:
 def _country_tz(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     index = {(geo.COUNTRY_INDEX[c], geo.TZ_INDEX[tz]): i for i, (c, tz) in enumerate(_tz_pairs())}
     lut = np.full((len(geo.CODES), len(geo.TIMEZONES)), -1)
-    for (c, tz), i in index.items():
-        lut[c, tz] = i
+    for (ci, ti), i in index.items():
+        lut[ci, ti] = i
     c = s.attrs["country"].to_numpy().astype(np.int64)
     tz = s.attrs["tz"].to_numpy().astype(np.int64)
     ok = (c >= 0) & (tz >= 0)
@@ -117,7 +120,7 @@ def _activity(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return s.attrs["a"].to_numpy(), g * len(ACTIVITY_EDGES) + b, np.ones(len(b))
 
 
-def _per_session(col: str, size: int, by: str) -> Callable[[AccountStats], tuple[np.ndarray, ...]]:
+def _per_session(col: str, size: int, by: str) -> Contributions:
     """Counts of the account's kept sessions per value of ``col`` (``how``, ``product``, ...), by group."""
     def f(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         a = s.sessions["a"].to_numpy().astype(np.int64)
@@ -147,7 +150,7 @@ def _auth_ua(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _count(np.r_[a, a], np.r_[g * width + auth, g * width + len(AUTH_TYPES) + ua], np.r_[auth >= 0, ua >= 0])
 
 
-def _binned(frame: str, col: str, edges: np.ndarray) -> Callable[[AccountStats], tuple[np.ndarray, ...]]:
+def _binned(frame: str, col: str, edges: np.ndarray) -> Contributions:
     def f(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         df = getattr(s, frame)
         a = df["a"].to_numpy().astype(np.int64)

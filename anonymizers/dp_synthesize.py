@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anonymizers.base import Anonymizer, BatchContext, DPMeasurement, PrivacyBudget
 from anonymizers.dp_fit import SynthModel, fit
-from anonymizers.dp_measure import epsilon_from, measure_all, rho_from, split, spec_map, specs
+from anonymizers.dp_measure import epsilon_from, measure_all, rho_from, spec_map, specs, split
 from anonymizers.dp_sample import Population, group_sizes, population, shard
 from anonymizers.dp_stats import AccountStats, account_stats, project
 from generators.plan import epoch_us

@@ -35,7 +35,7 @@ def generated() -> dict[str, pa.Table]:
     return {k: pa.concat_tables(v) for k, v in parts.items()}
 
 
-def stats_of(a: DpSynthesize, tables: dict[str, pa.Table]):  # noqa: ANN201
+def stats_of(a: DpSynthesize, tables: dict[str, pa.Table]):
     return a.finalize({t: a.partial(tab, BatchContext(t, ())) for t, tab in tables.items()
                        if t in ("orgs", "users", "events")})
 
