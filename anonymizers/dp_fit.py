@@ -7,10 +7,10 @@ it — is as private as the measurements.
 
 Noise handling: negative cells are set to 0, and cells below ``k`` noise standard deviations are treated as
 empty (``k`` = 2 for conditional tables whose true support is sparse — transitions, product mixes —, 1 for
-profiles and marginals), so that the noise floor spread over structurally empty cells does not bias the
-distributions. Heavy-tailed counts (events per account, session lengths, gaps) are fitted by least squares
-as discretized lognormals — the generator's own model of activity, session and gap lengths — which is far
-less sensitive to noise in the tail bins than reading means off the histogram.
+marginals; dense profiles are only clipped), so that the noise floor spread over structurally empty cells
+does not bias the distributions. Session lengths and gaps are fitted by least squares as discretized
+lognormals (the generator's own model of them); events per account are sampled from the cleaned histogram
+around its mode (see :func:`_activity`).
 """
 
 from __future__ import annotations
@@ -28,19 +28,17 @@ from generators.model import BehaviourModel
 from generators.population import AUTH_TYPES, P_ADMIN, P_BIZ, P_BOT, P_DEV, P_EXT
 
 GROUP_PERSONAS = ((P_DEV, P_BIZ), (P_ADMIN,), (P_EXT,), (P_BOT,))
-MAX_LOG_EVENTS = float(np.log(2.0 ** 16))
-"""Upper end of the fitted median events per account (a public sanity bound: 2^16 in a period)."""
 """Personas of the generator each behaviour group stands for (members cover developers and business users)."""
 
 
 @dataclass(frozen=True, eq=False)
-class Lognormal:
-    """A fitted count distribution: ``n`` units, of which ``zero`` have none; the rest ~ round(LN(mu, sigma))."""
+class Activity:
+    """Events per account of one group: ``n`` active accounts with bin probabilities ``bins`` over the
+    octave bins of :data:`anonymizers.dp_measure.ACTIVITY_EDGES` (from 1 event), and ``zero`` without events."""
 
     n: int
     zero: int
-    mu: float
-    sigma: float
+    bins: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,7 +46,7 @@ class SynthModel:
     """The whole fitted model: behaviour tables plus the population's attribute and activity distributions."""
 
     behaviour: BehaviourModel
-    activity: tuple[Lognormal, ...]          # per group
+    activity: tuple[Activity, ...]           # per group
     plan_size: np.ndarray                    # (plans, size bands) account weights
     org_country_given_plan: np.ndarray       # (plans, countries)
     industry_given_plan: np.ndarray          # (plans, industries)
@@ -110,50 +108,29 @@ def fit_noisy(hist: np.ndarray, sigma: float, edges: np.ndarray, integer: bool =
     return max(0.0, float(hist[p > 2e-3].sum())), mu, s
 
 
-def _activity(m: Measured) -> tuple[Lognormal, ...]:
-    """Events per account per group: lognormals with one shared sigma and a median per group — the
-    generator's activity model (one lognormal spread, a multiplier per persona) — fitted jointly by least
-    squares on the cells above 2 noise standard deviations, so that the small groups (bots, externals) only
-    need to locate their median. Group sizes: the noisy cells where the fitted shape has probability."""
+def _activity(m: Measured) -> tuple[Activity, ...]:
+    """Events per account per group, non-parametric: the noisy octave histogram, cells below 2 noise standard
+    deviations emptied, and only the run of cells around the group's largest cell kept (gaps of one empty
+    cell allowed). A noise spike far from the mass — which in a top bin would stand for millions of events —
+    is thus ignored; the price is that thin tails are cut (the release errs on the small side)."""
     h = m.values.reshape(len(GROUPS), len(ACTIVITY_EDGES))
-    edges = ACTIVITY_EDGES[1:]
-    lo_int = np.ceil(edges)
-    hi_int = np.r_[np.ceil(edges[1:]) - 1, edges[-1] * 2]
-    centres = np.sqrt(lo_int * np.maximum(hi_int, lo_int))
-    mus = np.linspace(0.0, MAX_LOG_EVENTS, 161)
-    sigmas = np.linspace(0.2, 2.5, 47)
-    p = _binned_lognormal(edges, mus, sigmas, integer=True)          # (mu, sigma, bins)
-    sse = np.empty((len(GROUPS), len(mus), len(sigmas)))
-    strong = clean(h[:, 1:], m.sigma, 2.0)
-    for g in range(len(GROUPS)):
-        dot = (p * strong[g]).sum(2)
-        pp = (p * p).sum(2)
-        sse[g] = (strong[g] ** 2).sum() - np.where(dot > 0, dot * dot / pp, 0.0)
-    best_mu = sse.argmin(1)                                             # (groups, sigmas)
-    j = int(np.argmin(np.take_along_axis(sse, best_mu[:, None, :], 1)[:, 0, :].sum(0)))
     out = []
     for g in range(len(GROUPS)):
         zero = round(float(clean(h[g, :1], m.sigma, 2.0)[0]))
-        if strong[g].sum() <= 0:
-            out.append(Lognormal(0, zero, 0.0, float(sigmas[j])))
+        strong = clean(h[g, 1:], m.sigma, 2.0)
+        if strong.sum() <= 0:
+            out.append(Activity(0, zero, np.zeros(len(strong))))
             continue
-        # With sigma fixed, each group's median by least squares on all its noisy cells (unbiased: the noise
-        # has mean 0), which small groups need: few of their cells rise above 2 noise standard deviations.
-        pj = p[:, j, :]
-        dot = pj @ h[g, 1:]
-        i = int(np.argmin(-np.where(dot > 0, dot * dot / (pj * pj).sum(1), 0.0)))
-        if h[g, 1:].sum() < 3.0 * m.sigma * np.sqrt(len(edges)):
-            i = int(best_mu[0, j])  # a group barely above the noise: the members' median (fail small)
-        support = p[i, j] > 2e-3
-        mass = max(0.0, float(h[g, 1:][support].sum()))
-        # The median follows the noisy event total over the support (bin centres), which the lognormal's
-        # extrapolated tail would otherwise overstate: mean = exp(mu + sigma^2 / 2) = total / mass.
-        total = float((h[g, 1:][support] * centres[support]).sum())
-        total_sd = m.sigma * float(np.sqrt((centres[support] ** 2).sum()))
-        mu = float(mus[i])
-        if mass >= 1 and total > mass and total_sd < 0.1 * total:  # only where the total is well measured
-            mu = min(MAX_LOG_EVENTS, float(np.log(total / mass)) - float(sigmas[j]) ** 2 / 2)
-        out.append(Lognormal(round(mass), zero, mu, float(sigmas[j])))
+        top = int(np.argmax(strong))
+        keep = np.zeros(len(strong), bool)
+        for step in (-1, 1):
+            i, gap = top, 0
+            while 0 <= i < len(strong) and gap < 2:
+                gap = 0 if strong[i] > 0 else gap + 1
+                keep[i] = strong[i] > 0
+                i += step
+        w = np.where(keep, strong, 0.0)
+        out.append(Activity(round(float(w.sum())), zero, w / w.sum()))
     return tuple(out)
 
 
@@ -171,7 +148,7 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     n_states = len(ch.states)
     how_m = ms["sessions.hour_of_week"]
     raw_how = how_m.values.reshape(2, 168)
-    how = clean(raw_how, how_m.sigma, 1.0)
+    how = np.maximum(raw_how, 0.0)  # profiles are dense: clip only (thresholding would make them spiky)
     # A profile whose total does not rise clearly above the noise takes the public prior: the generator's
     # workday profile for humans, flat for bots.
     prior = np.stack([_default_human_profile(), np.ones(168)])
@@ -194,8 +171,9 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     prod_of = np.array([PRODUCTS.index(c[0]) for c in cells])
     to_state = np.array([_state(index, ch.state_product, PRODUCTS.index(c[0]), c[2]) for c in cells])
     mix = np.zeros((2, n_prod, n_states))   # per group (human, bot): the product's action mix
+    within = np.array([c[1] != "^" for c in cells])
     for hb in range(2):
-        np.add.at(mix[hb], (prod_of, to_state), tr[hb])
+        np.add.at(mix[hb], (prod_of[within], to_state[within]), tr[hb][within])
     pooled = mix.sum(0)
     mix = np.where(mix.sum(2, keepdims=True) > 0, mix, pooled[None])
     for hb in range(2):
@@ -207,12 +185,14 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
                 entry[personas, p, j] = tr[hb, k]
             else:
                 transitions[personas, _state(index, ch.state_product, p, prev), j] = tr[hb, k]
+    # Every row also gets the group's product mix with a prior weight of 2 noise standard deviations: a row
+    # that kept only one strong cell (a bot's sticky self-loop) must not become absorbing.
+    norm_mix = mix / np.maximum(mix.sum(2, keepdims=True), 1e-300)
     for k in range(n_pers):
         hb = int(k == P_BOT)
-        empty = transitions[k].sum(1) == 0
-        transitions[k][empty] = mix[hb][ch.state_product[empty]]
-        e_empty = entry[k].sum(1) == 0
-        entry[k][e_empty] = mix[hb][e_empty]
+        transitions[k] += 2.0 * tr_m.sigma * norm_mix[hb][ch.state_product] * (ch.state_product[:, None] ==
+                                                                              ch.state_product[None, :])
+        entry[k] += 2.0 * tr_m.sigma * norm_mix[hb]
     len_m, gap_m = ms["sessions.length_bin"], ms["steps.gap_bin"]
     mean_events = np.zeros(n_pers)
     gap_median = np.zeros(n_pers)

@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow as pa
 
 from anonymizers.dp_fit import GROUP_PERSONAS, SynthModel, roles_of_group
+from anonymizers.dp_measure import ACTIVITY_EDGES
 from anonymizers.dp_stats import ACCOUNT_TYPES, GROUPS, INDUSTRY_NAMES, ROLES, UA_FAMILIES
 from generators import geo
 from generators.behaviour import build_events
@@ -71,11 +72,15 @@ def population(model: SynthModel, seed: int, start: dt.date, days: int, events_p
     rng = stream(seed, "synth/population")
     # --- accounts per group and their activity ------------------------------------------------------------
     groups, events = [], []
+    lo = np.ceil(ACTIVITY_EDGES[1:])
+    hi = np.r_[lo[1:], lo[-1] * 2]  # bin b holds the integers in [lo[b], hi[b])
     for g, a in enumerate(model.activity):
         active = max(a.n, 0)
         groups.append(np.full(active + max(a.zero, 0), g))
-        ev = np.maximum(1, np.round(np.exp(a.mu + a.sigma * rng.standard_normal(active)))).astype(np.int64)
-        events.append(np.r_[np.minimum(ev, 1 << 20), np.zeros(max(a.zero, 0), np.int64)])
+        b = search_categorical(rng, np.cumsum(a.bins), active) if active else np.zeros(0, np.int64)
+        ev = np.floor(np.exp(rng.uniform(np.log(lo[b]), np.log(np.maximum(hi[b], lo[b] + 1))))).astype(np.int64)
+        events.append(np.r_[np.clip(ev, lo[b], np.maximum(hi[b] - 1, lo[b])).astype(np.int64),
+                            np.zeros(max(a.zero, 0), np.int64)])
     acc_group = np.concatenate(groups).astype(np.int64)
     acc_events = np.concatenate(events)
     n = len(acc_group)
