@@ -52,8 +52,7 @@ class SynthModel:
     industry_given_plan: np.ndarray          # (plans, industries)
     opt_out_given_plan: np.ndarray           # (plans, 2)
     type_role: np.ndarray                    # (types, roles)
-    country_given_org_country: np.ndarray    # (countries, countries)
-    tz_given_country: np.ndarray             # (countries, time zones)
+    country_tz: np.ndarray                   # (countries, time zones) joint weights of people's residence
     auth_given_group: np.ndarray             # (groups, auth types)
     ua_given_group: np.ndarray               # (groups, ua families)
 
@@ -110,8 +109,8 @@ def fit_noisy(hist: np.ndarray, sigma: float, edges: np.ndarray, integer: bool =
 
 def _activity(m: Measured) -> tuple[Activity, ...]:
     """Events per account per group, non-parametric: the noisy octave histogram, cells below 2 noise standard
-    deviations emptied, and only the run of cells around the group's largest cell kept (gaps of one empty
-    cell allowed). A noise spike far from the mass — which in a top bin would stand for millions of events —
+    deviations emptied, and only the run of cells above 1 standard deviation around the group's largest cell
+    kept (gaps of one empty cell allowed). A noise spike far from the mass — which in a top bin would stand for millions of events —
     is thus ignored; the price is that thin tails are cut (the release errs on the small side)."""
     h = m.values.reshape(len(GROUPS), len(ACTIVITY_EDGES))
     out = []
@@ -122,14 +121,15 @@ def _activity(m: Measured) -> tuple[Activity, ...]:
             out.append(Activity(0, zero, np.zeros(len(strong))))
             continue
         top = int(np.argmax(strong))
+        weak = clean(h[g, 1:], m.sigma, 1.0)  # the run around the mode extends over cells above 1 sd
         keep = np.zeros(len(strong), bool)
         for step in (-1, 1):
             i, gap = top, 0
-            while 0 <= i < len(strong) and gap < 2:
-                gap = 0 if strong[i] > 0 else gap + 1
-                keep[i] = strong[i] > 0
+            while 0 <= i < len(weak) and gap < 2:
+                gap = 0 if weak[i] > 0 else gap + 1
+                keep[i] = weak[i] > 0
                 i += step
-        w = np.where(keep, strong, 0.0)
+        w = np.where(keep, weak, 0.0)
         out.append(Activity(round(float(w.sum())), zero, w / w.sum()))
     return tuple(out)
 
@@ -148,7 +148,10 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     n_states = len(ch.states)
     how_m = ms["sessions.hour_of_week"]
     raw_how = how_m.values.reshape(2, 168)
-    how = np.maximum(raw_how, 0.0)  # profiles are dense: clip only (thresholding would make them spiky)
+    # Denoised as a rank-1 day-of-week x hour-of-day table (the top singular pair of the 7 x 24 noisy table):
+    # 31 free values instead of 168, so the noise averages out; weekly cycles of this kind are close to
+    # rank 1 (a daily curve scaled per weekday).
+    how = np.stack([_rank1_week(raw_how[k]) for k in range(2)])
     # A profile whose total does not rise clearly above the noise takes the public prior: the generator's
     # workday profile for humans, flat for bots.
     prior = np.stack([_default_human_profile(), np.ones(168)])
@@ -168,12 +171,11 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     cells = transition_cells()
     # A row without signal falls back to the product's action mix over both groups (never to a self-loop,
     # which would make a rare action absorbing).
-    prod_of = np.array([PRODUCTS.index(c[0]) for c in cells])
-    to_state = np.array([_state(index, ch.state_product, PRODUCTS.index(c[0]), c[2]) for c in cells])
+    act_m = ms["steps.action"]
+    acts = clean(act_m.values.reshape(2, n_states), act_m.sigma, 2.0)
     mix = np.zeros((2, n_prod, n_states))   # per group (human, bot): the product's action mix
-    within = np.array([c[1] != "^" for c in cells])
     for hb in range(2):
-        np.add.at(mix[hb], (prod_of[within], to_state[within]), tr[hb][within])
+        mix[hb, ch.state_product, np.arange(n_states)] = acts[hb]
     pooled = mix.sum(0)
     mix = np.where(mix.sum(2, keepdims=True) > 0, mix, pooled[None])
     for hb in range(2):
@@ -208,6 +210,14 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
         gap_median[personas] = float(np.exp(gmu))
         gap_sigma[personas] = gs
     return BehaviourModel(hour_of_week, product_mix, transitions, entry, mean_events, gap_median, gap_sigma)
+
+
+def _rank1_week(v: np.ndarray) -> np.ndarray:
+    """The best rank-1 approximation (Eckart–Young) of a 168-cell week as a 7 x 24 table, clipped at 0."""
+    u, sv, vt = np.linalg.svd(v.reshape(7, 24), full_matrices=False)
+    r = sv[0] * np.outer(u[:, 0], vt[0])
+    r = r if r.sum() >= 0 else -r
+    return np.maximum(r, 0.0).ravel()
 
 
 def _default_human_profile() -> np.ndarray:
@@ -249,7 +259,7 @@ def fit(ms: dict[str, Measured]) -> SynthModel:
     for ci, c in enumerate(geo.COUNTRIES):
         for tz, w in c.timezones:
             prior[ci, geo.TZ_INDEX[tz]] = w
-    tz_w = np.where(tz_w.sum(1, keepdims=True) > 0, tz_w, prior)
+    tz_w = tz_w if tz_w.sum() > 0 else prior * geo.COUNTRY_WEIGHTS[:, None]
     au = ms["sessions.auth_ua"]
     au_w = clean(au.values.reshape(len(GROUPS), -1), au.sigma, 2.0)
     return SynthModel(
@@ -260,9 +270,7 @@ def fit(ms: dict[str, Measured]) -> SynthModel:
         industry_given_plan=rows(table("accounts.plan_industry", (4, -1))),
         opt_out_given_plan=rows(table("accounts.plan_opt_out", (4, 2)), np.array([1.0, 0.0])),
         type_role=table("accounts.type_role", (len(ACCOUNT_TYPES), len(ROLES))),
-        country_given_org_country=rows(table("accounts.org_country_country", (n_codes, n_codes)) +
-                                       np.eye(n_codes) * 1e-9),
-        tz_given_country=tz_w / tz_w.sum(1, keepdims=True),
+        country_tz=tz_w / tz_w.sum(),
         auth_given_group=rows(au_w[:, :len(AUTH_TYPES)]),
         ua_given_group=rows(au_w[:, len(AUTH_TYPES):], np.eye(len(UA_FAMILIES))[-1]),
     )

@@ -198,6 +198,13 @@ def _transitions(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _count(a, _row_of(s, a, "human_bot") * len(transition_cells()) + cell, cell >= 0)
 
 
+def _actions(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts of the account's kept events per action (the unigram mix: a row fallback for transitions)."""
+    a = s.steps["a"].to_numpy().astype(np.int64)
+    state = s.steps["state"].to_numpy().astype(np.int64)
+    return _count(a, _row_of(s, a, "human_bot") * len(markov_chain().states) + state, state >= 0)
+
+
 @functools.lru_cache(maxsize=1)
 def specs() -> tuple[Spec, ...]:
     """The fixed, data-independent workload (cells and weights never depend on the data)."""
@@ -214,17 +221,19 @@ def specs() -> tuple[Spec, ...]:
              _onehot("plan", "opt_out", sizes=(len(PLANS), 2)), 1, False),
         Spec("accounts.type_role", _labelled(ACCOUNT_TYPES, ROLES), 0.3,
              _onehot("type", "role", sizes=(len(ACCOUNT_TYPES), len(ROLES))), 1, False),
-        Spec("accounts.org_country_country", _labelled(geo.CODES, geo.CODES), 0.2,
-             _onehot("org_country", "country", sizes=(ncodes, ncodes)), 1, False),
-        Spec("accounts.country_timezone", _tz_pairs(), 0.3, _country_tz, 1, False),
+        Spec("accounts.country_timezone", _tz_pairs(), 1.0, _country_tz, 1, False),
         Spec("activity.group_events_bin", _labelled(GROUPS, tuple(range(len(ACTIVITY_EDGES)))), 5.0,
              _activity, 1, False),
         Spec("sessions.hour_of_week", _labelled(HUMAN_BOT, hours), 3.0,
              _per_session("how", 168, "human_bot"), 168, True),
         Spec("sessions.product", _labelled(GROUPS, PRODUCTS), 1.0,
              _per_session("product", len(PRODUCTS), "group"), len(PRODUCTS), True),
-        Spec("steps.transition", tuple((hb, *c) for hb in HUMAN_BOT for c in transition_cells()), 2.0,
+        Spec("steps.transition", tuple((hb, *c) for hb in HUMAN_BOT for c in transition_cells()), 1.5,
              _transitions, len(transition_cells()), True),
+        Spec("steps.action", tuple((hb, PRODUCTS[p], a) for hb in HUMAN_BOT
+                                   for p, a in zip(markov_chain().state_product, markov_chain().states,
+                                                   strict=True)), 1.5,
+             _actions, len(markov_chain().states), True),
         Spec("sessions.length_bin", _labelled(HUMAN_BOT, tuple(range(len(LENGTH_EDGES)))), 0.8,
              _binned("sessions", "length", LENGTH_EDGES), len(LENGTH_EDGES), True),
         Spec("steps.gap_bin", _labelled(HUMAN_BOT, tuple(range(len(GAP_EDGES)))), 0.8,

@@ -133,10 +133,12 @@ def population(model: SynthModel, seed: int, start: dt.date, days: int, events_p
         m = acc_group == g
         tr[m] = cells[search_categorical(rng, np.cumsum(p), int(m.sum()))]
     a_type, a_role = np.unravel_index(tr, (len(ACCOUNT_TYPES), len(ROLES)))
-    country = _draw(rng, model.country_given_org_country, org_country[acc_org])
+    # People: (country, time zone) from the measured joint; integrations: their org's (as the generator).
+    n_tz = model.country_tz.shape[1]
+    ct = search_categorical(rng, np.cumsum(model.country_tz.ravel()), n)
     bot = acc_group == 3
-    country = np.where(bot, org_country[acc_org], country)
-    tz = _draw(rng, model.tz_given_country, country)
+    country = np.where(bot, org_country[acc_org], ct // n_tz)
+    tz = np.where(bot, org_tz[acc_org], ct % n_tz)
     loc = geo.pick_per_country(rng, country, "locale")
     auth = _draw(rng, model.auth_given_group, acc_group)
     ua = _draw(rng, model.ua_given_group, acc_group)
