@@ -109,8 +109,8 @@ def fit_noisy(hist: np.ndarray, sigma: float, edges: np.ndarray, integer: bool =
 
 def _activity(m: Measured) -> tuple[Activity, ...]:
     """Events per account per group, non-parametric: the noisy octave histogram, cells below 2 noise standard
-    deviations emptied, and only the run of cells above 1 standard deviation around the group's largest cell
-    kept (gaps of one empty cell allowed). A noise spike far from the mass — which in a top bin would stand for millions of events —
+    deviations emptied, and only the run of such cells around the group's largest cell kept (gaps of one
+    empty cell allowed); within the run the noisy values themselves (clipped at 0) are used. A noise spike far from the mass — which in a top bin would stand for millions of events —
     is thus ignored; the price is that thin tails are cut (the release errs on the small side)."""
     h = m.values.reshape(len(GROUPS), len(ACTIVITY_EDGES))
     out = []
@@ -121,15 +121,18 @@ def _activity(m: Measured) -> tuple[Activity, ...]:
             out.append(Activity(0, zero, np.zeros(len(strong))))
             continue
         top = int(np.argmax(strong))
-        weak = clean(h[g, 1:], m.sigma, 1.0)  # the run around the mode extends over cells above 1 sd
         keep = np.zeros(len(strong), bool)
         for step in (-1, 1):
-            i, gap = top, 0
-            while 0 <= i < len(weak) and gap < 2:
-                gap = 0 if weak[i] > 0 else gap + 1
-                keep[i] = weak[i] > 0
+            i, gap, last = top, 0, top
+            while 0 <= i < len(strong) and gap < 2:
+                gap = 0 if strong[i] > 0 else gap + 1
+                last = i if strong[i] > 0 else last
                 i += step
-        w = np.where(keep, weak, 0.0)
+            lo_i, hi_i = sorted((top, last))
+            keep[lo_i:hi_i + 1] = True
+        # Inside the run the noisy values are kept as they are (clipped at 0): thresholding there would only
+        # select upward noise, which in the top bins stands for many events each.
+        w = np.where(keep, np.maximum(h[g, 1:], 0.0), 0.0)
         out.append(Activity(round(float(w.sum())), zero, w / w.sum()))
     return tuple(out)
 
