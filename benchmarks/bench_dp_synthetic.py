@@ -1,0 +1,127 @@
+"""Benchmark of ``dp-synthetic`` (issue 8): cost against ``generate``, and the privacy–utility frontier.
+
+(a) Cost: ``anonbench generate`` of N events (``configs/scale.yaml``, 10M by default) and ``anonbench
+    anonymize --chain dp-synthetic`` of that run, timed in the same benchmark run; targets: anonymize wall
+    time <= 1.5x generate, peak RSS (process tree) < 2 GB. ``ANONBENCH_DPS_EVENTS`` overrides N (e.g.
+    1000000 on a shared machine).
+(b) Frontier: on the default config (1M events, 28 days; 200k when quick) every chain of the sweep
+    (``configs/chains/sweep/dp-synthetic-eps<E>.yaml``, E in 0.25 ... 8) and ``dp-aggregates`` are
+    anonymized and attacked; per chain the utility figures (hour-of-week correlation, action TVD, KS of
+    events per account, relative error of weekly counts per product, session-length KS — computed here with
+    ``reid.utility`` functions) and every risk figure that has a threshold (value, threshold, passed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from benchmarks.measure import ROOT, anonbench, measure
+from reid.utility import event_utility, ks_distance, rel_error
+
+EPSILONS = ("0.25", "0.5", "1", "2", "4", "8")
+SWEEP = tuple(ROOT / "configs" / "chains" / "sweep" / f"dp-synthetic-eps{e}.yaml" for e in EPSILONS)
+
+
+def _events(run: Path, chain: str | None) -> pl.LazyFrame:
+    folder = run / "raw" / "events" if chain is None else run / "anon" / chain / "events"
+    return pl.scan_parquet(str(folder / "part-*.parquet"))
+
+
+def _weekly(lf: pl.LazyFrame, time_col: str = "event_time", count: pl.Expr | None = None) -> pl.DataFrame:
+    return lf.group_by(pl.col(time_col).dt.truncate("1w").dt.date().alias("w"), "product") \
+        .agg((count if count is not None else pl.len()).cast(pl.Float64).alias("n")).collect()
+
+
+def utility_of(run: Path, chain: str) -> dict[str, float]:
+    """Utility figures of one chain's release against the raw events."""
+    raw = _events(run, None)
+    if chain == "dp-aggregates":
+        agg = pl.scan_parquet(str(run / "anon" / chain / "event_counts" / "part-*.parquet"))
+        err, _ = rel_error(_weekly(raw), _weekly(agg, "period_start", pl.col("count").clip(lower_bound=0).sum()),
+                           ["w", "product"])
+        return {"weekly_product_rel_error": err}
+    rel = _events(run, chain)
+    out = {m.metric: m.value for m in event_utility(raw, rel)}
+    per_acc = [lf.group_by("account_id").len().collect()["len"].to_numpy() for lf in (raw, rel)]
+    out["events_per_account_ks"] = ks_distance(*per_acc)
+    out["weekly_product_rel_error"] = rel_error(_weekly(raw), _weekly(rel), ["w", "product"])[0]
+    return {k: round(float(v), 4) for k, v in out.items()}
+
+
+def risk_of(run: Path, chain: str) -> dict[str, Any]:
+    """Every risk figure with a threshold, and the largest one that is a proportion (with its metric)."""
+    files = sorted((run / "risk" / chain).glob("*.parquet"))
+    if not files:
+        return {"error": "no risk files"}
+    df = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+    gated = df.filter(pl.col("threshold").is_not_null() & (pl.col("check") != "utility"))
+    rows = [{"check": r["check"], "metric": r["metric"], "value": r["value"], "threshold": r["threshold"],
+             "passed": r["passed"], "n": r["n"]} for r in gated.iter_rows(named=True)]
+    return {"gated": rows, "breaches": sum(1 for r in rows if r["passed"] is False)}
+
+
+def cost(work: Path, events: int) -> dict[str, Any]:
+    run = work / f"dps-gen-{events}"
+    gen = measure(anonbench("generate", "--config", "configs/scale.yaml", "--events", str(events), "--out",
+                            str(run), "--overwrite"))
+    if gen["returncode"] != 0:
+        raise RuntimeError(f"generate failed: {gen['stderr_tail']}")
+    anon = measure(anonbench("anonymize", "--run", str(run), "--chain", "dp-synthetic"))
+    if anon["returncode"] != 0:
+        raise RuntimeError(f"anonymize dp-synthetic failed: {anon['stderr_tail']}")
+    man = json.loads((run / "manifest.json").read_text())
+    released = man["chains"]["dp-synthetic"]["tables"]["events"]["rows_out"]
+    ratio = anon["seconds"] / gen["seconds"]
+    shutil.rmtree(run, ignore_errors=True)
+    return {"events": events, "generate": gen, "anonymize_dp_synthetic": anon, "synthetic_events": released,
+            "ratio_anonymize_over_generate": round(ratio, 3),
+            "targets": {"le_1_5x_generate": ratio <= 1.5, "peak_rss_lt_2gb": anon["peak_rss_tree_mb"] < 2048}}
+
+
+def frontier(work: Path, quick: bool) -> dict[str, Any]:
+    run = work / "dps-default"
+    config = "configs/ci.yaml" if quick else "configs/default.yaml"
+    gen = measure(anonbench("generate", "--config", config, "--out", str(run), "--overwrite"))
+    if gen["returncode"] != 0:
+        raise RuntimeError(f"generate failed: {gen['stderr_tail']}")
+    points: dict[str, Any] = {}
+    for chain_file, eps in [*zip(SWEEP, EPSILONS, strict=True), (Path("dp-aggregates"), "1")]:
+        name = chain_file.stem
+        a = measure(anonbench("anonymize", "--run", str(run), "--chain", str(chain_file)))
+        if a["returncode"] != 0:
+            points[name] = {"error": a["stderr_tail"]}
+            continue
+        measure(anonbench("attack", "--run", str(run), "--chain", name))
+        points[name] = {"epsilon": float(eps), "anonymize_seconds": a["seconds"], "utility": utility_of(run, name),
+                        "risk": risk_of(run, name)}
+    shutil.rmtree(run, ignore_errors=True)
+    return {"config": config, "points": points}
+
+
+def run(work: Path, quick: bool) -> dict[str, Any]:
+    events = int(os.environ.get("ANONBENCH_DPS_EVENTS", "200000" if quick else "10000000"))
+    out: dict[str, Any] = {"cost": cost(work, events)}
+    if os.environ.get("ANONBENCH_DPS_SKIP_FRONTIER") != "1":
+        out["frontier"] = frontier(work, quick)
+    out["note"] = ("cost measured at ANONBENCH_DPS_EVENTS events" if events != 10_000_000 else
+                   "cost measured at 10M events (configs/scale.yaml)")
+    return out
+
+
+def summary(result: dict[str, Any]) -> list[str]:
+    """Markdown lines of the frontier (for RESULTS.md or a report)."""
+    lines = ["| chain | ε | hour-of-week r | action TVD | KS events/account | weekly rel. error | breaches |",
+             "|---|---|---|---|---|---|---|"]
+    for name, p in (result.get("frontier") or {}).get("points", {}).items():
+        u = p.get("utility", {})
+        lines.append(f"| {name} | {p.get('epsilon')} | {u.get('hourly_profile_correlation', np.nan):.3f} | "
+                     f"{u.get('action_tv_distance', np.nan):.3f} | {u.get('events_per_account_ks', np.nan):.3f} | "
+                     f"{u.get('weekly_product_rel_error', np.nan):.3f} | {p.get('risk', {}).get('breaches')} |")
+    return lines
