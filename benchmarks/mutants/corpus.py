@@ -190,7 +190,7 @@ CORPUS: tuple[Mutant, ...] = (
           "time_bucket reads every unit as seconds (1h -> 1s, 1w -> 1s)", "exact times: " + _UNI),
     _code("suppress-rare-noop", ("generalize", "kanon"), ("suppress.rare",), "suppress.rare replaces nothing",
           "rare configuration values are released"),
-    _code("drop-columns-noop", ("pseudonymize", "generalize", "kanon", "dp-aggregates"), ("drop",),
+    _code("drop-columns-noop", ("pseudonymize", "generalize", "kanon", "dp-aggregates", "dp-synthetic"), ("drop",),
           "drop removes whole tables only, never single columns",
           "display names, org names and domains pass through raw"),
     _code("user-agent-passthrough", ("generalize", "kanon"), ("generalize.user_agent",),
