@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from test_singling_search import messy_table
 
 from reid.queries import count_matches, encode_tables
 from reid.singling_score import pool_match_counts
 from reid.singling_search import column_medians, query_of, singling_pool
-from test_singling_search import messy_table
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
