@@ -92,9 +92,16 @@ def render() -> str:
                     f"{pool['z_anonymeter']:+.1f})"
                     + (f"; anonbench scores all of them: {pool['anonbench']} of {pool['anonbench_n']:,}."
                        if "anonbench_n" in pool else f", anonbench {pool['anonbench']}.")]
+        if dr := _load("crosscheck_univariate_draws"):
+            out += ["", f"Univariate, more anonymeter draws at the same parameters (seeds "
+                    f"{', '.join(str(r['seed']) for r in dr['draws'])}): {dr['covered']}/{dr['total']} of their 95% "
+                    f"intervals cover anonbench's exact {dr['anonbench_exact'][0]:.4f}; their mean risk "
+                    f"{dr['mean_anonymeter_risk']:.4f}."]
         out += ["", f"anonymeter's evaluators {xc['anonymeter_seconds']:.1f} s wall / {xc['anonymeter_cpu_seconds']:.1f} s "
                 f"CPU; anonbench's whole table mode {xc['anonbench_seconds']:.1f} s / {xc['anonbench_cpu_seconds']:.1f} s: "
-                f"**{xc['speedup']}×** wall, {xc['speedup_cpu']}× CPU (target ≥ {xc['target_speedup']}×).", ""]
+                f"**{xc['speedup']}×** wall, {xc['speedup_cpu']}× CPU (target ≥ {xc['target_speedup']}×)"
+                + (f"; anonymeter's figures recorded {xc['anonymeter_recorded_at']}, anonbench measured "
+                   f"{xc['anonbench_measured_at']}." if "anonymeter_recorded_at" in xc else "."), ""]
     if v := _load("validate"):
         out += [f"## Validation ({v['events']:,} events, raw + every chain)", ""]
         for w, r in v["by_workers"].items():
