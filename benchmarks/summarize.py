@@ -74,22 +74,34 @@ def render() -> str:
         out += [f"## Whole table mode against anonymeter 1.1.0 at {xc['n_attacks']:,} attacks (`make crosscheck`)", "",
                 f"Full Adult files, {xc['n_attacks']:,} attacks per evaluator, {xc['n_cols']} columns per "
                 f"multivariate query, {xc['n_neighbors']} neighbours, secret `{xc['secret']}`, seed {xc['seed']}.", "",
-                "| check | anonymeter risk [95% CI] | anonbench risk [95% CI] | inside | queries built "
+                "| check | anonymeter risk [95% CI] | anonbench risk [95% CI] | inside | queries scored "
                 "(anonymeter / anonbench) |", "|---|---|---|---|---|"]
         for r in xc["rows"]:
             a, b = r["anonymeter"], r["anonbench"]
-            q = (f"{r['queries_anonymeter'][0]}/{r['queries_anonymeter'][1]} / "
-                 f"{r['queries_anonbench'][0]}/{r['queries_anonbench'][1]}" if "queries_anonbench" in r else "")
+            q = ""
+            if "queries_anonbench" in r:
+                mine = (f"all {r['queries_anonbench'][0]:,}" if r.get("anonbench_scored") == "all" else
+                        f"{r['queries_anonbench'][0]}/{r['queries_anonbench'][1]}")
+                q = f"{r['queries_anonymeter'][0]}/{r['queries_anonymeter'][1]} / {mine}"
             out.append(f"| {r['check']} | {a[0]:.3f} [{a[1]:.3f}, {a[2]:.3f}] | {b[0]:.3f} [{b[1]:.3f}, {b[2]:.3f}] "
                        f"| {'yes' if r['inside'] else 'NO'} | {q} |")
         if pool := xc.get("univariate_pool"):
             out += ["", f"Univariate: all {pool['queries']:,} univariate singling-out queries of the release (the same "
                     f"set in both tools) single out at a share of {pool['share']:.4f} ({pool['expected']:.1f} of "
                     f"{xc['n_attacks']:,} expected); anonymeter drew {pool['anonymeter']} (z = "
-                    f"{pool['z_anonymeter']:+.1f}), anonbench {pool['anonbench']} (z = {pool['z_anonbench']:+.1f})."]
+                    f"{pool['z_anonymeter']:+.1f})"
+                    + (f"; anonbench scores all of them: {pool['anonbench']} of {pool['anonbench_n']:,}."
+                       if "anonbench_n" in pool else f", anonbench {pool['anonbench']}.")]
+        if dr := _load("crosscheck_univariate_draws"):
+            out += ["", f"Univariate, more anonymeter draws at the same parameters (seeds "
+                    f"{', '.join(str(r['seed']) for r in dr['draws'])}): {dr['covered']}/{dr['total']} of their 95% "
+                    f"intervals cover anonbench's exact {dr['anonbench_exact'][0]:.4f}; their mean risk "
+                    f"{dr['mean_anonymeter_risk']:.4f}."]
         out += ["", f"anonymeter's evaluators {xc['anonymeter_seconds']:.1f} s wall / {xc['anonymeter_cpu_seconds']:.1f} s "
                 f"CPU; anonbench's whole table mode {xc['anonbench_seconds']:.1f} s / {xc['anonbench_cpu_seconds']:.1f} s: "
-                f"**{xc['speedup']}×** wall, {xc['speedup_cpu']}× CPU (target ≥ {xc['target_speedup']}×).", ""]
+                f"**{xc['speedup']}×** wall, {xc['speedup_cpu']}× CPU (target ≥ {xc['target_speedup']}×)"
+                + (f"; anonymeter's figures recorded {xc['anonymeter_recorded_at']}, anonbench measured "
+                   f"{xc['anonbench_measured_at']}." if "anonymeter_recorded_at" in xc else "."), ""]
     if v := _load("validate"):
         out += [f"## Validation ({v['events']:,} events, raw + every chain)", ""]
         for w, r in v["by_workers"].items():

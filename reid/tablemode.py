@@ -95,14 +95,16 @@ def evaluate_tables(original: pl.DataFrame | str | Path, anonymized: pl.DataFram
                     qis: str | list[str], sensitive: str | None = None,
                     aux_a: str | list[str] | None = None, aux_b: str | list[str] | None = None,
                     n_attacks: int = 2000, n_cols: int = 3, n_neighbors: int = 1, seed: int = 0,
-                    max_attempts: int | None = 10_000_000,
+                    max_attempts: int | None = 10_000_000, score_all_queries: bool = True,
                     labels: tuple[str, str, str] = ("original", "anonymized", "control")) -> list[Metric]:
     """All table-mode checks; see the module docstring. Raises ``TableError`` on a bad file or column.
 
     ``labels`` name the three tables in error messages (e.g. their file names). Multivariate singling out
     builds every query anonymeter would (``reid.singling_search``): it enumerates all singling-out queries
     when drawing them one by one would cost more; a search that could not enumerate stops after
-    ``max_attempts`` candidates (anonymeter's ten million) and then says ``ran_short`` in its params.
+    ``max_attempts`` candidates (anonymeter's ten million) and then says ``ran_short`` in its params. Where all
+    singling-out queries are enumerated, all are scored (exact rates, ``n`` = their number, ``scored: all``);
+    ``score_all_queries=False`` scores a sample of ``n_attacks`` as anonymeter does (for parity experiments).
     """
     frames = {"original": original, "anonymized": anonymized}
     if control is not None:
@@ -131,7 +133,7 @@ def evaluate_tables(original: pl.DataFrame | str | Path, anonymized: pl.DataFram
     out = quasi_identifiers(syn, qis, sensitive, params={"table": "anonymized", **note})
     for mode in ("univariate", "multivariate"):
         out += singling_out(ori, syn, ctl, mode=mode, n_attacks=n_attacks, n_cols=n_cols, seed=seed,
-                            max_attempts=max_attempts)
+                            max_attempts=max_attempts, score_all_queries=score_all_queries)
     if not a and len(qis) >= 2:
         half = (len(qis) + 1) // 2
         a, b = qis[:half], qis[half:]

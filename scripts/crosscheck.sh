@@ -11,6 +11,7 @@
 #   CROSSCHECK_SEEDS          seeds of the anonymeter comparisons (default "42 123")
 #   CROSSCHECK_OUT            where the raw JSON lines and the summary go (default build/crosscheck)
 #   CROSSCHECK_ATTACKS        attacks per evaluator in the table-mode comparison (default 2000)
+#   CROSSCHECK_UNI_DRAWS      seeds of extra anonymeter univariate singling-out draws (default "1 2 3 4 5 6 7 8")
 #
 # The table-mode comparison runs anonymeter's four evaluators (n_attacks for all, 3 columns per multivariate
 # query as both tools default to, 10 neighbours, income as the secret, all columns) and then anonbench's whole
@@ -23,6 +24,7 @@ DATA="${ANONBENCH_REFERENCE_DATA:-../shared/data/adult}"
 OUT="${CROSSCHECK_OUT:-build/crosscheck}"
 SEEDS="${CROSSCHECK_SEEDS:-42 123}"
 ATTACKS="${CROSSCHECK_ATTACKS:-2000}"
+UNI_DRAWS="${CROSSCHECK_UNI_DRAWS:-1 2 3 4 5 6 7 8}"
 PY="${PYTHON:-python3}"
 VENV=.venv-crosscheck
 STAMP="$VENV/.installed-anonymeter-1.1.0-pycanon-1.3.6-pandas-2.3.3"
@@ -73,4 +75,15 @@ echo "== anonymeter on ori/syn/control, table-mode parameters ($ATTACKS attacks 
   --n-link "$ATTACKS" --n-inf "$ATTACKS" --n-cols 3 > "$OUT/tablemode.jsonl"
 
 echo "== anonbench on the same rows, and the comparison"
-.venv/bin/python scripts/crosscheck_compare.py --data "$DATA" --out "$OUT"
+status=0
+.venv/bin/python scripts/crosscheck_compare.py --data "$DATA" --out "$OUT" || status=$?
+
+echo "== more anonymeter draws of univariate singling out (seeds: $UNI_DRAWS) against anonbench's exact figure"
+: > "$OUT/univariate_draws.jsonl"
+for seed in $UNI_DRAWS; do
+  "$XC" scripts/crosscheck_anonymeter.py --ori "$DATA/adults_ori.csv" --syn "$DATA/adults_syn_ctgan.csv" \
+    --control "$DATA/adults_control.csv" --scenario tablemode --seed "$seed" --n-uni "$ATTACKS" --only uni \
+    >> "$OUT/univariate_draws.jsonl"
+done
+.venv/bin/python scripts/crosscheck_draws.py --draws "$OUT/univariate_draws.jsonl"
+exit "$status"
