@@ -15,9 +15,31 @@ Beam ``CombinePerKey`` computes them in a first pass over the data as it stands 
 state then reaches ``apply`` as ``ctx.state``. ``merge`` must be associative and commutative, and
 ``finalize`` must not depend on the order of the batches, so the result is the same on every runner.
 
-Aggregating anonymizers (``dp.aggregate``, ``dp.synthesize``) do not map batches: they set ``releases`` to the
-name of the table they publish instead of their input, and implement ``partial``/``merge`` to pre-aggregate;
-the pipeline finishes the release (see :mod:`anonymizers.dp_aggregate`).
+Aggregating anonymizers (``dp.aggregate``, ``dp.synthesize``) do not map batches: their input tables end with
+them (``apply`` returns ``None``, ``output_schema`` returns ``None``) and they publish other tables instead.
+The aggregating contract, in the order the pipeline calls it:
+
+* ``releases`` — the name of the table published (``"event_counts"``), or a tuple of names (``("orgs",
+  "users", "events")``; a name may reuse that of an input table the step consumes);
+* ``stateful = True`` and ``partial(batch, ctx)``/``merge(a, b)`` — pre-aggregation of every batch of the
+  step's tables, merged per table (associative and commutative, as for stateful steps);
+* ``released_schemas(columns, schemas)`` — the schema of every released table, from the step's ``columns``
+  and the schemas of its input tables (checked before any data moves; a single-table aggregator may
+  implement ``released_schema(table, columns, schema)`` instead);
+* ``finalize({table: merged partial})`` — the bounded statistics (contribution bounding happens here or
+  before);
+* ``fit_release(state)`` — the DP core: the noisy measurements of the state and whatever post-processing
+  of them the release needs (a fitted model, a sampled population); it must be small enough to ship to
+  the workers;
+* ``release_shards(release)`` and ``release_shard(release, i)`` — the number of output shards and the
+  tables of shard ``i`` (``{table: pa.Table}``), computed from the release alone (post-processing, seeded,
+  so reproducible), one call per shard on any worker;
+* ``report(release)`` — counts for the manifest; ``budget()`` — the privacy budget recorded in the
+  manifest's step report (for DP steps ``privacy_budget().as_dict()``).
+
+``dp.aggregate`` predates the shard contract and releases through PipelineDP instead (``release(rows,
+backend)`` on a PipelineDP backend, see :mod:`anonymizers.dp_aggregate`); ``dp.synthesize`` implements the
+contract above (see :mod:`anonymizers.dp_synthesize`).
 
 Differentially private steps set ``differentially_private = True`` and implement the DP contract below:
 :meth:`Anonymizer.privacy_budget` (what is claimed: epsilon, delta, unit, accounting, bounds, the split of the
@@ -129,8 +151,8 @@ class Anonymizer:
     deterministic: ClassVar[bool] = True
     needs_secret: ClassVar[bool] = False
     stateful: ClassVar[bool] = False
-    releases: ClassVar[str | None] = None
-    """For aggregating anonymizers: the table released in place of the input table."""
+    releases: ClassVar[str | tuple[str, ...] | None] = None
+    """For aggregating anonymizers: the table (or tables) released in place of the input tables."""
     differentially_private: ClassVar[bool] = False
     """Declares differential privacy: the step implements ``privacy_budget`` and ``dp_measure``."""
     synthetic: ClassVar[bool] = False
@@ -174,6 +196,40 @@ class Anonymizer:
     def output_schema(self, table: str, columns: list[str], schema: pa.Schema) -> pa.Schema | None:
         """The table's schema after this step (``None``: the table is no longer released)."""
         return schema
+
+    # --- the aggregating contract (steps that set ``releases``; see the module docstring) -------------
+    @classmethod
+    def released_tables(cls) -> tuple[str, ...]:
+        """The tables an aggregating step releases (empty for the others)."""
+        r = cls.releases
+        return () if r is None else (r,) if isinstance(r, str) else tuple(r)
+
+    def released_schemas(self, columns: Mapping[str, list[str]], schemas: Mapping[str, pa.Schema]
+                         ) -> dict[str, pa.Schema]:
+        """Schemas of the released tables; the default serves single-table aggregators that implement
+        ``released_schema(table, columns, schema)``. Raise ``ValueError`` with a one-line reason when the
+        step's ``columns`` do not fit."""
+        names = self.released_tables()
+        if len(names) != 1 or len(columns) != 1:
+            raise ValueError("columns: name exactly one table to aggregate")
+        (table, cols), = columns.items()
+        return {names[0]: self.released_schema(table, list(cols), schemas[table])}  # type: ignore[attr-defined]
+
+    def fit_release(self, state: Any) -> Any:
+        """The DP core of an aggregating step: noisy measurements of ``state`` and their post-processing."""
+        raise NotImplementedError(f"{self.name} does not implement the shard release contract")
+
+    def release_shards(self, release: Any) -> int:
+        """Number of output shards of ``release``."""
+        raise NotImplementedError(f"{self.name} does not implement the shard release contract")
+
+    def release_shard(self, release: Any, shard: int) -> Mapping[str, pa.Table]:
+        """The released tables of shard ``shard`` (post-processing of ``release``; seeded, reproducible)."""
+        raise NotImplementedError(f"{self.name} does not implement the shard release contract")
+
+    def budget(self) -> dict[str, Any]:
+        """The privacy budget recorded in the manifest (DP steps: ``privacy_budget().as_dict()``)."""
+        return self.privacy_budget().as_dict() if self.differentially_private else {}
 
     # --- data ---------------------------------------------------------------------------------------
     def apply(self, batch: pa.Table, ctx: BatchContext) -> pa.Table | None:

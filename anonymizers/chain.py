@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -68,8 +69,19 @@ class Step:
         return self.anonymizer.stateful
 
     @property
-    def releases(self) -> str | None:
+    def releases(self) -> str | tuple[str, ...] | None:
         return self.anonymizer.releases
+
+    @property
+    def released_tables(self) -> tuple[str, ...]:
+        """Tables this (aggregating) step releases; empty for the others."""
+        return self.anonymizer.released_tables()
+
+    @property
+    def shard_release(self) -> bool:
+        """An aggregating step that releases through ``fit_release``/``release_shard`` (not PipelineDP)."""
+        cls = type(self.anonymizer)
+        return bool(self.released_tables) and cls.fit_release is not Anonymizer.fit_release
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,8 @@ class Chain:
     input_schemas: Mapping[str, pa.Schema]
     output_schemas: Mapping[str, pa.Schema]
     ephemeral: tuple[str, ...] = ()
+    released_by: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """Tables released by an aggregating step (table -> step index): not written by the main pass."""
 
     def manifest_section(self) -> dict[str, Any]:
         """Chain parameters for the manifest: references to keys, never keys."""
@@ -240,6 +254,7 @@ def resolve_chain(name_or_path: str | Path, *, schemas: Mapping[str, pa.Schema] 
     steps: list[Step] = []
     used: list[str] = []
     released: dict[str, pa.Schema] = {}
+    released_by: dict[str, int] = {}
     for i, s in enumerate(spec.steps):
         step = _bind_step(i, s, str(path), reg, current, ephemeral_secrets, used)
         before = dict(current)
@@ -250,15 +265,18 @@ def resolve_chain(name_or_path: str | Path, *, schemas: Mapping[str, pa.Schema] 
                 del current[t]
             else:
                 current[t] = out
-        if step.releases:
+        if step.released_tables:
             # Released after the chain has run over every batch, so later steps cannot touch it.
-            if step.releases in current or step.releases in released:
-                raise ChainError(f"{path}: {step.label}: releases table {step.releases!r}, which already exists")
-            if len(step.columns) != 1:
-                raise ChainError(f"{path}: {step.label}: columns: name exactly one table to aggregate")
-            (table, agg_cols), = step.columns.items()
-            released[step.releases] = step.anonymizer.released_schema(  # type: ignore[attr-defined]
-                table, list(agg_cols), before[table])
+            for name in step.released_tables:
+                if name in current or name in released:
+                    raise ChainError(f"{path}: {step.label}: releases table {name!r}, which already exists")
+            try:
+                schemas_out = step.anonymizer.released_schemas(
+                    {t: list(c) for t, c in step.columns.items()}, {t: before[t] for t in step.columns})
+            except ValueError as e:
+                raise ChainError(f"{path}: {step.label}: {e}") from None
+            released.update(schemas_out)
+            released_by.update({t: step.index for t in schemas_out})
         steps.append(step)
     return Chain(spec.name, spec.role, spec.description, str(path), tuple(steps), inputs,
-                 {**current, **released}, tuple(used))
+                 {**current, **released}, tuple(used), released_by)

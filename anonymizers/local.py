@@ -153,7 +153,19 @@ def run_chain(chain: Chain, tables: Mapping[str, pa.Table | list[pa.Table]]) -> 
             out[table] = pa.concat_tables(parts)
     reports: dict[str, dict[str, Any]] = {}
     for step in chain.steps:
-        if step.releases:
+        if step.shard_release:
+            state = step.anonymizer.finalize(merged[step.index])
+            release = step.anonymizer.fit_release(state)
+            parts: dict[str, list[pa.Table]] = {}
+            for i in range(step.anonymizer.release_shards(release)):
+                for t, tab in step.anonymizer.release_shard(release, i).items():
+                    parts.setdefault(t, []).append(tab.select(chain.output_schemas[t].names)
+                                                   .cast(chain.output_schemas[t]))
+            for t in step.released_tables:
+                out[t] = pa.concat_tables(parts[t]) if t in parts else chain.output_schemas[t].empty_table()
+                stats[t] = TableStats(rows_out=out[t].num_rows)
+            reports[step.label] = {"budget": step.anonymizer.budget(), **step.anonymizer.report(release)}
+        elif step.releases:
             (table, _), = step.columns.items()
             pre = merged[step.index].get(table)
             if pre is None:

@@ -50,6 +50,7 @@ def builtin_classes() -> list[type[Anonymizer]]:
     from anonymizers import (
         date_shift,
         dp_aggregate,
+        dp_synthesize,
         drop,
         hashing,
         ip_prefix,
@@ -67,7 +68,8 @@ def builtin_classes() -> list[type[Anonymizer]]:
     return [drop.Drop, pseudonymize.HmacPseudonymizer, hashing.Sha256, tokenize.RandomTokens,
             ip_prefix.IpPrefix, time_bucket.TimeBucket, user_agent.UserAgent, numeric_bins.NumericBins,
             date_shift.DateShift, time_jitter.TimeJitter, suppress_rare.SuppressRare,
-            mondrian.Mondrian, sample_persons.SamplePersons, dp_aggregate.DpAggregate]
+            mondrian.Mondrian, sample_persons.SamplePersons, dp_aggregate.DpAggregate,
+            dp_synthesize.DpSynthesize]
 
 
 def _contract_problem(obj: object, name: str) -> str | None:

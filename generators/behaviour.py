@@ -9,6 +9,10 @@ The model, each part vectorized over all accounts of the chunk:
   actions follow a first-order Markov chain per product and persona;
 - objects within a container follow a Zipf law; containers belong to teams;
 - addresses: the team office /24 on local working hours, home (or the org VPN) otherwise.
+
+The hour-of-week profiles, product mix, Markov chain and session/gap parameters are constants of the
+generator unless a :class:`generators.model.BehaviourModel` is given (a model fitted to data, e.g. under
+differential privacy by ``dp.synthesize``): then the same code samples from the model's tables instead.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from generators.catalog import (
     PRODUCTS,
     markov_chain,
 )
+from generators.model import BehaviourModel
 from generators.params import GenerationParams
 from generators.plan import epoch_us
 from generators.population import AUTH_TYPES, P_BOT, Accounts
@@ -58,16 +63,19 @@ def _segment_rank(lengths: np.ndarray) -> np.ndarray:
     return np.arange(total) - starts
 
 
-def _markov(rng: np.random.Generator, persona: np.ndarray, product: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """State (action) of every event, sessions laid end to end in session order."""
+def _markov(rng: np.random.Generator, persona: np.ndarray, product: np.ndarray, lengths: np.ndarray,
+            chain: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """State (action) of every event, sessions laid end to end in session order; ``chain`` = (cumulative
+    transition rows, cumulative entry rows) of a model, default the catalog's chain."""
     ch = markov_chain()
+    cum, entry_cum = chain if chain is not None else (ch.cum, ch.entry_cum)
     n_states = len(ch.states)
     offsets = np.cumsum(lengths) - lengths
     state = np.empty(int(lengths.sum()), dtype=np.int64)
     # Each (persona, row) of the cumulative matrices is laid out on [r, r+1) so one searchsorted serves all.
-    rows_t = ch.cum.reshape(-1, n_states)
+    rows_t = cum.reshape(-1, n_states)
     flat_t = (rows_t + np.arange(len(rows_t))[:, None]).ravel()
-    rows_e = ch.entry_cum.reshape(-1, n_states)
+    rows_e = entry_cum.reshape(-1, n_states)
     flat_e = (rows_e + np.arange(len(rows_e))[:, None]).ravel()
     row_e = persona * len(PRODUCTS) + product
     pos = np.searchsorted(flat_e, row_e + rng.random(len(row_e)) * (1 - 1e-12), side="right")
@@ -84,13 +92,17 @@ def _markov(rng: np.random.Generator, persona: np.ndarray, product: np.ndarray, 
     return state
 
 
-def build_events(rng: np.random.Generator, acc: Accounts, p: GenerationParams) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    """The events of one chunk, sorted by time, and a few arrays the config-change builder needs."""
+def build_events(rng: np.random.Generator, acc: Accounts, p: GenerationParams,
+                 model: BehaviourModel | None = None) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """The events of one chunk, sorted by time, and a few arrays the config-change builder needs.
+
+    With a ``model``, its tables replace the generator's constants (same draws from ``rng`` otherwise)."""
     sp = p.session
     n_acc = len(acc.events)
     bot = acc.persona == P_BOT
     c = acc.events.astype(np.int64)
-    mean_len = np.where(bot, sp.bot_mean_events, sp.mean_events)
+    mean_len = np.where(bot, sp.bot_mean_events, sp.mean_events) if model is None else \
+        model.mean_events[acc.persona]
     n_sess = np.where(c > 0, 1 + rng.binomial(np.maximum(c - 1, 0), 1.0 / mean_len), 0)
     s_acc = np.repeat(np.arange(n_acc), n_sess)
     n_s = len(s_acc)
@@ -102,11 +114,17 @@ def build_events(rng: np.random.Generator, acc: Accounts, p: GenerationParams) -
 
     # --- when: local slot by profile, personal shift, to UTC with the zone's offset at that hour ----------
     hours = p.days * 24
-    human_cum = local_profiles(p.start, p.days, p.activity.weekend_level, p.activity.night_level)
     s_bot = bot[s_acc]
     u = rng.random(n_s)
-    slot = np.where(s_bot, (u * hours).astype(np.int64),
-                    np.searchsorted(human_cum, u * human_cum[-1], side="right"))
+    if model is None:
+        human_cum = local_profiles(p.start, p.days, p.activity.weekend_level, p.activity.night_level)
+        slot = np.where(s_bot, (u * hours).astype(np.int64),
+                        np.searchsorted(human_cum, u * human_cum[-1], side="right"))
+    else:  # each persona's profile laid out on [k, k+1): one searchsorted for all sessions
+        cum = model.period_cum(p.start, p.days)
+        flat = (cum / cum[:, -1:] + np.arange(len(cum))[:, None]).ravel()
+        pk = acc.persona[s_acc]
+        slot = np.searchsorted(flat, pk + u * (1 - 1e-12), side="right") - pk * hours
     slot = np.minimum(slot, hours - 1)
     slot = (slot + np.where(s_bot, 0, acc.shift_h[s_acc])) % hours
     offsets = geo.utc_offsets(p.start, hours)
@@ -117,17 +135,22 @@ def build_events(rng: np.random.Generator, acc: Accounts, p: GenerationParams) -
 
     # --- what: product per session, actions per event ----------------------------------------------------------
     persona_s = acc.persona[s_acc]
-    mix = np.cumsum(np.array([PRODUCT_MIX[name] for name in PERSONAS]), axis=1)
+    mix = np.cumsum(np.array([PRODUCT_MIX[name] for name in PERSONAS]) if model is None else model.product_mix,
+                    axis=1)
     product = (rng.random(n_s)[:, None] * mix[persona_s, -1:] > mix[persona_s]).sum(1)
     pref = acc.product_pref[s_acc]
     product = np.where((pref >= 0) & (rng.random(n_s) < 0.8), pref, product)
-    state = _markov(rng, persona_s, product, lengths)
+    state = _markov(rng, persona_s, product, lengths, None if model is None else model.chain_cum())
 
     n_ev = int(lengths.sum())
     e_sess = np.repeat(np.arange(n_s), lengths)
     e_pos = _segment_rank(lengths)
-    gap_median = np.where(s_bot, 2.0, sp.gap_median_seconds)[e_sess]
-    gaps = np.exp(np.log(gap_median) + sp.gap_sigma * rng.standard_normal(n_ev))
+    if model is None:
+        gap_median, gap_sigma = np.where(s_bot, 2.0, sp.gap_median_seconds)[e_sess], sp.gap_sigma
+    else:
+        gap_median = model.gap_median_seconds[persona_s][e_sess]
+        gap_sigma = model.gap_sigma[persona_s][e_sess]
+    gaps = np.exp(np.log(gap_median) + gap_sigma * rng.standard_normal(n_ev))
     gaps[e_pos == 0] = 0.0
     csum = np.cumsum(gaps)
     within = csum - np.repeat(csum[np.cumsum(lengths) - lengths], lengths)

@@ -84,9 +84,13 @@ def anonymize_shard(element: Element, chain: Chain, out_dir: str, stats_dir: str
     chain no longer releases the table); its row counts go to ``stats_dir``."""
     table, shard, path = element
     st = _states(states)
-    schema = chain.output_schemas.get(table)
+    schema = None if table in chain.released_by else chain.output_schemas.get(table)
     total = TableStats()
-    if schema is None:
+    consumer = _consumed_by_aggregator(chain, table)
+    if consumer is not None:  # the table ends with an aggregating step before any other touches it
+        rows = pq.ParquetFile(path).metadata.num_rows
+        total = TableStats(rows_in=rows, rows_out=0, dropped_by_step={consumer: rows} if rows else {})
+    elif schema is None:
         for no, batch in iter_batches(path):
             total = total.add(apply_steps(chain, table, batch, st, shard, no)[1])
     else:
@@ -98,6 +102,14 @@ def anonymize_shard(element: Element, chain: Chain, out_dir: str, stats_dir: str
                 if out is not None and out.num_rows:
                     writer.write_table(out.select(schema.names).cast(schema))
     _write_json(Path(stats_dir) / f"table-{table}-{shard:05d}.json", total.as_dict())
+
+
+def _consumed_by_aggregator(chain: Chain, table: str) -> str | None:
+    """The label of the aggregating step that consumes ``table`` if it is the first step touching it."""
+    for step in chain.steps:
+        if table in step.tables:
+            return step.label if step.released_tables and table in step.columns else None
+    return None
 
 
 def shard_partial(element: Element, chain: Chain, step_index: int, **states) -> Iterator[tuple[str, Any]]:
@@ -142,10 +154,33 @@ def finalize_state(pairs: list[tuple[str, Any]], chain: Chain, step_index: int, 
 
 def write_release(results: list[Any], chain: Chain, step_index: int, out_dir: str) -> None:
     step = chain.steps[step_index]
-    assert step.releases is not None
+    assert isinstance(step.releases, str)
     aggregator: Any = step.anonymizer  # an aggregating anonymizer (dp.aggregate)
     released = aggregator.to_table(results, chain.output_schemas[step.releases])
     write_parquet_atomic(released, Path(out_dir) / step.releases / shard_name(0))
+
+
+def fit_release(pairs: list[tuple[str, Any]], chain: Chain, step_index: int, stats_dir: str) -> Any:
+    """The DP core of a shard-releasing aggregator: finalize (bounding), measure (noise), fit."""
+    step = chain.steps[step_index]
+    state = step.anonymizer.finalize(dict(sorted(pairs, key=lambda kv: kv[0])))
+    release = step.anonymizer.fit_release(state)
+    _write_json(Path(stats_dir) / f"step-{step_index}.json", step.anonymizer.report(release))
+    return release
+
+
+def write_release_shard(i: int, chain: Chain, step_index: int, out_dir: str, stats_dir: str,
+                        release: Any) -> None:
+    """Shard ``i`` of every table the step releases, written atomically (and its row counts)."""
+    step = chain.steps[step_index]
+    tables = step.anonymizer.release_shard(release, i)
+    counts = {}
+    for t in step.released_tables:
+        schema = chain.output_schemas[t]
+        data = tables[t].select(schema.names).cast(schema) if t in tables else schema.empty_table()
+        write_parquet_atomic(data, Path(out_dir) / t / shard_name(i))
+        counts[t] = data.num_rows
+    _write_json(Path(stats_dir) / f"release-{step_index}-{i:05d}.json", counts)
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -172,6 +207,9 @@ class AnonymizeChain(beam.PTransform):
             partials = (elements
                         | f"Step{i}ShardsFor{step.use}" >> beam.Filter(lambda e, ts=tables: e[0] in ts)
                         | f"Step{i}Partial" >> beam.FlatMap(shard_partial, chain, i, **views))
+            if step.shard_release:
+                self._release_shards(partials, step.index)
+                continue
             if step.releases:
                 self._release(partials, step.index)
                 continue
@@ -182,6 +220,19 @@ class AnonymizeChain(beam.PTransform):
             views[f"s{i}"] = beam.pvalue.AsSingleton(state)
         return elements | "AnonymizeShards" >> beam.Map(anonymize_shard, chain, self.out_dir, self.stats_dir,
                                                            **views)
+
+    def _release_shards(self, partials: beam.PCollection, i: int) -> None:
+        chain = self.chain
+        release = (partials
+                   | f"Step{i}MergePerTable" >> beam.CombinePerKey(MergePartials(chain, i))
+                   | f"Step{i}Gather" >> beam.combiners.ToList()
+                   | f"Step{i}FitRelease" >> beam.Map(fit_release, chain, i, self.stats_dir))
+        anonymizer = chain.steps[i].anonymizer
+        (release
+         | f"Step{i}Shards" >> beam.FlatMap(lambda r: range(anonymizer.release_shards(r)))
+         | f"Step{i}Spread" >> beam.Reshuffle()
+         | f"Step{i}WriteShards" >> beam.Map(write_release_shard, chain, i, self.out_dir, self.stats_dir,
+                                             release=beam.pvalue.AsSingleton(release)))
 
     def _release(self, partials: beam.PCollection, i: int) -> None:
         import pipeline_dp
@@ -272,7 +323,15 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
                              if t in step.tables}
         if s["index"] in reports:
             s["report"] = reports[s["index"]]
-        if step.releases:
+        if step.shard_release:
+            s["report"] = {"budget": step.anonymizer.budget(), **reports.get(s["index"], {})}
+            for t in step.released_tables:
+                n = sum(pq.ParquetFile(f).metadata.num_rows for f in shards(final / t))
+                # rows_in/dropped: the raw table the step consumed (if of the same name); rows_out: synthetic
+                tables[t] = {"rows_in": None, "dropped_by_step": {}, **tables.get(t, {}), "rows_out": n}
+            s["report"]["rows_released"] = {t: tables[t]["rows_out"] for t in step.released_tables}
+        elif step.releases:
+            assert isinstance(step.releases, str)
             released = final / step.releases / shard_name(0)
             n = pq.ParquetFile(released).metadata.num_rows if released.is_file() else 0
             s["report"] = {"budget": step.anonymizer.budget(), "partitions_released": n}

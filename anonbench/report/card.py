@@ -50,6 +50,38 @@ def _steps(verdict: ChainVerdict) -> list[str]:
     return [f"{i}. {step_text(s)}" for i, s in enumerate(verdict.chain.steps, 1)]
 
 
+def _privacy(verdict: ChainVerdict) -> list[str]:
+    """The chain's differential-privacy claims and what is synthetic, from its steps in the manifest."""
+    lines: list[str] = []
+    for step in verdict.chain.steps:
+        flags = step.get("flags") or {}
+        report = step.get("report") or {}
+        budget = report.get("budget") if isinstance(report, Mapping) else None
+        use = step.get("use", "?")
+        if isinstance(budget, Mapping) and budget:
+            split = budget.get("split") or {}
+            bounds = budget.get("bounds") or {}
+            lines += [
+                f"- **`{use}` is differentially private:** epsilon = {budget.get('epsilon')}, delta = "
+                f"{budget.get('delta')} per **{budget.get('privacy_unit', '?')}** (the privacy unit: one "
+                "account's presence or absence changes the released tables' distribution by at most that "
+                "much; a person with accounts in several orgs counts once per account).",
+                f"- **Accounting:** {budget.get('accounting', '?')}; mechanism: {budget.get('mechanism', '?')}.",
+                "- **Contribution bounds:** " + (", ".join(f"`{k}={v}`" for k, v in bounds.items()) or "–") + ".",
+                "- **Budget split** (in the accounting's own currency): "
+                + (", ".join(f"`{k}` {float(v):.3g}" for k, v in split.items()) or "–") + "."]
+        if flags.get("synthetic"):
+            released = report.get("rows_released") if isinstance(report, Mapping) else None
+            lines.append(
+                f"- **Synthetic records:** every row of {', '.join(f'`{t}`' for t in (released or {})) or 'its tables'}"
+                f" was sampled from a model fitted by `{use}`; no released row belongs to a real (here: raw) "
+                "account, and every identifier (org, account, team, session, event, container, object) is a "
+                "random `syn-` value. Names, e-mail addresses, domains and IP addresses are not released. "
+                "Aggregate patterns (hour-of-week cycles, product and action mixes, activity, sessions) are "
+                "kept as far as the noise allows: see the utility table.")
+    return lines
+
+
 def render_card(data: RunData, verdict: ChainVerdict, tables: list[TableFacts],
                 validation: Mapping[str, int], thresholds_origin: str) -> str:
     """The dataset card as Markdown."""
@@ -94,6 +126,8 @@ def render_card(data: RunData, verdict: ChainVerdict, tables: list[TableFacts],
         "## Preprocessing (the anonymization chain)", "",
         f"Chain `{chain.name}` (role: {chain.role}). Secrets (keys, salts) are not included.", "",
         *_steps(verdict), "",
+        *((["## Differential privacy and synthetic data", "", *privacy, ""]) if (privacy := _privacy(verdict))
+          else []),
         "## Uses", "",
         "- **Intended:** benchmarking anonymizers and attacks; teaching privacy of telemetry; testing "
         "pipelines and dashboards on realistic, privacy-safe metadata.",

@@ -11,7 +11,8 @@ from anonymizers.base import Anonymizer
 
 BUILTINS = {"drop", "pseudonymize.hmac", "hash.sha256", "tokenize.random", "generalize.ip_prefix",
             "generalize.time_bucket", "generalize.user_agent", "generalize.numeric_bins", "perturb.date_shift",
-            "perturb.time_jitter", "suppress.rare", "kanon.mondrian", "sample.persons", "dp.aggregate"}
+            "perturb.time_jitter", "suppress.rare", "kanon.mondrian", "sample.persons", "dp.aggregate",
+            "dp.synthesize"}
 
 
 class Good(Anonymizer):

@@ -1,0 +1,284 @@
+"""The differentially private measurements of ``dp.synthesize``: zCDP accounting and Gaussian noise.
+
+Privacy unit: the account. Every measurement is a vector of cells to which each account contributes either
+one-hot (its attributes, its activity bin: one cell, L2 sensitivity 1) or a vector of its own counts
+clipped to L2 norm 1 (its sessions' hours of week, products, action transitions, session lengths, gaps,
+auth types and user-agent families: L2 sensitivity 1 whatever the account's activity; clipping per unit as
+in Abadi et al., CCS 2016). Adding or removing one account therefore moves each measurement by at most 1 in
+L2 norm, and by at most sqrt(cells an account can touch) in L1 norm.
+
+Accounting is zero-concentrated DP (Bun & Steinke, TCC 2016): the declared (epsilon, delta) is turned into
+rho = (sqrt(ln(1/delta) + epsilon) - sqrt(ln(1/delta)))^2 (their Prop. 1.3, inverted); rho is split across
+the measurements by fixed, data-independent weights (rho_i = rho * w_i / sum w, so the shares add up to rho
+exactly; zCDP composes by adding rho), and measurement i gets Gaussian noise of standard deviation
+sigma_i = Delta_2 / sqrt(2 rho_i) (their Prop. 1.6). The noise comes from Google's differential-privacy
+library through python-dp (``pydp``: secure randomness), never from numpy.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from anonymizers.dp_stats import (
+    ACCOUNT_TYPES,
+    GROUPS,
+    INDUSTRY_NAMES,
+    ROLES,
+    SIZE_LABELS,
+    UA_FAMILIES,
+    AccountStats,
+)
+from generators import geo
+from generators.catalog import PRODUCTS, markov_chain
+from generators.params import PLANS
+from generators.population import AUTH_TYPES
+
+ACTIVITY_EDGES = np.r_[0.5, 2.0 ** np.arange(0, 21)]
+"""Events per account: bin 0 holds accounts without events, then octave bins from 1 to 2^20 (the last one
+open)."""
+LENGTH_EDGES = 2.0 ** (np.arange(0, 23) / 2)
+"""Events per session: half-octave bins from 1 to 2^11 (the last one open)."""
+GAP_EDGES = 2.0 ** (np.arange(-6, 33) / 2)
+"""Seconds between consecutive events of a session: half-octave bins from 1/8 s to 2^16 s (ends open)."""
+HUMAN_BOT = ("human", "bot")
+
+
+def rho_from(epsilon: float, delta: float) -> float:
+    """The zCDP rho whose conversion rho + 2 sqrt(rho ln(1/delta)) equals ``epsilon`` (Bun & Steinke 2016)."""
+    log = math.log(1.0 / delta)
+    return (math.sqrt(log + epsilon) - math.sqrt(log)) ** 2
+
+
+def epsilon_from(rho: float, delta: float) -> float:
+    """(epsilon, delta)-DP implied by rho-zCDP (Bun & Steinke 2016, Prop. 1.3)."""
+    return rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One measurement: its cells (tuple keys), budget weight and how accounts contribute."""
+
+    name: str
+    cells: tuple[tuple, ...]
+    weight: float
+    contributions: Callable[[AccountStats], tuple[np.ndarray, np.ndarray, np.ndarray]]
+    """-> (account row, cell index, count) per (account, cell); one-hot when every account has one row of 1."""
+    max_cells_per_account: int
+    clipped: bool
+
+
+def _grid(*axes: tuple) -> tuple[tuple, ...]:
+    return tuple(np.ndindex(*(len(a) for a in axes))) if axes else ()
+
+
+def _labelled(*axes: tuple) -> tuple[tuple, ...]:
+    return tuple(tuple(a[i] for a, i in zip(axes, idx, strict=True)) for idx in _grid(*axes))
+
+
+def _onehot(*cols: str, sizes: tuple[int, ...]) -> Callable[[AccountStats], tuple[np.ndarray, ...]]:
+    def f(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        codes = [s.attrs[c].to_numpy().astype(np.int64) for c in cols]
+        ok = np.all([(c >= 0) & (c < n) for c, n in zip(codes, sizes, strict=True)], axis=0)
+        cell = np.ravel_multi_index([c[ok] for c in codes], sizes) if ok.any() else np.zeros(0, np.int64)
+        rows = s.attrs["a"].to_numpy()[ok]
+        return rows, cell, np.ones(len(rows))
+    return f
+
+
+@functools.lru_cache(maxsize=1)
+def _tz_pairs() -> tuple[tuple[str, str], ...]:
+    return tuple((c.code, tz) for c in geo.COUNTRIES for tz, _ in c.timezones)
+
+
+def _country_tz(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    index = {(geo.COUNTRY_INDEX[c], geo.TZ_INDEX[tz]): i for i, (c, tz) in enumerate(_tz_pairs())}
+    lut = np.full((len(geo.CODES), len(geo.TIMEZONES)), -1)
+    for (c, tz), i in index.items():
+        lut[c, tz] = i
+    c = s.attrs["country"].to_numpy().astype(np.int64)
+    tz = s.attrs["tz"].to_numpy().astype(np.int64)
+    ok = (c >= 0) & (tz >= 0)
+    cell = np.full(len(c), -1)
+    cell[ok] = lut[c[ok], tz[ok]]
+    keep = cell >= 0
+    return s.attrs["a"].to_numpy()[keep], cell[keep], np.ones(int(keep.sum()))
+
+
+def _activity(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    b = np.searchsorted(ACTIVITY_EDGES, s.attrs["events"].to_numpy(), side="right") - 1
+    b = np.clip(b, 0, len(ACTIVITY_EDGES) - 1)
+    g = s.attrs["group"].to_numpy().astype(np.int64)
+    return s.attrs["a"].to_numpy(), g * len(ACTIVITY_EDGES) + b, np.ones(len(b))
+
+
+def _per_session(col: str, size: int, by: str) -> Callable[[AccountStats], tuple[np.ndarray, ...]]:
+    """Counts of the account's kept sessions per value of ``col`` (``how``, ``product``, ...), by group."""
+    def f(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a = s.sessions["a"].to_numpy().astype(np.int64)
+        v = s.sessions[col].to_numpy().astype(np.int64)
+        return _count(a, _row_of(s, a, by) * size + v, v >= 0)
+    return f
+
+
+def _row_of(s: AccountStats, a: np.ndarray, by: str) -> np.ndarray:
+    g = s.attrs["group"].to_numpy().astype(np.int64)[a]
+    return (g == 3).astype(np.int64) if by == "human_bot" else g
+
+
+def _count(a: np.ndarray, cell: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not ok.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    df = pl.DataFrame({"a": a[ok], "c": cell[ok]}).group_by("a", "c").agg(pl.len().alias("n")).sort("a", "c")
+    return df["a"].to_numpy(), df["c"].to_numpy(), df["n"].to_numpy().astype(np.float64)
+
+
+def _auth_ua(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    a = s.sessions["a"].to_numpy().astype(np.int64)
+    g = _row_of(s, a, "group")
+    width = len(AUTH_TYPES) + len(UA_FAMILIES)
+    auth = s.sessions["auth"].to_numpy().astype(np.int64)
+    ua = s.sessions["ua"].to_numpy().astype(np.int64)
+    return _count(np.r_[a, a], np.r_[g * width + auth, g * width + len(AUTH_TYPES) + ua], np.r_[auth >= 0, ua >= 0])
+
+
+def _binned(frame: str, col: str, edges: np.ndarray) -> Callable[[AccountStats], tuple[np.ndarray, ...]]:
+    def f(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        df = getattr(s, frame)
+        a = df["a"].to_numpy().astype(np.int64)
+        b = np.clip(np.searchsorted(edges, df[col].to_numpy(), side="right") - 1, 0, len(edges) - 1)
+        return _count(a, _row_of(s, a, "human_bot") * len(edges) + b, np.ones(len(a), bool))
+    return f
+
+
+@functools.lru_cache(maxsize=1)
+def transition_cells() -> tuple[tuple[str, str, str], ...]:
+    """Per product: (product, previous action or ``^`` at a session's start, action), within the product."""
+    ch = markov_chain()
+    out = []
+    for p, prod in enumerate(PRODUCTS):
+        states = [i for i in range(len(ch.states)) if ch.state_product[i] == p]
+        out += [(prod, "^", ch.states[j]) for j in states]
+        out += [(prod, ch.states[i], ch.states[j]) for i in states for j in states]
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _transition_lut() -> np.ndarray:
+    """(previous state + 1, state) -> cell index within a row (-1: not a within-product pair)."""
+    ch = markov_chain()
+    n = len(ch.states)
+    lut = np.full((n + 1, n), -1)
+    k = 0
+    for p in range(len(PRODUCTS)):
+        states = [i for i in range(n) if ch.state_product[i] == p]
+        for j in states:
+            lut[0, j] = k
+            k += 1
+        for i in states:
+            for j in states:
+                lut[i + 1, j] = k
+                k += 1
+    return lut
+
+
+def _transitions(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    a = s.steps["a"].to_numpy().astype(np.int64)
+    prev = s.steps["prev"].to_numpy().astype(np.int64)
+    state = s.steps["state"].to_numpy().astype(np.int64)
+    cell = _transition_lut()[prev + 1, state]
+    return _count(a, _row_of(s, a, "human_bot") * len(transition_cells()) + cell, cell >= 0)
+
+
+@functools.lru_cache(maxsize=1)
+def specs() -> tuple[Spec, ...]:
+    """The fixed, data-independent workload (cells and weights never depend on the data)."""
+    ncodes = len(geo.CODES)
+    hours = tuple(range(168))
+    return (
+        Spec("accounts.plan_size", _labelled(PLANS, SIZE_LABELS), 0.3,
+             _onehot("plan", "size", sizes=(len(PLANS), len(SIZE_LABELS))), 1, False),
+        Spec("accounts.plan_org_country", _labelled(PLANS, geo.CODES), 0.3,
+             _onehot("plan", "org_country", sizes=(len(PLANS), ncodes)), 1, False),
+        Spec("accounts.plan_industry", _labelled(PLANS, INDUSTRY_NAMES), 0.2,
+             _onehot("plan", "industry", sizes=(len(PLANS), len(INDUSTRY_NAMES))), 1, False),
+        Spec("accounts.plan_opt_out", _labelled(PLANS, (False, True)), 0.2,
+             _onehot("plan", "opt_out", sizes=(len(PLANS), 2)), 1, False),
+        Spec("accounts.type_role", _labelled(ACCOUNT_TYPES, ROLES), 0.3,
+             _onehot("type", "role", sizes=(len(ACCOUNT_TYPES), len(ROLES))), 1, False),
+        Spec("accounts.org_country_country", _labelled(geo.CODES, geo.CODES), 0.2,
+             _onehot("org_country", "country", sizes=(ncodes, ncodes)), 1, False),
+        Spec("accounts.country_timezone", _tz_pairs(), 0.3, _country_tz, 1, False),
+        Spec("activity.group_events_bin", _labelled(GROUPS, tuple(range(len(ACTIVITY_EDGES)))), 5.0,
+             _activity, 1, False),
+        Spec("sessions.hour_of_week", _labelled(HUMAN_BOT, hours), 3.0,
+             _per_session("how", 168, "human_bot"), 168, True),
+        Spec("sessions.product", _labelled(GROUPS, PRODUCTS), 1.0,
+             _per_session("product", len(PRODUCTS), "group"), len(PRODUCTS), True),
+        Spec("steps.transition", tuple((hb, *c) for hb in HUMAN_BOT for c in transition_cells()), 2.0,
+             _transitions, len(transition_cells()), True),
+        Spec("sessions.length_bin", _labelled(HUMAN_BOT, tuple(range(len(LENGTH_EDGES)))), 0.8,
+             _binned("sessions", "length", LENGTH_EDGES), len(LENGTH_EDGES), True),
+        Spec("steps.gap_bin", _labelled(HUMAN_BOT, tuple(range(len(GAP_EDGES)))), 0.8,
+             _binned("gaps", "gap", GAP_EDGES), len(GAP_EDGES), True),
+        Spec("sessions.auth_ua", tuple((g, k) for g in GROUPS for k in (*AUTH_TYPES, *UA_FAMILIES)), 0.5,
+             _auth_ua, len(AUTH_TYPES) + len(UA_FAMILIES), True),
+    )
+
+
+def exact(spec: Spec, stats: AccountStats) -> np.ndarray:
+    """The exact, contribution-bounded value of every cell (each account's vector clipped to L2 <= 1)."""
+    a, cell, n = spec.contributions(stats)
+    if spec.clipped and len(a):
+        norm2 = np.bincount(a, weights=n * n, minlength=stats.n_accounts)
+        n = n * np.minimum(1.0, 1.0 / np.sqrt(np.maximum(norm2[a], 1e-300)))
+    return np.bincount(cell, weights=n, minlength=len(spec.cells)).astype(np.float64)
+
+
+def gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
+    """``values`` plus Gaussian noise of standard deviation ``sigma`` from python-dp (secure randomness)."""
+    from pydp.algorithms.numerical_mechanisms import GaussianMechanism
+
+    mech = GaussianMechanism.create_from_standard_deviation(float(sigma))
+    add = mech.add_noise
+    return np.fromiter((add(float(v)) for v in values), dtype=np.float64, count=len(values))
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One measurement as released to the fitting step: noisy cell values and the noise it carries."""
+
+    name: str
+    values: np.ndarray
+    sigma: float
+    rho: float
+
+
+def split(rho: float, all_specs: tuple[Spec, ...]) -> dict[str, float]:
+    """rho per measurement, in proportion to the fixed weights; the shares add up to ``rho``."""
+    total = math.fsum(s.weight for s in all_specs)
+    shares = {s.name: rho * s.weight / total for s in all_specs}
+    last = all_specs[-1].name  # absorb rounding so that the shares sum to rho exactly (in floating point)
+    shares[last] = rho - math.fsum(v for k, v in shares.items() if k != last)
+    return shares
+
+
+def measure_all(stats: AccountStats, rho: float, *, noise: bool = True) -> dict[str, Measured]:
+    """Every measurement of the workload; ``noise=False`` gives the exact bounded values (test hook)."""
+    all_specs = specs()
+    shares = split(rho, all_specs)
+    out: dict[str, Measured] = {}
+    for spec in all_specs:
+        sigma = 1.0 / math.sqrt(2.0 * shares[spec.name])
+        values = exact(spec, stats)
+        out[spec.name] = Measured(spec.name, gaussian(values, sigma) if noise else values, sigma, shares[spec.name])
+    return out
+
+
+def spec_map() -> Mapping[str, Spec]:
+    return {s.name: s for s in specs()}
