@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -224,3 +226,16 @@ def test_settings_keep_their_type(run_tables: dict[str, pl.DataFrame]) -> None:
     assert free.height > 200
     orgs = free.group_by("setting_key", "new_value").agg(orgs=pl.col("org_id").n_unique())
     assert (orgs["orgs"] == 1).mean() > 0.6 and orgs["orgs"].max() >= 10
+
+
+def test_realism_table_of_a_run_directory(run_tables: dict[str, pl.DataFrame], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("events", "users"):
+        (tmp_path / "raw" / name).mkdir(parents=True)
+        run_tables[name].write_parquet(tmp_path / "raw" / name / "part-00000.parquet")
+    (tmp_path / "truth").mkdir()
+    run_tables["accounts"].write_parquet(tmp_path / "truth" / "accounts.parquet")
+    assert realism.main([str(tmp_path)]) == 0  # every target met
+    out = capsys.readouterr().out
+    assert out.count("| yes |") == len(realism.TARGETS) and "share of events on local weekends" in out
+    assert realism.main([str(tmp_path / "nope")]) == 2
