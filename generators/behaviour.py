@@ -1,10 +1,11 @@
 """Events of one chunk: sessions in local time, Markov action sequences, objects, devices and addresses.
 
 The model, each part vectorized over all accounts of the chunk:
-- activity per account is heavy-tailed (lognormal weights; events allotted exactly per org);
+- activity per account: unused seats, occasional users and heavy-tailed regulars (see
+  :func:`generators.population._activity`; events allotted exactly per org);
 - session starts follow a non-homogeneous Poisson process over the account's *local* hour and weekday
-  (Malmgren et al., PNAS 2008: circadian and weekly cycles modulate human activity), shifted by a personal
-  rhythm of a few hours; bots run flat around the clock;
+  (Malmgren et al., PNAS 2008: circadian and weekly cycles modulate human activity), with a lunch dip and
+  personal evening and weekend propensities and a shift of rhythm (:mod:`generators.rhythm`); bots run flat;
 - within a session, gaps are lognormal (Stouffer et al., 2006, on heavy-tailed inter-event times) and
   actions follow a first-order Markov chain per product and persona;
 - objects within a container follow a Zipf law; containers belong to teams;
@@ -24,7 +25,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from generators import geo
+from generators import geo, rhythm
 from generators.catalog import (
     ADMIN_OBJECT_PREFIX,
     NO_OBJECT_ACTIONS,
@@ -34,26 +35,21 @@ from generators.catalog import (
     markov_chain,
 )
 from generators.model import BehaviourModel
-from generators.params import GenerationParams
+from generators.params import ActivityParams, GenerationParams
 from generators.plan import epoch_us
 from generators.population import AUTH_TYPES, P_BOT, Accounts
 from generators.rng import grouped_categorical, hex_ids, to_hex
 
 US = 1_000_000
-# Relative activity by local hour of a workday (humans); nights and weekends scaled by parameters.
-_HOURLY = np.array([0, 0, 0, 0, 0, 0, 0.05, 0.25, 0.7, 1.0, 1.0, 0.95, 0.6, 0.85, 1.0, 0.95, 0.85, 0.6,
-                    0.35, 0.2, 0.16, 0.14, 0.1, 0.05])
 OUTCOMES = ("success", "failure", "denied")
 
 
 @functools.lru_cache(maxsize=16)
-def local_profiles(start: dt.date, days: int, weekend: float, night: float) -> np.ndarray:
-    """Cumulative weights of human activity over the local hours of the period (bots are flat)."""
-    hours = np.arange(days * 24)
-    dow = (start.weekday() + hours // 24) % 7
-    hod = hours % 24
-    w = np.where(_HOURLY[hod] == 0, night, _HOURLY[hod]) * np.where(dow >= 5, weekend, 1.0)
-    return np.cumsum(w)
+def local_profiles(start: dt.date, days: int, weekend: float, night: float,
+                   evening: float = ActivityParams().evening_level) -> np.ndarray:
+    """Cumulative weights of the average human's activity over the local hours of the period (people's own
+    rhythms vary around it, see :mod:`generators.rhythm`; bots are flat)."""
+    return np.cumsum(rhythm.mean_profile(start, days, weekend, night, evening))
 
 
 def _segment_rank(lengths: np.ndarray) -> np.ndarray:
@@ -117,9 +113,11 @@ def build_events(rng: np.random.Generator, acc: Accounts, p: GenerationParams,
     s_bot = bot[s_acc]
     u = rng.random(n_s)
     if model is None:
-        human_cum = local_profiles(p.start, p.days, p.activity.weekend_level, p.activity.night_level)
-        slot = np.where(s_bot, (u * hours).astype(np.int64),
-                        np.searchsorted(human_cum, u * human_cum[-1], side="right"))
+        a = p.activity
+        evening = np.full(n_acc, a.evening_level) if acc.evening is None else acc.evening
+        weekend = np.full(n_acc, a.weekend_level) if acc.weekend is None else acc.weekend
+        human = rhythm.human_slots(u, evening[s_acc], weekend[s_acc], p.start, p.days, a.night_level)
+        slot = np.where(s_bot, (u * hours).astype(np.int64), human)
     else:  # each persona's profile laid out on [k, k+1): one searchsorted for all sessions
         cum = model.period_cum(p.start, p.days)
         flat = (cum / cum[:, -1:] + np.arange(len(cum))[:, None]).ravel()

@@ -191,19 +191,26 @@ BOT_APPS = (
     ("User provisioning (SCIM)", "scim", 3, "python-requests/2.32.3"),
 )
 
-# Settings: key -> (product id, default, common values). Rare values are generated (custom:<hex>, odd numbers).
+# Settings: key -> (product id, default, common values). A setting keeps its type: a boolean takes its two
+# values, an enumeration its members, a number one of its common or (rarely) less common values
+# (NUMERIC_SETTINGS); only free-form settings (FREE_FORM_SETTINGS: allow-listed domains and IP ranges, custom
+# field and workflow names) have a long tail of org-specific values, ``custom-<hex>``, with Zipf popularity.
 SETTINGS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "security.two_factor": (3, "optional", ("off", "optional", "required")),
     "security.session_timeout_minutes": (3, "480", ("30", "60", "240", "480", "1440")),
     "security.password_policy": (3, "basic", ("basic", "strong")),
     "sso.provider": (3, "none", ("none", "okta", "azure_ad", "google", "onelogin")),
     "ip_allowlist.enabled": (3, "false", ("false", "true")),
+    "ip_allowlist.ranges": (3, "", ()),
+    "security.allowed_email_domains": (3, "", ()),
     "data.export_enabled": (3, "true", ("true", "false")),
     "ai.features_enabled": (3, "true", ("true", "false")),
     "audit.retention_days": (3, "180", ("90", "180", "365")),
     "mobile.app_policy": (3, "allow", ("allow", "managed_only", "block")),
     "jira.time_tracking": (0, "on", ("on", "off")),
     "jira.default_workflow": (0, "simplified", ("simplified", "classic", "kanban")),
+    "jira.custom_workflow_name": (0, "", ("Software Simplified Workflow", "Bug Workflow", "Support Workflow")),
+    "jira.custom_field_name": (0, "", ("Story Points", "Team", "Customer", "Severity", "Epic Link")),
     "jira.attachment_max_mb": (0, "100", ("10", "50", "100")),
     "jira.voting_enabled": (0, "true", ("true", "false")),
     "jira.time_format": (0, "pretty", ("pretty", "days", "hours")),
@@ -215,5 +222,12 @@ SETTINGS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "bitbucket.branch_protection": (2, "false", ("false", "true")),
 }
 SETTING_KEYS = tuple(SETTINGS)
-NUMERIC_SETTINGS = {"security.session_timeout_minutes", "jira.attachment_max_mb", "audit.retention_days",
-                    "bitbucket.required_approvals"}
+# Numbers: the less common values an admin may set (bounded: a number is not a fingerprint by itself).
+NUMERIC_SETTINGS: dict[str, tuple[str, ...]] = {
+    "security.session_timeout_minutes": ("15", "45", "90", "120", "720", "2880", "10080"),
+    "jira.attachment_max_mb": ("5", "20", "25", "200", "250", "500", "1000"),
+    "audit.retention_days": ("30", "60", "730", "1095", "2555"),
+    "bitbucket.required_approvals": ("3", "4", "5"),
+}
+FREE_FORM_SETTINGS = frozenset({"ip_allowlist.ranges", "security.allowed_email_domains",
+                                "jira.custom_workflow_name", "jira.custom_field_name"})

@@ -1,7 +1,7 @@
 """A behaviour model that replaces the generator's built-in constants: the hook for fitted models.
 
 :func:`generators.behaviour.build_events` draws sessions, times, products, actions and gaps from tables that
-are constants of the generator (``_HOURLY``, ``PRODUCT_MIX``, the catalog's Markov chain, the session
+are constants of the generator (the rhythm of :mod:`generators.rhythm`, ``PRODUCT_MIX``, the catalog's Markov chain, the session
 parameters). A :class:`BehaviourModel` carries the same quantities as arrays, so that a model fitted elsewhere
 (``anonymizers.dp_synthesize`` fits one under differential privacy) drives the *same* vectorized sampling
 code. Without a model the generator uses its constants and its output is unchanged, byte for byte.

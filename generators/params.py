@@ -11,11 +11,23 @@ PLANS = ("free", "standard", "premium", "enterprise")
 
 class ActivityParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sigma: float = Field(1.3, gt=0, le=4, description="Lognormal sigma of per-account activity weights.")
+    sigma: float = Field(1.0, gt=0, le=4, description="Lognormal sigma of regular accounts' activity weights.")
     bot_weight: float = Field(12.0, gt=0, description="Mean activity of a bot relative to a human.")
     external_weight: float = Field(0.3, gt=0, description="Mean activity of an external collaborator.")
-    weekend_level: float = Field(0.06, ge=0, le=1, description="Human weekend activity relative to a workday.")
-    night_level: float = Field(0.03, ge=0, le=1, description="Human night (0-6h local) activity level.")
+    weekend_level: float = Field(0.35, ge=0, le=1, description=(
+        "Mean personal weekend propensity (Beta across people): weekend intensity relative to the weekday."))
+    evening_level: float = Field(0.25, ge=0, le=1, description=(
+        "Mean personal evening propensity (Beta across people): weight of the 18-24 h evening part."))
+    propensity_concentration: float = Field(2.0, gt=0, description=(
+        "a+b of the propensity Beta distributions; below 2 they are U-shaped (never / often)."))
+    night_level: float = Field(0.075, ge=0, le=1, description="Human night (0-6h local) activity level.")
+    unused_share: float = Field(0.10, ge=0, lt=1, description=(
+        "Human seats with no activity in the period (unused licences, invited but never came)."))
+    occasional_share: float = Field(0.30, ge=0, lt=1, description=(
+        "Active human seats with a handful of events (one-off visits); externals twice as often."))
+    occasional_single: float = Field(0.5, ge=0, le=1, description="Occasional users with exactly one event.")
+    occasional_mean_extra: float = Field(2.0, ge=0, description=(
+        "Mean events beyond two of the other occasional users (geometric)."))
 
 
 class SessionParams(BaseModel):
@@ -48,7 +60,8 @@ class GenerationParams(BaseModel):
     shared_email_share: float = Field(0.5, ge=0, le=1,
                                       description="Multi-org persons who use one e-mail in all their orgs.")
     config_changes_per_org: float = Field(6.0, ge=0, description="Mean config changes per org besides admin events.")
-    rare_config_share: float = Field(0.15, ge=0, le=1, description="Share of config values off the common set.")
+    rare_config_share: float = Field(0.15, ge=0, le=1, description=(
+        "Share of a numeric setting's changes to a less common value (free-form settings have their own tail)."))
     control_share: float = Field(0.25, ge=0, le=1,
                                  description="Size of the held-out control population relative to the main one.")
     activity: ActivityParams = Field(default_factory=lambda: ActivityParams())

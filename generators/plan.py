@@ -19,14 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from generators import geo
+from generators import geo, rhythm
 from generators.catalog import INDUSTRIES
 from generators.params import PLANS, GenerationParams
 from generators.pools import build_pools
 from generators.rng import hex_ids, search_categorical, stream, to_hex
 
 SCOPES = ("main", "control")
-EVENTS_PER_ACCOUNT_DAY = 10.0  # mean over humans and bots together; sets how many accounts a run holds
+# Mean over all seats (humans, bots, unused and occasional seats together); sets how many accounts a run holds.
+# Real seats are sparse: the median active person is active in a few distinct hours of a 28-day period.
+EVENTS_PER_ACCOUNT_DAY = 3.0
 SIZE_BANDS = ((10, "1-10"), (50, "11-50"), (200, "51-200"), (1000, "201-1000"), (5000, "1001-5000"),
               (10**12, "5001+"))
 US_PER_DAY = 86_400 * 1_000_000
@@ -151,8 +153,12 @@ def build_plan(seed: int, scope: str, params_json: str) -> Plan:
         "home_ip": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
         "shared_email": pa.array(crng.random(n_con) < p.shared_email_share),
         "email_domain": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
-        "shift": pa.array(crng.integers(-2, 3, n_con), pa.int8()),
+        "shift": pa.array(rhythm.draw_shift(crng, n_con), pa.int8()),
         "weight": pa.array(crng.lognormal(0.3, p.activity.sigma * 0.8, n_con)),
+        "evening": pa.array(rhythm.draw_propensities(crng, n_con, p.activity.evening_level,
+                                                     p.activity.propensity_concentration)),
+        "weekend": pa.array(rhythm.draw_propensities(crng, n_con, p.activity.weekend_level,
+                                                     p.activity.propensity_concentration)),
     })
 
     accounts = base_sizes + np.bincount(slot_org, minlength=n)

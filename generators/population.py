@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from generators import geo
+from generators import geo, rhythm
 from generators.catalog import ACCOUNT_TYPE, BOT_APPS, PERSONAS
 from generators.params import GenerationParams
 from generators.plan import US_PER_DAY, Plan, epoch_us
@@ -52,6 +52,8 @@ class Accounts:
     teams_per_org: np.ndarray  # per local org: number of teams
     org_ids: pa.Array          # per local org
     n_teams: int
+    evening: np.ndarray | None = None  # personal evening propensity (generators.rhythm); None: population mean
+    weekend: np.ndarray | None = None  # personal weekend propensity
 
 
 AUTH_TYPES = ("sso", "password", "oauth", "api_token")
@@ -123,7 +125,8 @@ def build_accounts(plan: Plan, chunk: int, p: GenerationParams, pools: Pools) ->
     n = len(org_of)
     contractors = plan.contractors
     con = {c: contractors[c].to_numpy() for c in ("country", "tz", "locale", "first", "last", "ua", "home_ip",
-                                                   "shared_email", "email_domain", "shift", "weight")}
+                                                   "shared_email", "email_domain", "shift", "weight",
+                                                   "evening", "weekend")}
     if contractors.num_rows == 0:  # a tiny population: index a dummy row that no account uses
         con = {c: np.zeros(1, dtype=v.dtype) for c, v in con.items()}
     cr = np.where(is_con, con_row, 0)
@@ -293,15 +296,15 @@ def build_accounts(plan: Plan, chunk: int, p: GenerationParams, pools: Pools) ->
     geo_office = pa.array(codes[office_country[tsafe]])
     geo_vpn = pa.array(codes[org_country[org_of]])
 
-    # --- activity -----------------------------------------------------------------------------------------------
-    mult = np.select([persona == P_BOT, persona == P_EXT, persona == P_ADMIN], [p.activity.bot_weight,
-                     p.activity.external_weight, 1.3], 1.0)
-    weight = rng.lognormal(-p.activity.sigma ** 2 / 2, p.activity.sigma, n) * mult
-    weight = np.where(is_con, con["weight"][cr], weight)
-    events = np.bincount(
-        _allot(rng, weight, org_of, plan.org_events[lo:hi]), minlength=n)
-    shift = np.where(is_con, con["shift"][cr], rng.integers(-2, 3, n)).astype(np.int64)
+    # --- activity: unused seats, occasional users, regulars (heavy-tailed); personal rhythm ---------------------
+    act = p.activity
+    events = _activity(rng, p, persona, is_con, con["weight"][cr], org_of, plan.org_events[lo:hi])
+    shift = np.where(is_con, con["shift"][cr], rhythm.draw_shift(rng, n)).astype(np.int64)
     shift = np.where(bot, 0, shift)
+    evening = np.where(is_con, con["evening"][cr],
+                       rhythm.draw_propensities(rng, n, act.evening_level, act.propensity_concentration))
+    weekend = np.where(is_con, con["weekend"][cr],
+                       rhythm.draw_propensities(rng, n, act.weekend_level, act.propensity_concentration))
     org_auth = np.where(org_plan >= 2, 0, np.where(rng.random(n_org) < 0.6, 1, 2))
     auth = np.where(bot, 3, org_auth[org_of])
     auth = np.where(persona == P_EXT, 1, auth)
@@ -312,12 +315,50 @@ def build_accounts(plan: Plan, chunk: int, p: GenerationParams, pools: Pools) ->
                    email=users["email"].combine_chunks(), auth_main=auth,
                    product_pref=np.where(bot, np.array([a[2] for a in BOT_APPS])[app], -1),
                    team_base=team_base, teams_per_org=teams_per_org, org_ids=orgs["org_id"].combine_chunks(),
-                   n_teams=n_teams)
+                   n_teams=n_teams, evening=evening, weekend=weekend)
     return users, truth, acc
 
 
 def first_of_org_sorted(org_of: np.ndarray) -> np.ndarray:
     return np.nonzero(np.r_[True, org_of[1:] != org_of[:-1]])[0]
+
+
+def _activity(rng: np.random.Generator, p: GenerationParams, persona: np.ndarray, is_con: np.ndarray,
+              con_weight: np.ndarray, org_of: np.ndarray, org_events: np.ndarray) -> np.ndarray:
+    """Events of each account: a zero-inflated, heavy-tailed mixture with exact totals per org.
+
+    A human seat is *unused* (no event in the period: a licence nobody uses, an invitation never taken up),
+    *occasional* (one event, or a few: a one-off visit, a guest looking at one page) or *regular* (a lognormal
+    share of the org's remaining events). Externals are occasional twice as often. Bots, contractors and each
+    org's first account (its admin) are regular, so every org keeps a regular account."""
+    a = p.activity
+    n = len(persona)
+    human = persona <= P_EXT
+    first = np.zeros(n, bool)
+    first[first_of_org_sorted(org_of)] = True
+    u = rng.random(n)
+    occ_p = np.where(persona == P_EXT, np.minimum(0.95, 2 * a.occasional_share), a.occasional_share)
+    free = human & ~is_con & ~first
+    unused = free & (u < a.unused_share)
+    occasional = free & ~unused & (u < a.unused_share + (1 - a.unused_share) * occ_p)
+    few = np.where(rng.random(n) < a.occasional_single, 1,
+                   1 + rng.geometric(1.0 / (1.0 + a.occasional_mean_extra), n))
+    few = np.where(occasional, few, 0)
+    # An org never hands out more occasional events than it has: later occasional seats stay unused.
+    before = np.cumsum(few) - few
+    org_first = np.r_[0, np.cumsum(np.bincount(org_of, minlength=len(org_events)))[:-1]]
+    within = before - before[org_first[org_of]]
+    few = np.where(within + few <= org_events[org_of], few, 0)
+    regular = ~unused & ~occasional
+    # Bots' weight is relative to an average human seat, of which only the regular share carries weight.
+    reg_share = (1 - a.unused_share) * (1 - a.occasional_share)
+    mult = np.select([persona == P_BOT, persona == P_EXT, persona == P_ADMIN],
+                     [a.bot_weight * reg_share, a.external_weight, 1.3], 1.0)
+    weight = rng.lognormal(-a.sigma ** 2 / 2, a.sigma, n) * mult
+    weight = np.where(is_con, con_weight, weight)
+    weight = np.where(regular, weight, 0.0)
+    rest = org_events - np.bincount(org_of, weights=few, minlength=len(org_events)).astype(np.int64)
+    return few + np.bincount(_allot(rng, weight, org_of, rest), minlength=n)
 
 
 def _allot(rng: np.random.Generator, weight: np.ndarray, org_of: np.ndarray, org_events: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ exit 2 naming the column, never a raw value."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import polars as pl
@@ -76,8 +77,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _figures(run: Path, chain: str, check: str) -> pl.DataFrame:
-    return pl.read_parquet(run / "risk" / chain / f"{check}.parquet").select("metric", "params", "value", "ci_low",
-                                                                            "ci_high", "n")
+    return pl.read_parquet(run / "risk" / chain / f"{check}.parquet").select("metric", "params", "value", "n")
 
 
 @pytest.mark.parametrize("chain", ["none", "generalize"])
@@ -90,7 +90,12 @@ def test_imported_log_gives_the_same_figures(runs: tuple[Path, Path], chain: str
     both = a.join(b, on=["metric", "params"], suffix="_imp").filter(pl.col("metric").is_in(metrics))
     assert both.height >= len(metrics)
     for row in both.iter_rows(named=True):
-        assert row["ci_low"] - 1e-9 <= row["value_imp"] <= row["ci_high"] + 1e-9, row
+        # Two estimates (each run draws its own attack split): the same figure when their difference lies
+        # within the 95% interval of a difference of two proportions (each alone within the other's CI is
+        # too strict: two estimates of one proportion miss each other's CI ~17% of the time).
+        p1, n1, p2, n2 = row["value"], row["n"], row["value_imp"], row["n_imp"]
+        half = 1.96 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+        assert abs(p1 - p2) <= half + 1e-9, row
 
 
 def test_run_directory_keeps_offsets_and_records_the_import(runs: tuple[Path, Path]) -> None:
