@@ -80,7 +80,7 @@ def verify_run(run: str | Path, prefixes: Sequence[str] | None = None, extras: b
     problems = [pr for e in entries if wanted(e["path"]) and (pr := check_entry(run, e)) is not None]
     if extras:
         listed = {e["path"] for e in entries}
-        problems += [Problem("extra", p) for p in run_files(run) if p not in listed and wanted(p)]
+        problems += [Problem("extra", p) for p in sorted(run_files(run)) if p not in listed and wanted(p)]
     return problems
 
 
