@@ -23,8 +23,9 @@ def prepare_run_dir(out: Path, overwrite: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a directory")
     try:
+        if out.resolve().parent.is_dir():
+            commit.cleanup(out)  # leftovers of a killed attempt beside the run (may restore the earlier run)
         if out.is_dir():
-            commit.cleanup(out)  # leftovers of a killed attempt beside the run
             entries = {p.name for p in out.iterdir() if not p.name.startswith(".")}
             if manifest.is_complete(out) and not overwrite:
                 raise UsageError(f"{out}: a complete run is already there (use --overwrite to replace it)")

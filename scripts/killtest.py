@@ -24,6 +24,7 @@ After each rerun it checks the same and that nothing is left beside the run. It 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -71,8 +72,10 @@ class StageReport:
 
 
 def config_text(events: int) -> str:
+    """A small run; one Beam worker (starting worker processes would dwarf the work at this size)."""
     return (f"name: killtest\nseed: 11\ngenerate:\n  events: {events}\n  days: 14\n"
-            f"  events_per_chunk: {max(events // 4, 1000)}\nchains: [{OTHER}, {CHAIN}]\n")
+            f"  events_per_chunk: {max(events // 4, 1000)}\nchains: [{OTHER}, {CHAIN}]\n"
+            'runner:\n  options: ["--direct_num_workers=1"]\n')
 
 
 def stage_args(stage: str, run: Path, config: Path) -> list[str]:
@@ -124,10 +127,8 @@ def cli(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
 
 def _reap(proc: subprocess.Popen, kill: bool) -> int:
     if kill:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return proc.wait()
 
 
