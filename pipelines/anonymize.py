@@ -240,28 +240,24 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
         raise RunError(f"{run}/raw: no raw shards")
     resolved = resolve_chain(chain, schemas=raw_schemas(run), ephemeral_secrets=ephemeral_for(chain, ephemeral_key))
     name = resolved.name
+    area = commit.StagingArea(run)  # written beside the run, committed below with one rename (pipelines.commit)
+    out_tmp, stats_dir = area.path / "anon" / name, area.path / "stats"
+    out_tmp.mkdir(parents=True)
     started = time.monotonic()
     if workers is None:
         workers = default_workers(elements)
     runner_obj, options = make_pipeline_options(runner, beam_args, workers=workers)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    with commit.staging(run) as area:  # written beside the run, swapped in with one rename (pipelines.commit)
-        out_dir, stats_dir = area / "anon" / name, area / "stats"
-        out_dir.mkdir(parents=True)
+    try:
         with beam.Pipeline(runner=runner_obj, options=options) as p:
             _ = (p
                  | "ListRawShards" >> beam.Create(elements)
-                 | f"Anonymize[{name}]" >> AnonymizeChain(resolved, out_dir, stats_dir))
-        section = chain_section(resolved, out_dir, stats_dir, runner, started)
-        commit.commit(run, lambda man: {**man, "chains": {**(man.get("chains") or {}), name: section}},
-                      staged=area, replace=[f"anon/{name}"])
-    return section
-
-
-def chain_section(resolved: Chain, out_dir: Path, stats_dir: Path, runner: str | None, started: float
-                  ) -> dict[str, Any]:
-    """The manifest's ``chains[<name>]``: steps with rows dropped and reports, rows per table, schemas."""
-    tables, reports = _gather_stats(resolved, stats_dir)
+                 | f"Anonymize[{name}]" >> AnonymizeChain(resolved, out_tmp, stats_dir))
+        tables, reports = _gather_stats(resolved, stats_dir)
+        final = out_tmp  # the staged chain: what the commit below swaps in as anon/<name>
+    except BaseException:
+        area.close()
+        raise
     section = resolved.manifest_section()
     for s in section["steps"]:
         step = resolved.steps[s["index"]]
@@ -270,11 +266,16 @@ def chain_section(resolved: Chain, out_dir: Path, stats_dir: Path, runner: str |
         if s["index"] in reports:
             s["report"] = reports[s["index"]]
         if step.releases:
-            released = out_dir / step.releases / shard_name(0)
+            released = final / step.releases / shard_name(0)
             n = pq.ParquetFile(released).metadata.num_rows if released.is_file() else 0
             s["report"] = {"budget": step.anonymizer.budget(), "partitions_released": n}
             tables[step.releases] = {"rows_in": None, "rows_out": n, "dropped_by_step": {}}
     section.update({"tables": tables, "output_schemas": {t: [f"{f.name}: {f.type}" for f in sch]
                                                           for t, sch in resolved.output_schemas.items()},
                     "runner": runner or "InProcess", "seconds": round(time.monotonic() - started, 3)})
+    try:
+        commit.commit(run, lambda man: {**man, "chains": {**(man.get("chains") or {}), name: section}},
+                      staged=area.path, replace=[f"anon/{name}"])
+    finally:
+        area.close()
     return section

@@ -137,23 +137,36 @@ def cleanup(run: str | Path) -> list[Path]:
         return _cleanup_locked(run)
 
 
+class StagingArea:
+    """A fresh staging area for one stage of a run, flock'ed while it lives; ``close`` removes it. Creating
+    one first cleans the leftovers of killed stages. (``with staging(run) as path`` does both.)"""
+
+    def __init__(self, run: str | Path) -> None:
+        run = _resolved(run)
+        cleanup(run)
+        self.path = _sibling(run, "stage")
+        try:
+            self.path.mkdir()
+        except OSError as e:
+            raise CommitError(f"{run.parent}: cannot write there ({e.strerror})") from None
+        self._fd: int | None = os.open(self.path, os.O_RDONLY)
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        _rmtree(self.path)
+
+
 @contextlib.contextmanager
 def staging(run: str | Path) -> Iterator[Path]:
-    """A fresh staging area for one stage of ``run`` (removed on exit); cleans leftovers of killed stages."""
-    run = _resolved(run)
-    cleanup(run)
-    area = _sibling(run, "stage")
+    """A :class:`StagingArea` of ``run`` for the block: yields its path, removes it afterwards."""
+    area = StagingArea(run)
     try:
-        area.mkdir()
-    except OSError as e:
-        raise CommitError(f"{run.parent}: cannot write there ({e.strerror})") from None
-    fd = os.open(area, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        yield area
+        yield area.path
     finally:
-        os.close(fd)
-        _rmtree(area)
+        area.close()
 
 
 def _under(rel: str, prefixes: Sequence[str]) -> bool:
@@ -250,4 +263,4 @@ def commit(run: str | Path, update: Callable[[dict[str, Any]], dict[str, Any]], 
     return man
 
 
-__all__ = ["CommitError", "cleanup", "commit", "killpoint", "staging"]
+__all__ = ["CommitError", "StagingArea", "cleanup", "commit", "killpoint", "staging"]
