@@ -7,8 +7,8 @@ A small base run (`anonbench run`, chains `none` and `generalize`) is made first
 its own copy, which already holds a complete earlier result of that stage: `generate --overwrite`,
 `anonymize --chain generalize`, `validate` (raw and all chains) and `attack --chain generalize`. For each
 stage, the script measures one uninterrupted run (T seconds), then kills the stage's process group with
-SIGKILL at ``--kills`` moments drawn uniformly from [0, T], each attempt starting from what the previous kill
-left; then at each commit point (``ANONBENCH_KILLPOINT``: the process stops itself there and is killed),
+SIGKILL at ``--kills`` moments drawn uniformly from [0, T] (attempts that finish before their moment do not
+count, and shorten T to their duration), each attempt starting from what the previous kill left; then at each commit point (``ANONBENCH_KILLPOINT``: the process stops itself there and is killed),
 each followed by a rerun that must complete. After every kill it checks:
 
 * the run has a manifest (an earlier complete run was there, so one must always be);
@@ -142,14 +142,15 @@ def run_to_end(args: list[str], env: dict[str, str], log: Path, timeout: float =
     return code, time.perf_counter() - t0
 
 
-def kill_after(args: list[str], env: dict[str, str], log: Path, seconds: float) -> str:
+def kill_after(args: list[str], env: dict[str, str], log: Path, seconds: float) -> tuple[str, float]:
+    t0 = time.perf_counter()
     proc = cli(args, env, log)
     try:
         code = proc.wait(timeout=seconds)
-        return f"exit {code}"
+        return f"exit {code}", time.perf_counter() - t0
     except subprocess.TimeoutExpired:
         _reap(proc, kill=True)
-        return "killed"
+        return "killed", seconds
 
 
 def kill_at_point(args: list[str], env: dict[str, str], log: Path, point: str, timeout: float) -> str:
@@ -181,9 +182,16 @@ def test_stage(stage: str, base: Path, work: Path, config: Path, env: dict[str, 
     report = StageReport(stage, round(seconds, 2))
     report.trials.append(Trial("rerun", None, f"exit {code}", problems(stage, run, keep, rerun=True)
                                + ([] if code in RERUN_OK else [f"exit {code}"])))
-    for _ in range(kills):
-        at = rng.uniform(0, seconds)
-        outcome = kill_after(args, env, log, at)
+    landed = attempts = 0
+    horizon = seconds
+    while landed < kills and attempts < 3 * kills:  # ``kills`` kills that land (a run may finish first)
+        attempts += 1
+        at = rng.uniform(0, horizon)
+        outcome, took = kill_after(args, env, log, at)
+        if outcome == "killed":
+            landed += 1
+        else:  # it ran faster than the first time: draw later moments from the shorter span
+            horizon = min(horizon, took)
         report.trials.append(Trial("random", round(at, 2), outcome, problems(stage, run, keep)))
     for point in points:
         outcome = kill_at_point(args, env, log, point, timeout=max(10 * seconds, 120))
@@ -238,12 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         rand = [t for t in r.trials if t.kind == "random"]
         pts = [t for t in r.trials if t.kind in COMMIT_POINTS]
         reruns = [t for t in r.trials if t.kind == "rerun"]
-        row = {"stage": r.stage, "stage_seconds": r.stage_seconds, "random_kills": len(rand),
+        row = {"stage": r.stage, "stage_seconds": r.stage_seconds,
+               "random_kills": sum(1 for t in rand if t.outcome == "killed"), "random_attempts": len(rand),
                "finished_before_kill": sum(1 for t in rand if t.outcome != "killed"),
                "commit_point_kills": sum(1 for t in pts if t.outcome == "killed"),
                "reruns": len(reruns), "reruns_ok": sum(1 for t in reruns if not t.problems), "damaged": r.damaged}
         rows.append(row)
-        print(f"{r.stage:<10} {r.stage_seconds:>6.1f} {len(rand):>12} {row['finished_before_kill']:>14} "
+        print(f"{r.stage:<10} {r.stage_seconds:>6.1f} {row['random_kills']:>12} {row['finished_before_kill']:>14} "
               f"{row['commit_point_kills']:>18} {row['reruns_ok']:>4}/{len(reruns):<4} {r.damaged:>7}")
         for t in r.trials:
             for p in t.problems[:5]:
