@@ -194,7 +194,7 @@ def test_stage(stage: str, base: Path, work: Path, config: Path, env: dict[str, 
             horizon = min(horizon, took)
         report.trials.append(Trial("random", round(at, 2), outcome, problems(stage, run, keep)))
     for point in points:
-        outcome = kill_at_point(args, env, log, point, timeout=max(10 * seconds, 120))
+        outcome = kill_at_point(args, env, log, point, timeout=max(20 * seconds, 300))
         found = problems(stage, run, keep) + ([f"{point}: {outcome}"] if outcome != "killed" else [])
         report.trials.append(Trial(point, None, outcome, found))
         code, _ = run_to_end(args, env, log)
