@@ -7,7 +7,7 @@ export GX_ANALYTICS_ENABLED := False
 export ANONBENCH_REFERENCE_DATA ?= $(abspath ../shared/data/adult)
 PYTEST_ARGS ?=
 
-.PHONY: install pipeline test test-fast lint bench crosscheck mutants clean
+.PHONY: install pipeline test test-fast lint bench killtest crosscheck mutants clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ lint: install
 bench: install
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.summarize
+
+# SIGKILL each stage at 20 random moments and at each commit point; 0 damaged runs (scripts/killtest.py).
+KILLS ?= 20
+killtest: install
+	$(BIN)/python scripts/killtest.py --kills $(KILLS)
 
 crosscheck: install
 	bash scripts/crosscheck.sh

@@ -221,6 +221,14 @@ def publish(
     _call(cmd.main, run=run, chain=chain, to=to)
 
 
+@app.command()
+def verify(run: Path = typer.Option(..., "--run", help="Run directory.")) -> None:
+    """Check every file of a run against its manifest (rows, sha256); exit 1 naming each damaged file."""
+    from anonbench.commands import verify as cmd
+
+    _call(cmd.main, run=run)
+
+
 def main() -> None:
     try:
         app()

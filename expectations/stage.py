@@ -41,7 +41,8 @@ def validate_shard(validator: GxValidator, plan: StagePlan, table: str,
     t0 = time.perf_counter()
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
     suite = plan.tables[table]
-    data = pa.concat_tables([pq.read_table(p) for p in paths], promote_options="permissive")
+    data = pa.concat_tables([pq.read_table(p, page_checksum_verification=True) for p in paths],
+                            promote_options="permissive")
     df = arrow_to_pandas(data)
     outcomes = validator.validate(df, suite.expectations, table, suite_name=plan.suite_name(table))
     outcomes = [replace(o, shards=len(paths)) for o in outcomes]

@@ -5,9 +5,9 @@ before it and reduces it to the step's ``partial``; ``CombinePerKey`` merges the
 step's ``finalize`` turns them into a side input for the main pass. The main pass streams each shard batch by
 batch through the whole chain and writes the shard under the same number, atomically. An aggregating step
 (``dp.aggregate``) pre-aggregates per shard, sums per (account, partition) across shards and runs PipelineDP
-on its ``BeamBackend``. Everything goes to ``anon/.tmp-<chain>/`` first and is renamed into place at the end;
-then the manifest gains ``chains[<chain>]`` (parameters with key *references* only, rows in/out per table,
-rows dropped per step, step reports, privacy budget).
+on its ``BeamBackend``. Everything goes to a staging area beside the run and is committed at the end with one
+rename (``pipelines.commit``), the manifest written last with ``chains[<chain>]`` (parameters with key
+*references* only, rows in/out per table, rows dropped per step, step reports, privacy budget).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -29,9 +28,16 @@ from anonymizers import registry as registry_mod
 from anonymizers.chain import Chain, find_chain, load_spec, resolve_chain, secret_references
 from anonymizers.dp_aggregate import rows_of
 from anonymizers.local import TableStats, apply_steps, first_pass_tables, step_partial
-from pipelines import manifest
+from pipelines import commit, manifest
 from pipelines.options import converge, make_pipeline_options
-from pipelines.runio import PARQUET_OPTS, TMP_PREFIX, atomic_path, shard_name, shards, write_parquet_atomic
+from pipelines.runio import (
+    PARQUET_OPTS,
+    atomic_path,
+    parquet_file,
+    shard_name,
+    shards,
+    write_parquet_atomic,
+)
 
 BATCH_ROWS = 1 << 17
 """Rows per batch inside a shard (fixed: per-batch randomness such as time jitter depends on it)."""
@@ -61,7 +67,7 @@ def raw_schemas(run: Path) -> dict[str, pa.Schema]:
 
 
 def iter_batches(path: str) -> Iterator[tuple[int, pa.Table]]:
-    f = pq.ParquetFile(path)
+    f = parquet_file(path)
     n = 0
     for rb in f.iter_batches(batch_size=BATCH_ROWS):
         yield n, pa.Table.from_batches([rb])
@@ -292,11 +298,8 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
         raise RunError(f"{run}/raw: no raw shards")
     resolved = resolve_chain(chain, schemas=raw_schemas(run), ephemeral_secrets=ephemeral_for(chain, ephemeral_key))
     name = resolved.name
-    anon = run / "anon"
-    out_tmp = anon / f"{TMP_PREFIX}{name}"
-    stats_dir = run / f"{TMP_PREFIX}anonstats-{name}"
-    for d in (out_tmp, stats_dir):
-        shutil.rmtree(d, ignore_errors=True)
+    area = commit.StagingArea(run)  # written beside the run, committed below with one rename (pipelines.commit)
+    out_tmp, stats_dir = area.path / "anon" / name, area.path / "stats"
     out_tmp.mkdir(parents=True)
     started = time.monotonic()
     if workers is None:
@@ -310,12 +313,10 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
                  | f"Anonymize[{name}]" >> AnonymizeChain(resolved, out_tmp, stats_dir))
             converge(p)
         tables, reports = _gather_stats(resolved, stats_dir)
-        final = anon / name
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(out_tmp, final)
-    finally:
-        shutil.rmtree(out_tmp, ignore_errors=True)
-        shutil.rmtree(stats_dir, ignore_errors=True)
+        final = out_tmp  # the staged chain: what the commit below swaps in as anon/<name>
+    except BaseException:
+        area.close()
+        raise
     section = resolved.manifest_section()
     for s in section["steps"]:
         step = resolved.steps[s["index"]]
@@ -339,5 +340,9 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
     section.update({"tables": tables, "output_schemas": {t: [f"{f.name}: {f.type}" for f in sch]
                                                           for t, sch in resolved.output_schemas.items()},
                     "runner": runner or "InProcess", "seconds": round(time.monotonic() - started, 3)})
-    manifest.update_section(run, "chains", name, section, files_under=[f"anon/{name}"])
+    try:
+        commit.commit(run, lambda man: {**man, "chains": {**(man.get("chains") or {}), name: section}},
+                      staged=area.path, replace=[f"anon/{name}"])
+    finally:
+        area.close()
     return section

@@ -19,12 +19,11 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from generators.chunk import ChunkSpec, chunk_specs, generate_chunk
 from generators.params import GenerationParams
 from pipelines.options import converge, make_pipeline_options
-from pipelines.runio import remove_tmp_files, shard_name, shards, write_parquet_atomic
+from pipelines.runio import read_parquet, remove_tmp_files, shard_name, shards, write_parquet_atomic
 
 RAW_TABLES = ("orgs", "users", "events", "config_changes")
 PARTS = "_parts"
@@ -74,14 +73,14 @@ def _gather_truth(run: Path) -> None:
         parts = shards(base / PARTS / "accounts")
         if not parts:
             continue
-        table = pa.concat_tables([pq.read_table(p) for p in parts])
+        table = pa.concat_tables([read_parquet(p) for p in parts])
         write_parquet_atomic(table, base / "accounts.parquet")
         shutil.rmtree(base / PARTS)
 
 
 def run_generation(run: Path, seed: int, params: GenerationParams, runner: str | None = None,
                    beam_args: Sequence[str] = (), workers: int | None = None) -> dict[str, Any]:
-    """Generate every chunk into ``run`` (which must be prepared: empty of run data). Returns stats."""
+    """Generate every chunk into ``run`` (an empty folder: the staging area of the new run). Returns stats."""
     specs = chunk_specs(seed, params)
     t0 = time.perf_counter()
     n_workers = workers if workers is not None else min(2, len(specs))

@@ -1,8 +1,11 @@
-"""Run-directory IO: atomic Parquet shards and file listings.
+"""Run-directory IO: atomic Parquet shards, checksummed pages and file listings.
 
 Every file is written under a temporary name in its destination folder and renamed into place, so a reader
-never sees a half-written file, and a crashed run leaves only ``.tmp-*`` names behind (removed by the next
-attempt). Shards are named ``part-NNNNN.parquet`` after the logical chunk that produced them, never after a
+never sees a half-written file; stages write into a staging area beside the run and commit it with one rename
+(``pipelines.commit``). Parquet pages carry CRC32 checksums (``write_page_checksum``) and the pyarrow readers
+here verify them (``page_checksum_verification``): a flipped bit fails the read instead of changing a figure.
+Polars does not verify page checksums; data it reads (the attacks) is verified against the manifest's sha256
+first (``pipelines.integrity``). Shards are named ``part-NNNNN.parquet`` after the logical chunk that produced them, never after a
 worker, so the layout is the same on every runner.
 """
 
@@ -21,7 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 TMP_PREFIX = ".tmp-"
-PARQUET_OPTS: dict[str, Any] = {"compression": "zstd", "compression_level": 1, "write_statistics": True}
+PARQUET_OPTS: dict[str, Any] = {"compression": "zstd", "compression_level": 1, "write_statistics": True,
+                                "write_page_checksum": True}
+VERIFY: dict[str, Any] = {"page_checksum_verification": True}
+"""Keyword arguments of every pyarrow Parquet reader: verify the page checksums written with PARQUET_OPTS."""
 
 
 def shard_name(chunk: int) -> str:
@@ -74,12 +80,22 @@ def shards(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.glob("part-*.parquet") if not p.name.startswith(TMP_PREFIX))
 
 
+def parquet_file(path: str | Path) -> pq.ParquetFile:
+    """A Parquet file opened for reading with page checksum verification."""
+    return pq.ParquetFile(path, **VERIFY)
+
+
+def read_parquet(path: str | Path, **kwargs: Any) -> pa.Table:
+    """``pq.read_table`` with page checksum verification."""
+    return pq.read_table(path, **VERIFY, **kwargs)
+
+
 def read_table(folder: str | Path, columns: list[str] | None = None) -> pa.Table:
     """All shards of one table folder as one Arrow table (small tables only; big ones go chunk by chunk)."""
     parts = shards(folder)
     if not parts:
         raise FileNotFoundError(f"{folder}: no part-*.parquet shards")
-    return pa.concat_tables([pq.read_table(p, columns=columns) for p in parts])
+    return pa.concat_tables([read_parquet(p, columns=columns) for p in parts])
 
 
 def sha256_file(path: str | Path, bufsize: int = 1 << 22) -> str:

@@ -25,9 +25,9 @@ from expectations.plan import StagePlan
 from expectations.results import RESULT_SCHEMA, to_table
 from expectations.stage import ShardResult, finish_stage, shard_tasks, validate_shard
 from expectations.suites import raw_plan
-from pipelines import manifest
+from pipelines import commit, manifest
 from pipelines.options import converge, make_pipeline_options
-from pipelines.runio import shards, write_parquet_atomic
+from pipelines.runio import read_parquet, shards, write_parquet_atomic
 
 VALIDATION_DIR = "validation"
 RAW_STAGE = "raw"
@@ -143,7 +143,9 @@ def default_workers(n_tasks: int, total_rows: int) -> int:
 
 
 def run_stages(run: Path, plans: Sequence[StagePlan], runner: str | None = None, beam_args: Sequence[str] = (),
-               workers: int | None = None) -> None:
+               workers: int | None = None, out: Path | None = None) -> None:
+    """Validate the shards of ``run``; results go to ``out/validation/<stage>.parquet`` (``out``: the run)."""
+    out = run if out is None else out
     tasks = [(plan.stage, t, p) for plan in plans for t, p in shard_tasks(plan, run)]
     by_stage = {plan.stage: plan for plan in plans}
     rows = sum(pq.ParquetFile(p).metadata.num_rows for _, _, paths in tasks for p in paths)
@@ -152,17 +154,17 @@ def run_stages(run: Path, plans: Sequence[StagePlan], runner: str | None = None,
     with beam.Pipeline(runner=runner_obj, options=options) as p:
         _ = (p
              | "ShardTasks" >> beam.Create(tasks, reshuffle=False)
-             | "Validate" >> ValidateShards(by_stage, str(run)))
+             | "Validate" >> ValidateShards(by_stage, str(out)))
         converge(p)
     # A stage with no shard at all still gets its (failing) run-wide checks and a results file.
     for plan in plans:
-        out = run / VALIDATION_DIR / f"{plan.stage}.parquet"
         if not any(s == plan.stage for s, _, _ in tasks):
-            write_parquet_atomic(to_table(plan.stage, finish_stage(plan, [])), out)
+            write_parquet_atomic(to_table(plan.stage, finish_stage(plan, [])),
+                                 out / VALIDATION_DIR / f"{plan.stage}.parquet")
 
 
 def read_results(run: Path, stage: str) -> pa.Table:
-    return pq.read_table(run / VALIDATION_DIR / f"{stage}.parquet", schema=RESULT_SCHEMA)
+    return read_parquet(run / VALIDATION_DIR / f"{stage}.parquet", schema=RESULT_SCHEMA)
 
 
 def stage_summary(plan: StagePlan, table: pa.Table) -> dict[str, Any]:
@@ -192,23 +194,27 @@ def validate_run(run: str | Path, chain: str | None = None, runner: str | None =
     if params is None:
         params = ValidationParams.model_validate((man.get("config") or {}).get("validation") or {})
     plans = build_plans(run, man, chain, params)
-    run_stages(run, plans, runner, beam_args, workers if workers is not None else params.workers)
-    stages = {plan.stage: stage_summary(plan, read_results(run, plan.stage)) for plan in plans}
-    out = run / VALIDATION_DIR
-    if chain is None:  # a full validation replaces every earlier result (e.g. of a chain since removed)
-        for f in [*out.glob("*.parquet"), *(out / "docs").glob("*.html")]:
-            if f.stem not in stages and f.name != "index.html":
-                f.unlink()
-    earlier = {k: v for k, v in (manifest.load(run).get("validation") or {}).items()
-               if k not in stages and (out / f"{k}.parquet").is_file()}
-    docs_dir = out / "docs"
-    if params.docs:
-        roles = {**{k: v.get("role", "") for k, v in earlier.items()}, **{k: v["role"] for k, v in stages.items()}}
-        write_docs(docs_dir, {f.stem: (roles.get(f.stem, ""), pq.read_table(f, schema=RESULT_SCHEMA))
-                              for f in sorted(out.glob("*.parquet"))})
-    seconds = time.perf_counter() - t0
-    section = {**earlier, **{k: {**v, "wall_seconds": round(seconds, 3)} for k, v in stages.items()}}
-    manifest.update_section(run, "validation", None, section, files_under=[VALIDATION_DIR])
+    with commit.staging(run) as area:  # results written beside the run, committed with one rename
+        run_stages(run, plans, runner, beam_args, workers if workers is not None else params.workers, out=area)
+        stages = {plan.stage: stage_summary(plan, read_results(area, plan.stage)) for plan in plans}
+        # One chain only: the other stages' results stay; a full validation replaces every earlier result.
+        current, out = run / VALIDATION_DIR, area / VALIDATION_DIR
+        recorded = man.get("validation") or {}
+        earlier = {} if chain is None else {k: v for k, v in recorded.items()
+                                            if k not in stages and (current / f"{k}.parquet").is_file()}
+        docs_dir = out / "docs"
+        if params.docs:
+            roles = {**{k: v.get("role", "") for k, v in earlier.items()},
+                     **{k: v["role"] for k, v in stages.items()}}
+            files = {**{k: current / f"{k}.parquet" for k in earlier}, **{k: out / f"{k}.parquet" for k in stages}}
+            write_docs(docs_dir, {k: (roles.get(k, ""), read_parquet(f, schema=RESULT_SCHEMA))
+                                  for k, f in sorted(files.items())})
+        seconds = time.perf_counter() - t0
+        section = {**earlier, **{k: {**v, "wall_seconds": round(seconds, 3)} for k, v in stages.items()}}
+        replace = [VALIDATION_DIR] if chain is None else \
+            [f"{VALIDATION_DIR}/{k}.parquet" for k in stages] + ([f"{VALIDATION_DIR}/docs"] if params.docs else [])
+        commit.commit(run, lambda m: {**m, "validation": section}, staged=area, replace=replace)
+    docs_dir = run / VALIDATION_DIR / "docs"
     passed = all(s["passed"] for s in stages.values() if s["role"] != "control")
     return {"passed": passed, "stages": stages, "seconds": seconds,
             "docs": str(docs_dir / "index.html") if params.docs else None}

@@ -20,6 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from reid.inference import inference
 from reid.linkability import linkability
@@ -38,8 +40,23 @@ class TableError(ValueError):
     """Bad input table or column. The message names the file or column, never a value."""
 
 
+def _read_parquet(path: Path) -> pl.DataFrame:
+    """Parquet through pyarrow with page checksum verification (Polars' reader does not check the CRCs, so a
+    flipped bit would silently change the figures); a checksum mismatch is a one-line error naming the file."""
+    try:
+        table = pq.read_table(path, page_checksum_verification=True)
+    except OSError as e:
+        if "checksum" in str(e).lower():
+            raise TableError(f"{path}: damaged Parquet file (page checksum mismatch)") from None
+        raise
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
 def read_table(path: str | Path) -> pl.DataFrame:
-    """A CSV (values read as they are, e.g. leading spaces kept) or Parquet file, or a folder of Parquet files."""
+    """A CSV (values read as they are, e.g. leading spaces kept) or Parquet file, or a folder of Parquet files.
+    Parquet pages that carry checksums are verified."""
     path = Path(path)
     if not path.exists():
         raise TableError(f"{path}: no such file")
@@ -48,16 +65,16 @@ def read_table(path: str | Path) -> pl.DataFrame:
             parts = sorted(path.glob("*.parquet"))
             if not parts:
                 raise TableError(f"{path}: folder holds no .parquet file")
-            return pl.concat([pl.read_parquet(p) for p in parts], how="vertical_relaxed")
+            return pl.concat([_read_parquet(p) for p in parts], how="vertical_relaxed")
         suffix = path.suffix.lower()
         if suffix in PARQUET_SUFFIXES:
-            return pl.read_parquet(path)
+            return _read_parquet(path)
         if suffix in CSV_SUFFIXES:
             sep = "\t" if suffix == ".tsv" else ","
             return pl.read_csv(path, separator=sep, infer_schema_length=None)
     except TableError:
         raise
-    except (pl.exceptions.PolarsError, OSError) as e:
+    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as e:
         raise TableError(f"{path}: cannot be read ({type(e).__name__})") from None
     raise TableError(f"{path}: unknown format (expected .csv, .tsv or .parquet)")
 

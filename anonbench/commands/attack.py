@@ -1,8 +1,9 @@
 """``anonbench attack --run RUN --chain NAME``: the re-identification checks of ``reid.harness`` on one chain.
 
-Writes ``RUN/risk/<chain>/<check>.parquet`` (one row per metric, DESIGN's risk schema) atomically, removes
-results of checks no longer run, extends ``manifest.json`` with a ``risk.<chain>`` section, and prints the
-figures. The attack parameters come from ``--config`` (its ``attacks:`` section) or else from the config
+First checks the files it reads (raw, truth, the chain) against the manifest's sha256 (exit 2 naming the first
+damaged file). Writes ``RUN/risk/<chain>/<check>.parquet`` (one row per metric, DESIGN's risk schema) beside
+the run and commits the folder with the manifest's ``risk.<chain>`` section in one rename (results of checks
+no longer run go), and prints the figures. The attack parameters come from ``--config`` (its ``attacks:`` section) or else from the config
 recorded in the run's manifest. Raw values never reach the output: the checks report counts and shares only.
 """
 
@@ -19,8 +20,9 @@ from rich.table import Table
 
 from anonbench.config import format_validation_error, load_run_config
 from anonbench.errors import UsageError
-from pipelines import manifest
-from pipelines.runio import remove_tmp_files, write_parquet_atomic
+from pipelines import commit, manifest
+from pipelines.integrity import verify_run
+from pipelines.runio import write_parquet_atomic
 from reid.harness import run_checks
 from reid.params import AttackParams
 from reid.result import Metric, to_table
@@ -63,6 +65,11 @@ def main(run: Path, chain: str, config: Path | None = None) -> int:
     if not (run / "anon" / chain).is_dir():
         raise UsageError(f"{run / 'anon' / chain}: no such chain output (run `anonbench anonymize` first)")
     params = load_params(run, config)
+    # Polars does not check Parquet page checksums: the files the attacks read are checked against the manifest.
+    damaged = verify_run(run, prefixes=["raw", "truth", f"anon/{chain}"], extras=False)
+    if damaged:
+        raise UsageError(f"{run}: {damaged[0].line()} — the run does not match its manifest "
+                         f"({len(damaged)} file(s); see `anonbench verify --run {run}`)")
     console = Console(stderr=True)
     t0 = time.perf_counter()
     try:
@@ -70,14 +77,6 @@ def main(run: Path, chain: str, config: Path | None = None) -> int:
             results = run_checks(run, chain, params, progress=lambda c: status.update(f"{chain}: {c}"))
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
-    out_dir = run / "risk" / chain
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_tmp_files(out_dir)
-    for check, metrics in results.items():
-        write_parquet_atomic(to_table(metrics, chain), out_dir / f"{check}.parquet")
-    for stale in out_dir.glob("*.parquet"):
-        if stale.stem not in results:
-            stale.unlink()
     seconds = time.perf_counter() - t0
     raised = {c: str(ms[0].params["error"]) for c, ms in results.items() if ms and ms[0].params.get("error")}
     section: dict[str, Any] = {
@@ -87,10 +86,15 @@ def main(run: Path, chain: str, config: Path | None = None) -> int:
         "truth_alignment": sorted({str(m.params["truth_alignment"]) for ms in results.values() for m in ms
                                    if "truth_alignment" in m.params}),
     }
-    manifest.update_section(run, "risk", chain, section, files_under=[f"risk/{chain}"])
+    # risk/<chain>/ is staged and committed as a whole, so results of checks no longer run go with it.
+    with commit.staging(run) as area:
+        for check, metrics in results.items():
+            write_parquet_atomic(to_table(metrics, chain), area / "risk" / chain / f"{check}.parquet")
+        commit.commit(run, lambda m: {**m, "risk": {**(m.get("risk") or {}), chain: section}},
+                      staged=area, replace=[f"risk/{chain}"])
     render(results, chain, Console(width=max(140, Console().width)))
     for check, error in raised.items():
         console.print(f"[red]check {check} raised {error}[/]: its row says so and the gate counts it as not "
                       "measured (re-run with --debug for the traceback)")
-    console.print(f"wrote {out_dir} ({len(results)} checks, {seconds:.1f} s)")
+    console.print(f"wrote {run / 'risk' / chain} ({len(results)} checks, {seconds:.1f} s)")
     return 0

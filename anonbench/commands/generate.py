@@ -10,7 +10,7 @@ from rich.console import Console
 from anonbench.config import RunConfig, load_run_config
 from anonbench.errors import UsageError
 from anonbench.rundir import prepare_run_dir
-from pipelines import manifest
+from pipelines import commit, manifest
 from pipelines.generate import run_generation
 
 console = Console(stderr=True)
@@ -24,13 +24,24 @@ def generate(cfg: RunConfig, out: Path, runner: str | None, beam_args: list[str]
     beam_args = list(cfg.runner.options) + list(beam_args)
     if not quiet:
         console.print(f"[bold]generate[/]: {cfg.generate.events:,} events, seed {cfg.seed} -> {run}")
-    try:
-        stats = run_generation(run, cfg.seed, cfg.generate, runner=runner, beam_args=beam_args)
-    except ValueError as e:  # bad Beam options surface as ValueError from PipelineOptions/runners
-        raise UsageError(f"beam options: {e}") from None
-    files = manifest.list_files(run, "raw", "truth")
+    with commit.staging(run) as tree:  # the new run is built beside the old one and swapped in when complete
+        try:
+            stats = run_generation(tree, cfg.seed, cfg.generate, runner=runner, beam_args=beam_args)
+        except ValueError as e:  # bad Beam options surface as ValueError from PipelineOptions/runners
+            raise UsageError(f"beam options: {e}") from None
+        man = _manifest(cfg, runner, stats, manifest.list_files(tree, "raw", "truth"))
+        commit.commit(run, lambda _: man, staged=tree, fresh=True)
+    if not quiet:
+        console.print(f"[green]generated[/] {man['generate']['events']:,} events in {stats['seconds']:.1f} s "
+                      f"({man['generate']['events'] / max(stats['seconds'], 1e-9):,.0f} events/s); "
+                      "manifest written")
+    return man
+
+
+def _manifest(cfg: RunConfig, runner: str | None, stats: dict[str, Any], files: list[dict[str, Any]]
+              ) -> dict[str, Any]:
     events = sum(f.get("rows", 0) for f in files if f["path"].startswith("raw/events/"))
-    man = {
+    return {
         "anonbench_run": 1,
         "name": cfg.name,
         "seed": cfg.seed,
@@ -40,11 +51,6 @@ def generate(cfg: RunConfig, out: Path, runner: str | None, beam_args: list[str]
         "files": files,
         "versions": manifest.package_versions(),
     }
-    manifest.write(run, man)
-    if not quiet:
-        console.print(f"[green]generated[/] {events:,} events in {stats['seconds']:.1f} s "
-                      f"({events / max(stats['seconds'], 1e-9):,.0f} events/s); manifest written")
-    return man
 
 
 def main(config: Path, out: Path, events: int | None, seed: int | None, runner: str | None, overwrite: bool,

@@ -18,7 +18,7 @@ from anonbench import thresholds as th
 from anonbench.report.baseline import compare_with, load_baseline
 from anonbench.report.gate import CheckResult, evaluate, outcome
 from anonbench.report.results import RunData, load_run, section
-from pipelines import manifest as manifest_io
+from pipelines import commit
 from pipelines.runio import TMP_PREFIX, write_parquet_atomic
 
 CHECK_SECTION = "check"
@@ -63,19 +63,19 @@ def annotate_table(table: pa.Table, ts: th.ThresholdSet) -> pa.Table:
     return table.set_column(table.schema.get_field_index("passed"), "passed", pa.array(verdicts, pa.bool_()))
 
 
-def write_back(run: Path, ts: th.ThresholdSet) -> list[Path]:
-    """Rewrite the risk files whose ``threshold``/``passed`` columns differ from ``ts``; returns them."""
+def write_back(run: Path, ts: th.ThresholdSet, out: Path | None = None) -> list[Path]:
+    """Rewrite the risk files whose ``threshold``/``passed`` columns differ from ``ts`` (into ``out``, a
+    staging area laid out like the run, when given); returns the paths written."""
     changed = []
     for path in sorted((run / "risk").glob("*/*.parquet")) if (run / "risk").is_dir() else []:
         if path.name.startswith(TMP_PREFIX):
             continue
-        table = pq.read_table(path)
+        table = pq.read_table(path, page_checksum_verification=True)
         if "threshold" not in table.column_names or "passed" not in table.column_names:
             continue
         new = annotate_table(table, ts)
         if not new.equals(table):  # only the two columns change; extra columns an attack wrote are kept
-            write_parquet_atomic(new, path)
-            changed.append(path)
+            changed.append(write_parquet_atomic(new, path if out is None else out / path.relative_to(run)))
     return changed
 
 
@@ -95,12 +95,14 @@ def check_run(run: str | Path, thresholds: str | Path | None = None, *, record: 
     if base is not None:
         result = compare_with(result, base)
     if record:
-        write_back(data.path, ts)
         section = {"thresholds": ts.to_dict(), "origins": list(ts.origins), "passed": result.passed,
                    "problems": list(result.problems),
                    "baseline": result.baseline.to_dict() if result.baseline is not None else None,
                    "chains": {v.chain.name: {"role": v.chain.role, "passed": v.passed} for v in result.chains}}
-        manifest_io.update_section(data.path, CHECK_SECTION, None, section, files_under=["risk"])
+        with commit.staging(data.path) as area:  # rewritten risk files and the manifest: one rename
+            written = write_back(data.path, ts, out=area)
+            commit.commit(data.path, lambda m: {**m, CHECK_SECTION: section}, staged=area,
+                          replace=[p.relative_to(area).as_posix() for p in written])
     return result
 
 

@@ -138,7 +138,7 @@ def step_text(step: Mapping[str, Any]) -> str:
 def _read_parquets(files: list[Path]) -> pl.DataFrame:
     frames: list[pl.DataFrame] = []
     for p in files:
-        df = pl.from_arrow(pq.read_table(p))
+        df = pl.from_arrow(pq.read_table(p, page_checksum_verification=True))
         if isinstance(df, pl.DataFrame) and df.height:
             frames.append(df)
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()

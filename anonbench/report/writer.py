@@ -11,7 +11,7 @@ from anonbench.report.profiles import activity_profiles
 from anonbench.report.record import judge
 from anonbench.report.results import RunData, load_run
 from anonbench.report.summary import summary_json, summary_md
-from pipelines import manifest as manifest_io
+from pipelines import commit
 from pipelines.runio import write_bytes_atomic, write_json_atomic
 
 REPORT_DIR = "report"
@@ -32,13 +32,18 @@ def write_report(run: str | Path | RunData, result: CheckResult | None = None, *
     data = run if isinstance(run, RunData) else load_run(run)
     if result is None:
         data, result = judge(data)
-    out = data.path / REPORT_DIR
     profiles = activity_profiles(data.path, [c.name for c in data.chains])
-    html = write_bytes_atomic(render(data, result, profiles).encode(), out / "index.html")
-    md = write_bytes_atomic(summary_md(result).encode(), out / "summary.md")
-    js = write_json_atomic(summary_json(result), out / "summary.json")
-    if update_manifest:
-        manifest_io.update_section(data.path, "report", None, {"passed": result.passed,
-                                                              "thresholds": list(result.thresholds.origins)},
-                                   files_under=[REPORT_DIR])
-    return ReportPaths(html, md, js, result.passed)
+    page, md, js = render(data, result, profiles), summary_md(result), summary_json(result)
+    section = {"passed": result.passed, "thresholds": list(result.thresholds.origins)}
+    out = data.path / REPORT_DIR
+    if not update_manifest:  # benchmarks: the files only
+        write_bytes_atomic(page.encode(), out / "index.html")
+        write_bytes_atomic(md.encode(), out / "summary.md")
+        write_json_atomic(js, out / "summary.json")
+    else:  # report/ and the manifest committed together with one rename
+        with commit.staging(data.path) as area:
+            write_bytes_atomic(page.encode(), area / REPORT_DIR / "index.html")
+            write_bytes_atomic(md.encode(), area / REPORT_DIR / "summary.md")
+            write_json_atomic(js, area / REPORT_DIR / "summary.json")
+            commit.commit(data.path, lambda m: {**m, "report": section}, staged=area, replace=[REPORT_DIR])
+    return ReportPaths(out / "index.html", out / "summary.md", out / "summary.json", result.passed)

@@ -95,18 +95,20 @@ def test_killed_run_leaves_no_manifest(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = subprocess.Popen([*ANONBENCH, "generate", "--config", str(cfg), "--out", str(out)], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    staged = f".{out.name}.stage-*/raw/events/part-*.parquet"  # the run is built beside `out` (pipelines.commit)
     deadline = time.time() + 60
-    while time.time() < deadline and not list((out / "raw" / "events").glob("part-*.parquet")):
+    while time.time() < deadline and not list(tmp_path.glob(staged)):
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert list((out / "raw" / "events").glob("part-*.parquet")), "the run was killed before it wrote anything"
-    assert not (out / "manifest.json").exists()
+    assert list(tmp_path.glob(staged)), "the run was killed before it wrote anything"
+    assert not (out / "manifest.json").exists() and not (out / "raw").exists()
     # ...and the next attempt (without --overwrite: the folder is incomplete, not a complete run) completes.
     r = run_cli("generate", "--config", str(cfg), "--out", str(out), "--events", "20000")
     assert r.returncode == 0, r.stderr
     assert (out / "manifest.json").exists()
     assert not list(out.rglob(".tmp-*"))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # the killed attempt's leftovers
 
 
 def test_bad_thresholds_section_is_refused_before_any_work(tmp_path: Path) -> None:
