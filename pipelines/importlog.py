@@ -21,7 +21,6 @@ All work is vectorized in Polars; nothing here prints or records a raw value (er
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import time
@@ -36,7 +35,7 @@ import pyarrow.parquet as pq
 
 from generators.schema import ACCOUNTS_TRUTH, EVENTS, USERS
 from pipelines import manifest
-from pipelines.runio import PARQUET_OPTS, TMP_PREFIX, atomic_path, shard_name
+from pipelines.runio import PARQUET_OPTS, TMP_PREFIX, atomic_path, sha256_file, shard_name
 
 EVENT_FIELDS = {"person": "account_id", "time": "event_time", "action": "action", "org": "org_id",
                 "product": "product", "ip": "client_ip", "user_agent": "user_agent", "object": "object_id",
@@ -249,14 +248,6 @@ def _write_shards(table: pa.Table, folder: Path) -> int:
     return n
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
-
-
 def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None = None,
                map_accounts: str | None = None, anonymized: Path | None = None, key: str | None = None,
                same_order: bool = False, map_anonymized: str | None = None, name: str = "external",
@@ -314,7 +305,7 @@ def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None =
             _write_shards(_to_schema(users.sort("account_id"), USERS), tmp / "raw" / "users")
         if release is not None:
             _write_release(release, tmp / "anon" / name / "events")
-        section = {"events_file": events.name, "events_sha256": _digest(events), "rows": ev.height,
+        section = {"events_file": events.name, "events_sha256": sha256_file(events), "rows": ev.height,
                    "accounts": int(truth.height), "mapping": dict(emap.fields), "shards": shards,
                    "accounts_file": accounts.name if accounts else None,
                    "accounts_mapping": dict(amap.fields) if amap else None,
