@@ -19,7 +19,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no telemetry, ever
 
 import typer
 
-from anonbench.errors import AnonbenchError
+from anonbench.errors import classify
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Can this 'anonymized' usage metadata be re-identified, and how much use is left in it?")
@@ -43,23 +43,17 @@ def _call(fn: Callable[..., Any], **kwargs: Any) -> None:
     """Run a command body and map its outcome onto the exit codes."""
     try:
         code = fn(**kwargs)
-    except AnonbenchError as e:
-        if _STATE["debug"]:
-            traceback.print_exc()
-        _err(str(e).splitlines()[0] if str(e) else type(e).__name__)
-        raise typer.Exit(e.exit_code) from None
     except KeyboardInterrupt:
         _err("interrupted; nothing complete-looking was left behind")
         raise typer.Exit(130) from None
     except Exception as e:
+        # The one place where outcomes become exit codes (anonbench.errors.classify): the InputError family
+        # is 2, CheckFailed 1, anything else a bug (3). One line; --debug for the traceback.
         if _STATE["debug"]:
             traceback.print_exc()
-        # An unexpected failure is a bug, not bad input: exit 3, one line, --debug for the traceback.
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-        # Beam wraps worker errors in a RuntimeError whose text is the remote traceback: show its last line.
-        msg = lines[-1] if lines and lines[0].startswith("Traceback") else (lines[0] if lines else "")
-        _err(f"internal error: {type(e).__name__}: {msg} (re-run with --debug for the traceback)")
-        raise typer.Exit(3) from None
+        exit_code, message = classify(e)
+        _err(message)
+        raise typer.Exit(exit_code) from None
     raise typer.Exit(int(code or 0))
 
 

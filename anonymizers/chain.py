@@ -26,13 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from anonymizers import registry as registry_mod
 from anonymizers.base import ALL_COLUMNS, Anonymizer
 from anonymizers.secrets import SecretError, resolve
+from generators.errors import InputError
 from generators.schema import RAW_TABLES
 
 CHAIN_DIR = Path(__file__).resolve().parent.parent / "configs" / "chains"
 _NAME = r"^[a-z0-9][a-z0-9_.-]*$"
 
 
-class ChainError(ValueError):
+class ChainError(InputError):
     """A chain that cannot run; one line naming the chain file and the step at fault."""
 
 

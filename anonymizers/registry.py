@@ -19,16 +19,17 @@ from importlib import metadata
 from pydantic import BaseModel
 
 from anonymizers.base import Anonymizer
+from generators.errors import InputError
 
 GROUP = "anonbench.anonymizers"
 BUILTIN_SOURCE = "anonbench (built-in)"
 
 
-class PluginError(ValueError):
+class PluginError(InputError):
     """A registered plugin that cannot be used; the message names its package and entry point."""
 
 
-class UnknownAnonymizer(ValueError):
+class UnknownAnonymizer(InputError):
     """No anonymizer is registered under that name."""
 
 

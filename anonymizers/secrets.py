@@ -21,11 +21,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from generators.errors import InputError
+
 MIN_KEY_BYTES = 16
 _REF = re.compile(r"^(env):([A-Za-z_][A-Za-z0-9_]*)$|^(file):(.+)$")
 
 
-class SecretError(ValueError):
+class SecretError(InputError):
     """A secret reference that is malformed, inline, or does not resolve. Never contains the key."""
 
 

@@ -28,7 +28,9 @@ from anonymizers import registry as registry_mod
 from anonymizers.chain import Chain, find_chain, load_spec, resolve_chain, secret_references
 from anonymizers.dp_aggregate import rows_of
 from anonymizers.local import TableStats, apply_steps, first_pass_tables, step_partial
-from pipelines import commit, manifest
+from pipelines import commit
+from pipelines.integrity import require_intact
+from pipelines.manifest import RunError
 from pipelines.options import converge, make_pipeline_options
 from pipelines.runio import (
     PARQUET_OPTS,
@@ -49,10 +51,6 @@ events/s with ``generalize``."""
 Element = tuple[str, int, str]  # (table, shard number, path)
 
 
-class RunError(ValueError):
-    """The run directory cannot be anonymized (missing, incomplete, no raw tables)."""
-
-
 def raw_elements(run: Path) -> list[Element]:
     out = []
     for folder in sorted((run / "raw").iterdir()) if (run / "raw").is_dir() else []:
@@ -62,8 +60,23 @@ def raw_elements(run: Path) -> list[Element]:
 
 
 def raw_schemas(run: Path) -> dict[str, pa.Schema]:
-    return {folder.name: pq.read_schema(parts[0]) for folder in sorted((run / "raw").iterdir())
-            if folder.is_dir() and (parts := shards(folder))}
+    """Table -> schema of its shards; :class:`RunError` naming the shard and the column when the shards of one
+    table disagree (a drifted shard would otherwise fail half-way through the pipeline)."""
+    out = {}
+    for folder in sorted((run / "raw").iterdir()):
+        parts = shards(folder) if folder.is_dir() else []
+        if not parts:
+            continue
+        first = pq.read_schema(parts[0])
+        for p in parts[1:]:
+            other = pq.read_schema(p)
+            if not other.equals(first, check_metadata=False):
+                col = next((f.name for f in first if f.name not in other.names
+                            or other.field(f.name).type != f.type), None) \
+                    or next(f.name for f in other if f.name not in first.names)
+                raise RunError(f"{p}: column {col!r}: schema differs from {parts[0].name} of the same table")
+        out[folder.name] = first
+    return out
 
 
 def iter_batches(path: str) -> Iterator[tuple[int, pa.Table]]:
@@ -291,8 +304,7 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
     ``TWO_WORKERS_FROM_ROWS`` raw rows on, else 1; a ``--direct_num_workers`` Beam option wins).
     """
     run = Path(run_dir)
-    if not manifest.is_complete(run):
-        raise RunError(f"{run}: no manifest.json (not a run directory, or the run is incomplete)")
+    require_intact(run, ["raw"])  # RunError naming a missing, damaged or emptied raw file, before any work
     elements = raw_elements(run)
     if not elements:
         raise RunError(f"{run}/raw: no raw shards")

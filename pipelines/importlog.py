@@ -33,6 +33,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from generators.errors import InputError
 from generators.schema import ACCOUNTS_TRUTH, EVENTS, USERS
 from pipelines import manifest
 from pipelines.runio import PARQUET_OPTS, TMP_PREFIX, atomic_path, sha256_file, shard_name
@@ -52,7 +53,7 @@ ROWS_PER_SHARD = 250_000
 OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
 
-class ImportError_(ValueError):
+class ImportError_(InputError):
     """A mapping or input problem; one line naming the file, the key or the column."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from pipelines import manifest
+from pipelines.manifest import RunError
 from pipelines.runio import sha256_file
 
 
@@ -84,4 +85,19 @@ def verify_run(run: str | Path, prefixes: Sequence[str] | None = None, extras: b
     return problems
 
 
-__all__ = ["Problem", "check_entry", "run_files", "verify_run"]
+def require_intact(run: str | Path, prefixes: Sequence[str]) -> None:
+    """Raise :class:`RunError` naming the first file under ``prefixes`` that does not match the manifest, so a
+    stage refuses a damaged input (flipped, truncated, emptied, replaced or missing file) before any work,
+    instead of failing half-way inside a pipeline or computing figures from other bytes."""
+    run = Path(run)
+    if not manifest.is_complete(run):
+        raise RunError(f"{run}: no manifest.json (not a run directory, or the run is incomplete)")
+    damaged = verify_run(run, prefixes=prefixes, extras=False)  # RunError for a manifest that is not one
+    if damaged:
+        raise RunError(f"{run / damaged[0].path}: {damaged[0].kind}"
+                       + (f" ({damaged[0].detail})" if damaged[0].detail else "")
+                       + f" — the run does not match its manifest ({len(damaged)} file(s); "
+                       f"see `anonbench verify --run {run}`)")
+
+
+__all__ = ["Problem", "RunError", "check_entry", "require_intact", "run_files", "verify_run"]

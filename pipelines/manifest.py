@@ -14,11 +14,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from generators.errors import InputError
 from pipelines.runio import file_entry, write_json_atomic
 
 MANIFEST = "manifest.json"
 VERSIONED_PACKAGES = ("anonbench", "apache-beam", "faker", "numpy", "pyarrow", "polars", "pandas",
                       "great-expectations", "pipeline-dp", "python-dp", "pydantic")
+
+
+class RunError(InputError):
+    """The run directory cannot be used (missing, incomplete, damaged, no such chain); exit 2."""
 
 
 def package_versions() -> dict[str, str]:
@@ -40,11 +45,24 @@ def is_complete(run: str | Path) -> bool:
 
 
 def load(run: str | Path) -> dict[str, Any]:
+    """The manifest as a dict. ``FileNotFoundError`` when there is none; :class:`RunError` when it is not a
+    JSON object (a damaged or foreign file)."""
     path = manifest_path(run)
     try:
-        return json.loads(path.read_text())
+        man = json.loads(path.read_text())
     except FileNotFoundError as e:
         raise FileNotFoundError(f"{path}: no manifest (the run is missing or incomplete)") from e
+    except UnicodeDecodeError:
+        raise RunError(f"{path}: not valid JSON (not UTF-8 text)") from None
+    except json.JSONDecodeError as e:
+        raise RunError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    if not isinstance(man, dict):
+        raise RunError(f"{path}: not a JSON object")
+    files = man.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(f, dict) and isinstance(f.get("path"), str)
+                                              for f in files):
+        raise RunError(f"{path}: files: expected a list of entries with a path")
+    return man
 
 
 def list_files(run: Path, *subdirs: str) -> list[dict[str, Any]]:

@@ -7,11 +7,15 @@ and ``InProcess``. Beam options after ``--`` pass through unchanged.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
+
+from generators.errors import InputError
 
 IN_PROCESS = "InProcess"
 _ALIASES = {
@@ -22,6 +26,10 @@ _ALIASES = {
     "fnapirunner": IN_PROCESS,
     "daskrunner": "apache_beam.runners.dask.dask_runner.DaskRunner",
 }
+
+
+class OptionsError(InputError):
+    """A runner or Beam option that cannot be used (exit 2); the message names the option."""
 
 
 def resolve_runner(name: str | None, workers: int | None = None) -> Any:
@@ -45,8 +53,14 @@ def resolve_runner(name: str | None, workers: int | None = None) -> Any:
         try:
             from apache_beam.runners.dask.dask_runner import DaskRunner
         except ImportError as e:  # pragma: no cover - depends on the extra
-            raise ValueError("--runner DaskRunner needs the dask extra: pip install 'anonbench[dask]'") from e
+            raise OptionsError("--runner DaskRunner needs the dask extra: pip install 'anonbench[dask]'") from e
         return DaskRunner()
+    from apache_beam.runners.runner import create_runner
+
+    try:
+        create_runner(str(key))  # a name Beam does not know fails here, before any work, not inside the run
+    except (ValueError, ImportError) as e:
+        raise OptionsError(f"--runner {name}: {str(e).splitlines()[0][:200]}") from None
     return key
 
 
@@ -59,12 +73,21 @@ def make_pipeline_options(runner: str | None = None, beam_args: Sequence[str] = 
     args = list(beam_args)
     for a in args:
         if a.startswith("--direct_num_workers="):
-            workers = int(a.split("=", 1)[1])
+            try:
+                workers = int(a.split("=", 1)[1])
+            except ValueError:
+                raise OptionsError(f"beam options: {a}: not a whole number") from None
     runner_obj = resolve_runner(runner, workers)
     is_in_process = not isinstance(runner_obj, str) and type(runner_obj).__name__ == "FnApiRunner"
     if is_in_process and workers and workers > 1 and not any(a.startswith("--direct_num_workers") for a in args):
         args.append(f"--direct_num_workers={workers}")
     opts = PipelineOptions(args, save_main_session=False, pickle_library="cloudpickle")
+    try:  # Beam parses the options lazily with argparse, which prints its usage and exits on a bad value
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            opts.get_all_options()
+    except SystemExit:
+        last = [ln for ln in err.getvalue().splitlines() if ln.strip()]
+        raise OptionsError(f"beam options: {last[-1].split('error: ', 1)[-1] if last else 'invalid'}") from None
     return runner_obj, opts
 
 

@@ -26,6 +26,8 @@ from expectations.results import RESULT_SCHEMA, to_table
 from expectations.stage import ShardResult, finish_stage, shard_tasks, validate_shard
 from expectations.suites import raw_plan
 from pipelines import commit, manifest
+from pipelines.integrity import require_intact
+from pipelines.manifest import RunError
 from pipelines.options import converge, make_pipeline_options
 from pipelines.runio import read_parquet, shards, write_parquet_atomic
 
@@ -122,7 +124,7 @@ def build_plans(run: Path, man: Mapping[str, Any], chain: str | None, params: Va
     rows = table_rows(run / "raw")
     for name in names:
         if name not in recorded:
-            raise LookupError(f"chain {name!r}: not anonymized in this run (no manifest record; "
+            raise RunError(f"--chain {name}: not anonymized in this run (no manifest record; "
                               f"chains: {', '.join(sorted(recorded)) or 'none'})")
         spec, declared = chain_spec(name, recorded[name])
         plans.append(contract_plan(spec, table_schemas(run / "anon" / name), raw_schemas, rows, params,
@@ -185,11 +187,12 @@ def validate_run(run: str | Path, chain: str | None = None, runner: str | None =
     Returns ``{"passed", "stages": {stage: {role, passed, expectations, failed, failures, ...}}, "seconds",
     "docs"}``. ``passed`` is True when the raw stage and every *candidate* chain pass; a *control* chain is
     expected to break its contract, so its stage is reported (``passed`` False means it was caught) but does
-    not fail the run. Raises ``FileNotFoundError`` for a missing or incomplete run and ``LookupError`` for a
+    not fail the run. Raises :class:`RunError` (exit 2) for a missing, incomplete or damaged run and for a
     chain that was not anonymized in it.
     """
     t0 = time.perf_counter()
     run = Path(run)
+    require_intact(run, ["raw", "anon"] if chain is None else ["raw", f"anon/{chain}"])
     man = manifest.load(run)
     if params is None:
         params = ValidationParams.model_validate((man.get("config") or {}).get("validation") or {})

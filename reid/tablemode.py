@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from generators.errors import InputError
 from reid.inference import inference
 from reid.linkability import linkability
 from reid.neighbors import is_numeric
@@ -36,7 +37,7 @@ CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 
-class TableError(ValueError):
+class TableError(InputError):
     """Bad input table or column. The message names the file or column, never a value."""
 
 

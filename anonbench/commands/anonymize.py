@@ -2,7 +2,7 @@
 
 ``anonymize`` validates the whole chain against the run before any data moves and never falls back to an
 ephemeral key: a key reference that does not resolve is exit 2. Errors of the Beam-free layer
-(``ChainError``, ``RunError``) become :class:`anonbench.errors.UsageError` with their one-line message.
+(``ChainError``, ``RunError``, ...) belong to the ``InputError`` family, which the CLI maps to exit 2.
 """
 
 from __future__ import annotations
@@ -15,23 +15,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from anonbench.errors import UsageError
 from anonymizers import registry as registry_mod
 from anonymizers.base import Anonymizer
-from anonymizers.chain import ChainError, flags
-from anonymizers.secrets import SecretError
+from anonymizers.chain import flags
 
 
 def run_chain(run: Path, chain: str, runner: str | None = None, beam_args: Sequence[str] = (),
               ephemeral_key: bytes | None = None, workers: int | None = None) -> dict[str, Any]:
-    """``pipelines.anonymize.anonymize_run`` with input errors mapped to ``UsageError`` (exit 2)."""
-    from pipelines.anonymize import RunError, anonymize_run
+    """``pipelines.anonymize.anonymize_run``; its input errors (``ChainError``, ``RunError``, ...) are exit 2."""
+    from pipelines.anonymize import anonymize_run
 
-    try:
-        return anonymize_run(run, chain, runner=runner, beam_args=beam_args, ephemeral_key=ephemeral_key,
-                             workers=workers)
-    except (ChainError, RunError, SecretError, registry_mod.PluginError) as e:
-        raise UsageError(str(e)) from None
+    return anonymize_run(run, chain, runner=runner, beam_args=beam_args, ephemeral_key=ephemeral_key,
+                         workers=workers)
 
 
 def main(run: Path, chain: str, runner: str | None = None, beam_args: Sequence[str] = ()) -> int:

@@ -20,7 +20,7 @@ from anonbench.errors import UsageError
 from pipelines.runio import write_parquet_atomic
 from reid.catalog import TABLE_CHECKS
 from reid.result import Metric, to_table
-from reid.tablemode import TableError, evaluate_tables
+from reid.tablemode import evaluate_tables
 
 CHAIN = "table"
 CHECKS = TABLE_CHECKS
@@ -92,12 +92,10 @@ def main(original: Path, anonymized: Path, control: Path | None, quasi_identifie
     if out is not None and out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
     console = Console(stderr=False)
-    try:
-        metrics = evaluate_tables(original, anonymized, control, qis=quasi_identifiers, sensitive=sensitive,
-                                  aux_a=aux_a, aux_b=aux_b, n_attacks=n_attacks, seed=seed,
-                                  labels=(str(original), str(anonymized), str(control)))
-    except TableError as e:
-        raise UsageError(str(e)) from None
+    # TableError belongs to the InputError family: exit 2 with its one line.
+    metrics = evaluate_tables(original, anonymized, control, qis=quasi_identifiers, sensitive=sensitive,
+                              aux_a=aux_a, aux_b=aux_b, n_attacks=n_attacks, seed=seed,
+                              labels=(str(original), str(anonymized), str(control)))
     render(metrics, console)
     if out is not None:
         paths = write(metrics, out)

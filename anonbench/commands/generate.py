@@ -25,10 +25,8 @@ def generate(cfg: RunConfig, out: Path, runner: str | None, beam_args: list[str]
     if not quiet:
         console.print(f"[bold]generate[/]: {cfg.generate.events:,} events, seed {cfg.seed} -> {run}")
     with commit.staging(run) as tree:  # the new run is built beside the old one and swapped in when complete
-        try:
-            stats = run_generation(tree, cfg.seed, cfg.generate, runner=runner, beam_args=beam_args)
-        except ValueError as e:  # bad Beam options surface as ValueError from PipelineOptions/runners
-            raise UsageError(f"beam options: {e}") from None
+        # Bad runner names and Beam options raise pipelines.options.OptionsError (exit 2) before any work.
+        stats = run_generation(tree, cfg.seed, cfg.generate, runner=runner, beam_args=beam_args)
         man = _manifest(cfg, runner, stats, manifest.list_files(tree, "raw", "truth"))
         commit.commit(run, lambda _: man, staged=tree, fresh=True)
     if not quiet:

@@ -10,19 +10,16 @@ from pathlib import Path
 
 import typer
 
-from anonbench.errors import UsageError
-from pipelines.importlog import ImportError_, import_log
+from pipelines.importlog import import_log
 
 
 def main(events: Path, mapping: str, out: Path, accounts: Path | None = None, map_accounts: str | None = None,
          anonymized: Path | None = None, key: str | None = None, same_order: bool = False,
          map_anonymized: str | None = None, name: str = "external", overwrite: bool = False) -> int:
-    try:
-        section = import_log(events, mapping, out, accounts=accounts, map_accounts=map_accounts,
-                             anonymized=anonymized, key=key, same_order=same_order,
-                             map_anonymized=map_anonymized, name=name, overwrite=overwrite)
-    except ImportError_ as e:
-        raise UsageError(str(e)) from None
+    # ImportError_ belongs to the InputError family: exit 2 with its one line.
+    section = import_log(events, mapping, out, accounts=accounts, map_accounts=map_accounts,
+                         anonymized=anonymized, key=key, same_order=same_order,
+                         map_anonymized=map_anonymized, name=name, overwrite=overwrite)
     typer.echo(f"imported {section['rows']:,} events of {section['accounts']:,} accounts from {events.name} "
                f"in {section['seconds']:.1f} s -> {out}"
                + (f"; release {anonymized.name} as anon/{name}" if anonymized else ""))

@@ -42,10 +42,8 @@ def validate(run: Path, chain: str | None = None, runner: str | None = None, bea
         raise UsageError(f"{run}: no such run directory")
     if not manifest.is_complete(run):
         raise UsageError(f"{manifest.manifest_path(run)}: no manifest (the run is missing or incomplete)")
-    try:
+    try:  # an unknown chain or a damaged input is a RunError (exit 2) of validate_run itself
         result = validate_run(run, chain=chain, runner=runner, beam_args=beam_args, params=params)
-    except LookupError as e:
-        raise UsageError(f"--chain: {e}") from None
     except ValidationError as e:
         raise UsageError(format_validation_error(f"{manifest.manifest_path(run)} (config.validation)", e)) from None
     if not quiet:

@@ -211,8 +211,7 @@ def load_run(run: str | Path) -> RunData:
         man = manifest_io.load(run)
     except FileNotFoundError:
         raise UsageError(f"{run / manifest_io.MANIFEST}: no manifest (the run is missing or incomplete)") from None
-    except ValueError:
-        raise UsageError(f"{run / manifest_io.MANIFEST}: not valid JSON") from None
+    # A manifest that is not JSON raises pipelines.manifest.RunError (exit 2) itself.
     risk = load_risk(run)
     validation = load_validation(run)
     names = set(risk["chain"].unique().to_list())

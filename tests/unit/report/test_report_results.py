@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from anonbench.errors import UsageError
+from anonbench.errors import InputError, UsageError
 from anonbench.report.results import chain_info, load_run, redact, stage_chain, step_text
 
 
@@ -61,7 +61,7 @@ def test_incomplete_runs_are_usage_errors(run_dir, tmp_path, breakage):
             (run_dir / "manifest.json").unlink()
         else:
             (run_dir / "manifest.json").write_text("{")
-    with pytest.raises(UsageError, match=str(target)):
+    with pytest.raises(InputError, match=str(target)):  # the family that exits 2
         load_run(target)
 
 
