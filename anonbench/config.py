@@ -62,8 +62,12 @@ def load_yaml(path: str | Path) -> Any:
         raise UsageError(f"{path}: no such file") from None
     except OSError as e:
         raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text (byte {e.start})") from None
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise UsageError(f"{path}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -82,8 +86,10 @@ def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -
             continue
         node = data
         *parents, leaf = dotted.split(".")
-        for p in parents:
+        for i, p in enumerate(parents):
             node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise UsageError(f"{path}: {'.'.join(parents[:i + 1])}: must be a mapping (it gets {dotted})")
         node[leaf] = value
     try:
         cfg = RunConfig.model_validate(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PLANS = ("free", "standard", "premium", "enterprise")
 
@@ -38,13 +38,20 @@ class SessionParams(BaseModel):
     gap_sigma: float = Field(1.1, gt=0, le=4, description="Lognormal sigma of in-session gaps.")
 
 
+MAX_CHUNKS = 100_000
+"""Shards are named ``part-NNNNN`` (five digits) and read in name order: at most this many per table."""
+MAX_EVENTS_PER_CHUNK = 10_000_000
+"""A chunk is generated in memory by one worker: beyond this it would not fit a worker of a few GB."""
+
+
 class GenerationParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: int = Field(1_000_000, gt=0, description="Events to generate (exact).")
     start: dt.date = Field(dt.date(2026, 3, 2), description="First day (UTC) of the observed period.")
     days: int = Field(28, ge=7, le=366, description="Length of the observed period in days.")
-    events_per_chunk: int = Field(250_000, ge=1000, description="Target events per logical chunk (shard).")
+    events_per_chunk: int = Field(250_000, ge=1000, le=MAX_EVENTS_PER_CHUNK,
+                                  description="Target events per logical chunk (shard; held in memory).")
     plan_mix: dict[str, float] = Field(
         default_factory=lambda: {"free": 0.46, "standard": 0.34, "premium": 0.15, "enterprise": 0.05})
     org_size_alpha: float = Field(1.15, gt=0.5, le=4, description="Pareto tail index of accounts per org.")
@@ -76,6 +83,14 @@ class GenerationParams(BaseModel):
         if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
             raise ValueError("plan weights must be >= 0 and not all 0")
         return v
+
+    @model_validator(mode="after")
+    def _chunks(self) -> GenerationParams:
+        chunks = -(-self.events // self.events_per_chunk)
+        if chunks > MAX_CHUNKS:
+            raise ValueError(f"events: {self.events} events in chunks of {self.events_per_chunk} make {chunks} "
+                             f"shards, more than {MAX_CHUNKS} (raise events_per_chunk, or generate less)")
+        return self
 
     @property
     def end(self) -> dt.date:

@@ -22,7 +22,6 @@ All work is vectorized in Polars; nothing here prints or records a raw value (er
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,8 +34,8 @@ import pyarrow.parquet as pq
 
 from generators.errors import InputError
 from generators.schema import ACCOUNTS_TRUTH, EVENTS, USERS
-from pipelines import manifest
-from pipelines.runio import PARQUET_OPTS, TMP_PREFIX, atomic_path, sha256_file, shard_name
+from pipelines import commit, manifest
+from pipelines.runio import PARQUET_OPTS, atomic_path, sha256_file, shard_name
 
 EVENT_FIELDS = {"person": "account_id", "time": "event_time", "action": "action", "org": "org_id",
                 "product": "product", "ip": "client_ip", "user_agent": "user_agent", "object": "object_id",
@@ -89,10 +88,14 @@ def _scan(path: Path) -> pl.LazyFrame:
         raise ImportError_(f"{path}: no such file")
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
+        # Polars does not check Parquet page checksums: one streaming pass of pyarrow with verification first,
+        # so a flipped bit in a page that carries a CRC fails the import instead of changing a value.
         try:
-            pq.ParquetFile(path)
-        except (pa.ArrowInvalid, OSError) as e:
-            raise ImportError_(f"{path}: not a readable Parquet file ({type(e).__name__})") from None
+            for _ in pq.ParquetFile(path, page_checksum_verification=True).iter_batches(batch_size=1 << 16):
+                pass
+        except (pa.ArrowException, OSError) as e:
+            what = "damaged (page checksum mismatch)" if "checksum" in str(e).lower() else "not a readable"
+            raise ImportError_(f"{path}: {what} Parquet file ({type(e).__name__})") from None
         return pl.scan_parquet(path)
     if name.endswith((".csv", ".csv.gz", ".tsv")):
         return pl.scan_csv(path, infer_schema=False, separator="\t" if name.endswith(".tsv") else ",")
@@ -267,8 +270,14 @@ def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None =
     if not re.match(r"^[a-z0-9][a-z0-9_.-]*$", name):
         raise ImportError_(f"--name: {name!r} is not a chain name (lower case letters, digits, . _ -)")
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ImportError_(f"{out}: exists and is not empty (use --overwrite)")
+    if out.exists() and not out.is_dir():
+        raise ImportError_(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(not p.name.startswith(".") for p in out.iterdir()):
+        if not overwrite:
+            raise ImportError_(f"{out}: exists and is not empty (use --overwrite)")
+        if not manifest.is_complete(out):  # --overwrite replaces a run, never a folder of other files
+            raise ImportError_(f"{out}: --overwrite: not an anonbench run (no manifest.json); choose an empty "
+                               "or new folder")
     key_col: pl.Series | None = None
     if key is not None:
         lf = _scan(events)
@@ -291,10 +300,9 @@ def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None =
         rmap = Mapping_.parse(map_anonymized or mapping, EVENT_FIELDS, ("person",), "--map-anonymized")
         release = _release_frame(anonymized, rmap, key, key_col[order] if key_col is not None else None,
                                  ev.height)
-    tmp = out.with_name(f"{TMP_PREFIX}{out.name}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    # Written beside ``out`` and swapped in with one rename, manifest last (pipelines.commit): a kill at any
+    # moment leaves the earlier run (with --overwrite) or no run, never a half-written one.
+    with commit.staging(out) as tmp:
         shards = _write_shards(_to_schema(ev, EVENTS, ("utc_offset_minutes",)), tmp / "raw" / "events")
         truth = ev.group_by("account_id").agg(pl.col("org_id").first()).sort("account_id") \
             .with_columns(pl.col("account_id").alias("person_id")).select("account_id", "person_id", "org_id")
@@ -329,12 +337,7 @@ def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None =
                                     "steps": [], "imported": {"file": release_name,
                                                               "aligned_by": f"key {key}" if key else "position",
                                                               "rows": release.height}}}
-        manifest.write(tmp, man)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        commit.commit(out, lambda _: man, staged=tmp, fresh=True)
     return section
 
 

@@ -16,6 +16,9 @@ from reid.utility import DIRECTION
 CHECKS = ("leak_scan", "dictionary", "unicity", "profile_linkage", "quasi_identifiers", "singling_out",
           "linkability", "inference", "membership", "cross_tenant", "utility", "dp_audit")
 
+MAX_ATTACKS = 10_000_000
+"""Attacks per evaluator at most: each attack holds a row of floats per column in memory (10^15 asked for
+petabytes), and anonymeter's rates do not improve past the size of the tables anyway."""
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 
@@ -108,7 +111,7 @@ class QuasiIdentifierParams(_Model):
 
 
 class AnonymeterParams(_Model):
-    n_attacks: int = Field(500, ge=1, description="Attacks per evaluator (anonymeter's n_attacks).")
+    n_attacks: int = Field(500, ge=1, le=MAX_ATTACKS, description="Attacks per evaluator (anonymeter's n_attacks).")
     max_attempts: int = Field(200_000, ge=1, description="Singling out: query attempts before giving up.")
     columns: list[str] = Field(
         default_factory=lambda: ["timezone", "locale", "country", "role", "account_type", "org_size_band",

@@ -66,7 +66,13 @@ def read_table(path: str | Path) -> pl.DataFrame:
             parts = sorted(path.glob("*.parquet"))
             if not parts:
                 raise TableError(f"{path}: folder holds no .parquet file")
-            return pl.concat([_read_parquet(p) for p in parts], how="vertical_relaxed")
+            frames = [_read_parquet(p) for p in parts]
+            for p, f in zip(parts[1:], frames[1:], strict=True):
+                if f.columns != frames[0].columns:  # types may differ (widened below); the columns may not
+                    col = next((c for c in frames[0].columns if c not in f.columns), None) or next(
+                        (c for c in f.columns if c not in frames[0].columns), frames[0].columns[0])
+                    raise TableError(f"{p}: column {col!r}: the shard's columns differ from {parts[0].name}'s")
+            return pl.concat(frames, how="vertical_relaxed")
         suffix = path.suffix.lower()
         if suffix in PARQUET_SUFFIXES:
             return _read_parquet(path)

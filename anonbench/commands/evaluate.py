@@ -19,6 +19,7 @@ from rich.table import Table
 from anonbench.errors import UsageError
 from pipelines.runio import write_parquet_atomic
 from reid.catalog import TABLE_CHECKS
+from reid.params import MAX_ATTACKS
 from reid.result import Metric, to_table
 from reid.tablemode import evaluate_tables
 
@@ -87,8 +88,8 @@ def write(metrics: list[Metric], out: Path) -> list[Path]:
 def main(original: Path, anonymized: Path, control: Path | None, quasi_identifiers: str,
          sensitive: str | None, aux_a: str | None, aux_b: str | None, n_attacks: int, seed: int,
          out: Path | None) -> int:
-    if n_attacks < 1:
-        raise UsageError("--n-attacks: must be at least 1")
+    if not 1 <= n_attacks <= MAX_ATTACKS:
+        raise UsageError(f"--n-attacks: must be between 1 and {MAX_ATTACKS}, got {n_attacks}")
     if out is not None and out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
     console = Console(stderr=False)
