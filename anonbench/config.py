@@ -70,8 +70,11 @@ def load_yaml(path: str | Path) -> Any:
         raise UsageError(f"{path}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise UsageError(f"{path}:{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
+        if isinstance(e, yaml.reader.ReaderError):  # a character YAML does not allow (no problem mark)
+            where, problem = f" position {e.position}:", f"character #x{e.character:04x} is not allowed"
+        else:
+            where, problem = (f" line {mark.line + 1}:" if mark else ""), getattr(e, "problem", None) or e
+        raise UsageError(f"{path}:{where} not valid YAML: {' '.join(str(problem).split())}") from None
 
 
 def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
