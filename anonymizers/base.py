@@ -53,11 +53,13 @@ This package never imports Apache Beam, ``pipelines`` or ``anonbench``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
 from anonymizers.secrets import Secret
@@ -263,6 +265,25 @@ class Anonymizer:
     def public_params(self) -> dict[str, Any]:
         """Parameters as recorded in the manifest: secret fields keep their reference, never the key."""
         return self.params.model_dump(mode="json")
+
+
+_CALENDAR_US = ((dt.datetime.min - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1) + 86_400_000_000,
+                (dt.datetime.max - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1) - 86_400_000_000)
+"""The calendar that :func:`shift_times` keeps to, in microseconds since the epoch (one day inside years 1
+and 9999, so that a conversion to local time stays in range too)."""
+
+
+def shift_times(col: pa.Array | pa.ChunkedArray, offsets: pa.Array) -> pa.Array | pa.ChunkedArray:
+    """A timestamp column plus integer ``offsets`` (in the column's unit), kept within the calendar that
+    Python, pandas and the Parquet readers of a release's users can represent (years 1 to 9999): a value
+    shifted past either end is clamped to it, never wrapped around or left unreadable."""
+    per_us = {"s": 1e-6, "ms": 1e-3, "us": 1, "ns": 1000}[col.type.unit]
+    lo, hi = int(_CALENDAR_US[0] * per_us), int(_CALENDAR_US[1] * per_us)
+
+    def clamp(a: Any) -> Any:
+        return pc.min_element_wise(pc.max_element_wise(a, lo), hi)
+
+    return clamp(pc.add(clamp(pc.cast(col, pa.int64())), offsets)).cast(col.type)
 
 
 def replace_column(batch: pa.Table, name: str, values: pa.Array | pa.ChunkedArray) -> pa.Table:

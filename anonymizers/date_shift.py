@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from anonymizers.base import Anonymizer, BatchContext, replace_column
+from anonymizers.base import Anonymizer, BatchContext, replace_column, shift_times
 from anonymizers.distinct import map_distinct_numpy
 from anonymizers.pseudonymize import HmacSha256
 from anonymizers.secrets import SecretRef
@@ -79,7 +78,6 @@ class DateShift(Anonymizer):
             unit_div = {"s": 1_000_000, "ms": 1000, "us": 1, "ns": 1}[col.type.unit]
             mult = 1000 if col.type.unit == "ns" else 1
             delta = pa.array(shift // unit_div * mult, type=pa.int64())
-            as_int = pc.cast(col, pa.int64())
-            out = pc.add(as_int, delta).cast(col.type)
+            out = shift_times(col, delta)
             batch = replace_column(batch, c, out)
         return batch

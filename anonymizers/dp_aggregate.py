@@ -208,7 +208,10 @@ class DpAggregate(Anonymizer):
         """The whole release on PipelineDP's LocalBackend (no Beam), from a merged pre-aggregate."""
         import pipeline_dp
 
-        col, accountant = self.release(self.pipeline_rows(pre), pipeline_dp.LocalBackend())
+        rows = self.pipeline_rows(pre)
+        if not rows:  # PipelineDP refuses an empty collection; partitions chosen from no data are none
+            return self.released_schema_of(pre).empty_table()
+        col, accountant = self.release(rows, pipeline_dp.LocalBackend())
         accountant.compute_budgets()
         return self.to_table(list(col), self.released_schema_of(pre))
 

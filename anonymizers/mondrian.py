@@ -87,9 +87,17 @@ def partition(codes: np.ndarray, k: int) -> np.ndarray:
     return labels
 
 
+_MIN_US = (dt.datetime.min - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+_MAX_US = (dt.datetime.max - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+
+
 def _fmt(x: float, kind: pa.DataType) -> str:
     if pa.types.is_timestamp(kind):
-        return (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(x) * _to_us(kind))).date().isoformat()
+        if np.isnan(x):
+            return "null"
+        # Codes are float64: near the ends of the calendar they may round past year 9999 (clamped back).
+        us = min(max(int(int(x) * _to_us(kind)), _MIN_US), _MAX_US)
+        return (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=us)).date().isoformat()
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from anonymizers.base import Anonymizer, BatchContext, replace_column
+from anonymizers.base import Anonymizer, BatchContext, replace_column, shift_times
 from anonymizers.secrets import SecretRef
 from anonymizers.time_bucket import need_timestamp
 
@@ -55,6 +54,6 @@ class TimeJitter(Anonymizer):
             per_s = _PER_SECOND[col.type.unit]
             span = self.params.max_seconds * per_s
             offsets = self._stream(ctx, c).integers(-span, span, size=batch.num_rows, endpoint=True)
-            out = pc.add(pc.cast(col, pa.int64()), pa.array(offsets, type=pa.int64())).cast(col.type)
+            out = shift_times(col, pa.array(offsets, type=pa.int64()))
             batch = replace_column(batch, c, out)
         return batch

@@ -12,7 +12,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit" / "expectations"))
 import gx_fakes as fakes
 
-from anonbench.errors import CheckFailed, UsageError
+from anonbench.errors import CheckFailed, InputError, UsageError
 from expectations.results import RESULT_SCHEMA
 from pipelines import manifest
 from pipelines.validate import validate_run
@@ -114,7 +114,7 @@ def test_one_chain_and_exit_codes(fake_run):
     with pytest.raises(CheckFailed, match="anon-forgets-email"):
         main(run, chain=str(BROKEN_YAML))  # the chain file works as well as its name
     assert main(run, chain="none") == 0  # a control that is caught is not a failure
-    with pytest.raises(UsageError, match="nope"):
+    with pytest.raises(InputError, match="nope"):  # RunError, of the family that exits 2
         main(run, chain="nope")
     with pytest.raises(UsageError, match="no such run"):
         main(run / "missing")
