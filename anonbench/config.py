@@ -73,7 +73,7 @@ def load_yaml(path: str | Path) -> Any:
         if isinstance(e, yaml.reader.ReaderError):  # a character YAML does not allow (no problem mark)
             where, problem = f" position {e.position}:", f"character #x{e.character:04x} is not allowed"
         else:
-            where, problem = (f" line {mark.line + 1}:" if mark else ""), getattr(e, "problem", None) or e
+            where, problem = (f" line {mark.line + 1}:" if mark else ""), str(getattr(e, "problem", None) or e)
         raise UsageError(f"{path}:{where} not valid YAML: {' '.join(str(problem).split())}") from None
 
 
