@@ -271,6 +271,8 @@ _CALENDAR_US = ((dt.datetime.min - dt.datetime(1970, 1, 1)) // dt.timedelta(micr
                 (dt.datetime.max - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1) - 86_400_000_000)
 """The calendar that :func:`shift_times` keeps to, in microseconds since the epoch (one day inside years 1
 and 9999, so that a conversion to local time stays in range too)."""
+_MARGIN_NS = 3660 * 86_400 * 10**9
+"""Nanosecond timestamps stay this far inside int64, more than the largest shift (3650 days)."""
 
 
 def shift_times(col: pa.Array | pa.ChunkedArray, offsets: pa.Array) -> pa.Array | pa.ChunkedArray:
@@ -278,10 +280,12 @@ def shift_times(col: pa.Array | pa.ChunkedArray, offsets: pa.Array) -> pa.Array 
     Python, pandas and the Parquet readers of a release's users can represent (years 1 to 9999): a value
     shifted past either end is clamped to it, never wrapped around or left unreadable."""
     per_us = {"s": 1e-6, "ms": 1e-3, "us": 1, "ns": 1000}[col.type.unit]
-    lo, hi = int(_CALENDAR_US[0] * per_us), int(_CALENDAR_US[1] * per_us)
+    # In nanoseconds the calendar is wider than int64: there, int64 less ten years' margin for the offsets.
+    lo = max(int(_CALENDAR_US[0] * per_us), -(2**63) + _MARGIN_NS)
+    hi = min(int(_CALENDAR_US[1] * per_us), 2**63 - 1 - _MARGIN_NS)
 
-    def clamp(a: Any) -> Any:
-        return pc.min_element_wise(pc.max_element_wise(a, lo), hi)
+    def clamp(a: Any) -> Any:  # nulls stay null
+        return pc.min_element_wise(pc.max_element_wise(a, lo, skip_nulls=False), hi, skip_nulls=False)
 
     return clamp(pc.add(clamp(pc.cast(col, pa.int64())), offsets)).cast(col.type)
 
