@@ -310,13 +310,13 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
         raise RunError(f"{run}/raw: no raw shards")
     resolved = resolve_chain(chain, schemas=raw_schemas(run), ephemeral_secrets=ephemeral_for(chain, ephemeral_key))
     name = resolved.name
-    area = commit.StagingArea(run)  # written beside the run, committed below with one rename (pipelines.commit)
-    out_tmp, stats_dir = area.path / "anon" / name, area.path / "stats"
-    out_tmp.mkdir(parents=True)
     started = time.monotonic()
     if workers is None:
         workers = default_workers(elements)
-    runner_obj, options = make_pipeline_options(runner, beam_args, workers=workers)
+    runner_obj, options = make_pipeline_options(runner, beam_args, workers=workers)  # OptionsError: exit 2
+    area = commit.StagingArea(run)  # written beside the run, committed below with one rename (pipelines.commit)
+    out_tmp, stats_dir = area.path / "anon" / name, area.path / "stats"
+    out_tmp.mkdir(parents=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
         with beam.Pipeline(runner=runner_obj, options=options) as p:

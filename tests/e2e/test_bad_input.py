@@ -52,6 +52,7 @@ def input_error(r, *names: str, code: int = 2) -> str:
     assert "internal error" not in errors[0], errors[0]
     for name in names:
         assert name in errors[0], f"{name!r} not named in: {errors[0]}"
+    assert KEY not in out
     return errors[0]
 
 
@@ -424,6 +425,13 @@ def test_anonymize_bad_chain_files(run, chain, names):
     before = tree(run)
     input_error(cli("anonymize", "--run", str(run), "--chain", str(path)), *names)
     assert tree(run) == before
+
+
+def test_anonymize_bad_runner_leaves_nothing_beside_the_run(run):
+    before, beside = tree(run), siblings(run)
+    input_error(cli("anonymize", "--run", str(run), "--chain", str(run.parent / "textchain.yaml"), "--runner",
+                    "NoSuchRunner"), "--runner NoSuchRunner")
+    assert tree(run) == before and siblings(run) == beside
 
 
 def test_anonymize_emoji_and_rtl_text(run):
