@@ -114,7 +114,7 @@ def test_anonymizer_survives_edge_values(use, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("ANONBENCH_KEY", KEY)
     chain = chain_for(use, tmp_path_factory.mktemp("fuzz"))
 
-    @settings(max_examples=SLOW.get(use, 25), deadline=None, derandomize=True, database=None,
+    @settings(max_examples=SLOW.get(use, 12), deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(tables=raw_tables())
     def check(tables: dict[str, pa.Table]) -> None:

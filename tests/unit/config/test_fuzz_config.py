@@ -21,7 +21,7 @@ from generators.params import GenerationParams
 from reid.params import AttackParams
 
 FOLDER = Path(tempfile.mkdtemp(prefix="fuzz-config-"))
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 KEYS = {"": sorted(RunConfig.model_fields), "generate": sorted(GenerationParams.model_fields),
