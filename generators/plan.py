@@ -28,7 +28,7 @@ from generators.rng import hex_ids, search_categorical, stream, to_hex
 SCOPES = ("main", "control")
 # Mean over all seats (humans, bots, unused and occasional seats together); sets how many accounts a run holds.
 # Real seats are sparse: the median active person is active in a few distinct hours of a 28-day period.
-EVENTS_PER_ACCOUNT_DAY = 3.0
+EVENTS_PER_ACCOUNT_DAY = 3.0  # the default of ActivityParams.events_per_seat_day
 SIZE_BANDS = ((10, "1-10"), (50, "11-50"), (200, "51-200"), (1000, "201-1000"), (5000, "1001-5000"),
               (10**12, "5001+"))
 US_PER_DAY = 86_400 * 1_000_000
@@ -68,7 +68,7 @@ def _scope_key(scope: str) -> int:
 def _org_sizes(rng: np.random.Generator, p: GenerationParams, target_accounts: float) -> np.ndarray:
     # The largest org must fit in one chunk (an org is never split), so that memory per chunk stays flat
     # however many events a run has; and no org takes more than a fifth of a small population.
-    fits_chunk = int(p.events_per_chunk / (EVENTS_PER_ACCOUNT_DAY * p.days))
+    fits_chunk = int(p.events_per_chunk / (p.activity.events_per_seat_day * p.days))
     cap = max(p.org_size_min + 1, min(p.org_size_max, fits_chunk, int(target_accounts * 0.2) + p.org_size_min))
     sizes: list[np.ndarray] = []
     total = 0.0
@@ -92,7 +92,7 @@ def build_plan(seed: int, scope: str, params_json: str) -> Plan:
     k = _scope_key(scope)
     rng = stream(seed, "plan", k)
     target_events = p.events if scope == "main" else max(1000, round(p.events * p.control_share))
-    target_accounts = target_events / (EVENTS_PER_ACCOUNT_DAY * p.days)
+    target_accounts = target_events / (p.activity.events_per_seat_day * p.days)
     base_sizes = _org_sizes(rng, p, max(target_accounts, p.org_size_min))
     n = len(base_sizes)
 
