@@ -125,7 +125,11 @@ def count_tables(events: pl.DataFrame, users: pl.DataFrame | None, start: dt.dat
     # hour of week of session starts, per group, divided by how often each hour occurs in the period
     how = ev["how"].to_numpy().astype(np.int64)
     exposure = np.bincount((start.weekday() * 24 + np.arange(days * 24)) % HOURS_OF_WEEK, minlength=HOURS_OF_WEEK)
-    how_c = np.bincount(group[first] * HOURS_OF_WEEK + how[first], minlength=n_g * HOURS_OF_WEEK)
+    # weighted by the session's events: the profile then reproduces when the log's *events* happen (the
+    # realism figures are event shares), not only when its sessions start
+    sess_len = np.bincount(np.cumsum(first) - 1)
+    how_c = np.bincount(group[first] * HOURS_OF_WEEK + how[first], weights=sess_len,
+                        minlength=n_g * HOURS_OF_WEEK)
     how_c = how_c.reshape(n_g, HOURS_OF_WEEK) / np.maximum(exposure, 1)[None, :]
     # product of a session = product of its first event in the catalog
     known_first = first & (state >= 0)
@@ -163,7 +167,7 @@ def fit_activity(p: GenerationParams, human_counts: np.ndarray, shares: np.ndarr
     """The occasional/regular mixture and lognormal spread whose simulated events-per-account histogram (the
     generator's own allotment, fixed random numbers) is closest to the log's (squared error of the octave
     bin shares, plus the Gini of events per active account)."""
-    sim_events = min(p.events, 100_000)
+    sim_events = 500_000  # the same events per seat as the log; enough accounts that the simulation's noise is small
     sp = p.model_copy(update={"events": sim_events})
     plan = plan_for(seed, "main", sp)
     org_of = np.repeat(np.arange(len(plan.org_accounts)), plan.org_accounts)
@@ -171,7 +175,13 @@ def fit_activity(p: GenerationParams, human_counts: np.ndarray, shares: np.ndarr
     persona = np.array([P_DEV, P_ADMIN, P_EXT, P_BOT])[np.searchsorted(np.cumsum(shares), rng.random(len(org_of))
                                                                         * (1 - 1e-12) * shares.sum(), side="right")]
     persona[np.r_[True, org_of[1:] != org_of[:-1]]] = P_ADMIN
-    is_con = np.zeros(len(org_of), bool)
+    # Contractor slots follow each org's own accounts (as in build_accounts) and are always regular.
+    n_slots = np.bincount(plan.slot_org, minlength=len(plan.org_accounts))
+    rank = np.arange(len(org_of)) - (np.cumsum(plan.org_accounts) - plan.org_accounts)[org_of]
+    is_con = rank >= (plan.org_accounts - n_slots)[org_of]
+    con_weight = np.zeros(len(org_of))
+    con_weight[is_con] = plan.contractors["weight"].to_numpy()[plan.slot_person]
+    persona[is_con] = np.where(rng.random(int(is_con.sum())) < 0.5, P_DEV, P_EXT)
     target_h, target_g = _hist(human_counts), gini(human_counts[human_counts > 0])
     a0 = p.activity
 
@@ -184,7 +194,7 @@ def fit_activity(p: GenerationParams, human_counts: np.ndarray, shares: np.ndarr
     def loss(x: np.ndarray) -> float:
         a = params_of(x)
         counts = _activity(stream(seed, "fit/activity"), sp.model_copy(update={"activity": a}), persona, is_con,
-                           np.zeros(len(org_of)), org_of, plan.org_events)
+                           con_weight, org_of, plan.org_events)
         c = counts[persona != P_BOT]
         act = c[c > 0]
         if len(act) == 0:
@@ -199,7 +209,7 @@ def fit_activity(p: GenerationParams, human_counts: np.ndarray, shares: np.ndarr
                    np.log(max(a0.occasional_mean_extra, 0.05)), np.log(a0.sigma)])
     simplex = x0 + np.vstack([np.zeros(4), 0.6 * np.eye(4)])
     res = minimize(loss, x0, method="Nelder-Mead",
-                   options={"maxfev": 80, "xatol": 0.02, "fatol": 1e-7, "initial_simplex": simplex})
+                   options={"maxfev": 60, "xatol": 0.02, "fatol": 1e-7, "initial_simplex": simplex})
     return params_of(res.x)
 
 
@@ -279,3 +289,34 @@ def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.Dat
     model = from_counts(counts)
     p = p.model_copy(update={"activity": act, "behaviour": to_fitted(model)})
     return Fit(GenerationParams.model_validate(p.model_dump()), counts, tuple(notes))
+
+
+def sample(params: GenerationParams, seed: int) -> dict[str, pl.DataFrame]:
+    """The main population of a generation, in process (no Beam): a quick look at what a config generates."""
+    import pyarrow as pa
+
+    from generators.chunk import ChunkSpec, generate_chunk
+
+    js = params.model_dump_json()
+    parts: dict[str, list[pa.Table]] = {}
+    for c in range(plan_for(seed, "main", params).n_chunks):
+        for k, t in generate_chunk(ChunkSpec(seed, "main", c, js)).items():
+            parts.setdefault(k, []).append(t)
+    return {k: pl.from_arrow(pa.concat_tables(v)) for k, v in parts.items()}  # type: ignore[misc]
+
+
+def realism_users(events: pl.DataFrame, users: pl.DataFrame | None) -> pl.DataFrame:
+    """Accounts with ``account_type`` and ``timezone`` for :func:`generators.realism.measure`: the accounts
+    list's, else humans in the zone of their most common UTC offset (``Etc/GMT±h``; UTC without offsets)."""
+    if users is not None and "timezone" in users.columns and users["timezone"].null_count() < users.height:
+        return users.select("account_id", "account_type", pl.col("timezone").fill_null("UTC"))
+    off = pl.col("utc_offset_minutes") if "utc_offset_minutes" in events.columns else pl.lit(None, pl.Int16)
+    modal = events.select("account_id", off=off).group_by("account_id").agg(pl.col("off").mode().first())
+    h = pl.col("off") // 60
+    tz = (pl.when(pl.col("off").is_null() | (pl.col("off") % 60 != 0) | (h == 0)).then(pl.lit("UTC"))
+          .when(h > 0).then(pl.concat_str([pl.lit("Etc/GMT-"), h.cast(pl.String)]))
+          .otherwise(pl.concat_str([pl.lit("Etc/GMT+"), (-h).cast(pl.String)])))
+    out = modal.select("account_id", timezone=tz)
+    types = users.select("account_id", "account_type") if users is not None else \
+        out.select("account_id", account_type=pl.lit("atlassian"))
+    return out.join(types, on="account_id", how="left").with_columns(pl.col("account_type").fill_null("atlassian"))
