@@ -128,9 +128,9 @@ def count_tables(events: pl.DataFrame, users: pl.DataFrame | None, start: dt.dat
     # weighted by the session's events: the profile then reproduces when the log's *events* happen (the
     # realism figures are event shares), not only when its sessions start
     sess_len = np.bincount(np.cumsum(first) - 1)
-    how_c = np.bincount(group[first] * HOURS_OF_WEEK + how[first], weights=sess_len,
+    how_w = np.bincount(group[first] * HOURS_OF_WEEK + how[first], weights=sess_len,
                         minlength=n_g * HOURS_OF_WEEK)
-    how_c = how_c.reshape(n_g, HOURS_OF_WEEK) / np.maximum(exposure, 1)[None, :]
+    how_c = how_w.reshape(n_g, HOURS_OF_WEEK) / np.maximum(exposure, 1)[None, :]
     # product of a session = product of its first event in the catalog
     known_first = first & (state >= 0)
     prod_c = np.bincount(group[known_first] * n_p + ch.state_product[state[known_first]],

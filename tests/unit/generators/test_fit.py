@@ -82,7 +82,7 @@ def test_behaviour_section_round_trips_and_is_validated() -> None:
     assert m.transitions.shape[1] == len(markov_chain().states)
     bad = res.params.behaviour.model_dump()
     bad["transitions"]["member"]["jira"]["board.viewed"]["no.such.action"] = 1.0
-    with pytest.raises(ValidationError, match="no.such.action"):
+    with pytest.raises(ValidationError, match=r"no\.such\.action"):
         GenerationParams.model_validate({**res.params.model_dump(), "behaviour": bad})
     # generate reads it: a fitted config generates, and the default output does not depend on the new knobs
     out = sample(res.params.model_copy(update={"events": 5_000}), 2)
