@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.optimize import minimize
+from scipy.optimize import minimize, nnls
 
 from generators.catalog import PRODUCTS, markov_chain
 from generators.model import HOURS_OF_WEEK, GroupCounts, from_counts, to_fitted
@@ -103,6 +103,28 @@ def _states(events: pl.DataFrame) -> pl.Series:
     return ev.join(table, on=["product", "action"], how="left").sort("_i")["state"]
 
 
+def start_profile(how: np.ndarray, first: np.ndarray, group: np.ndarray, n_groups: int,
+                  max_spill: int = 6) -> np.ndarray:
+    """(groups, 168) session-start weights whose sessions put the log's *events* in the hours where the log
+    has them (the realism figures are event shares): a session's events spill from its start hour into the
+    next ones (kernel ``K[d]``, the log's share of events ``d`` hours after their session's start hour), so
+    the start profile ``S`` solves ``S (*) K = E`` (circular convolution over the week; ``E`` the log's events
+    per hour of week) by non-negative least squares."""
+    sess = np.cumsum(first) - 1
+    spill = np.minimum((how - how[first][sess]) % HOURS_OF_WEEK, max_spill)
+    out = np.zeros((n_groups, HOURS_OF_WEEK))
+    lag = (np.arange(HOURS_OF_WEEK)[:, None] - np.arange(HOURS_OF_WEEK)[None, :]) % HOURS_OF_WEEK
+    for g in range(n_groups):
+        m = group == g
+        if not m.any():
+            continue
+        k = np.bincount(spill[m], minlength=HOURS_OF_WEEK).astype(np.float64)
+        k /= k.sum()
+        e = np.bincount(how[m], minlength=HOURS_OF_WEEK).astype(np.float64)
+        out[g] = nnls(k[lag], e)[0]
+    return out
+
+
 def count_tables(events: pl.DataFrame, users: pl.DataFrame | None, start: dt.date, days: int) -> GroupCounts:
     """The sufficient statistics of the behaviour model, per group (see :class:`GroupCounts`)."""
     ch = markov_chain()
@@ -125,12 +147,7 @@ def count_tables(events: pl.DataFrame, users: pl.DataFrame | None, start: dt.dat
     # hour of week of session starts, per group, divided by how often each hour occurs in the period
     how = ev["how"].to_numpy().astype(np.int64)
     exposure = np.bincount((start.weekday() * 24 + np.arange(days * 24)) % HOURS_OF_WEEK, minlength=HOURS_OF_WEEK)
-    # weighted by the session's events: the profile then reproduces when the log's *events* happen (the
-    # realism figures are event shares), not only when its sessions start
-    sess_len = np.bincount(np.cumsum(first) - 1)
-    how_w = np.bincount(group[first] * HOURS_OF_WEEK + how[first], weights=sess_len,
-                        minlength=n_g * HOURS_OF_WEEK)
-    how_c = how_w.reshape(n_g, HOURS_OF_WEEK) / np.maximum(exposure, 1)[None, :]
+    how_c = start_profile(how, first, group, n_g) / np.maximum(exposure, 1)[None, :]
     # product of a session = product of its first event in the catalog
     known_first = first & (state >= 0)
     prod_c = np.bincount(group[known_first] * n_p + ch.state_product[state[known_first]],

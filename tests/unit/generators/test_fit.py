@@ -2,7 +2,9 @@
 
 The round trip fits a generated log (200,000 events) and generates from the fitted config in process. Both
 use the same seed; the population streams are then alike, but behaviour is sampled by a different code path
-(the fitted tables), so the hour-of-day figures are independent draws.
+(the fitted tables), so the hour-of-day figures are independent draws. Mind the sampling noise at this size:
+the lunch dip (1 - events at 12 h / 11 h) of a 200k-event generation has a standard deviation of about 0.04
+from seed to seed (about 25% of its value), so a change of seeds alone can move it past 10%.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from tests.conftest import run_cli
 SOURCE_EVENTS = 200_000
 # Issue 10's criterion: every realism figure within 10% (relative) of the source's.
 REL_TOL = 0.10
-NOISY = {"lunch_dip": 0.08}  # absolute tolerance of figures whose sampling noise at this size exceeds 10%
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +61,8 @@ def test_generate_with_fitted_config_reproduces_realism_figures(source: dict[str
     new_run = sample(fitted, 5)
     new = realism.measure(new_run["events"], new_run["users"], new_run["accounts"])
     off = {k: (round(src[k], 4), round(new[k], 4)) for k in realism.TARGETS
-           if k not in NOISY and not (math.isfinite(new[k]) and abs(new[k] / src[k] - 1) <= REL_TOL)}
+           if not (math.isfinite(new[k]) and abs(new[k] / src[k] - 1) <= REL_TOL)}
     assert not off, f"figures off by more than {REL_TOL:.0%} (source, generated): {off}"
-    # The lunch dip (1 - events at 12 h / 11 h) of a 200k-event log varies by more than 10% from seed to seed
-    # (0.12-0.21 for the default generator): only its sign and size are checked here (see the README).
-    for k in NOISY:
-        assert new[k] > 0 and abs(new[k] - src[k]) <= NOISY[k], (k, src[k], new[k])
 
 
 def test_behaviour_section_round_trips_and_is_validated() -> None:
