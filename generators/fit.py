@@ -125,15 +125,17 @@ def start_profile(how: np.ndarray, first: np.ndarray, group: np.ndarray, n_group
     return out
 
 
-def count_tables(events: pl.DataFrame, users: pl.DataFrame | None, start: dt.date, days: int) -> GroupCounts:
-    """The sufficient statistics of the behaviour model, per group (see :class:`GroupCounts`)."""
+def count_tables(events: pl.DataFrame, users: pl.DataFrame | None, start: dt.date, days: int,
+                 states: pl.Series | None = None) -> GroupCounts:
+    """The sufficient statistics of the behaviour model, per group (see :class:`GroupCounts`); ``states``:
+    the events' Markov states when already computed (:func:`_states`)."""
     ch = markov_chain()
     n_g, n_s, n_p = len(GROUPS), len(ch.states), len(PRODUCTS)
     groups = account_groups(events, users)
     has_sess = "session_id" in events.columns and events["session_id"].null_count() < events.height
     ev = events.select("account_id", "event_time",
                        sess=pl.col("session_id") if has_sess else pl.lit(None, pl.String)) \
-        .with_columns(how=local_hour_of_week(events, users), state=_states(events)) \
+        .with_columns(how=local_hour_of_week(events, users), state=_states(events) if states is None else states) \
         .join(groups, on="account_id", how="left").sort("account_id", "sess", "event_time")
     gap = pl.col("event_time").diff().dt.total_microseconds() / 1e6
     same = (pl.col("account_id") == pl.col("account_id").shift()) & \
@@ -248,8 +250,9 @@ def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.Dat
     base = base or GenerationParams()
     notes: list[str] = []
     start, days = _period(events)
-    counts = count_tables(events, users, start, days)
-    unknown = int(_states(events).null_count())
+    states = _states(events)
+    counts = count_tables(events, users, start, days, states)
+    unknown = int(states.null_count())
     if unknown:
         notes.append(f"{unknown / events.height:.1%} of events have a product/action outside the generator's "
                      "catalog: they count for times and activity, not for the action tables")
