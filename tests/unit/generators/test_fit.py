@@ -9,6 +9,7 @@ from seed to seed (about 25% of its value), so a change of seeds alone can move 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from anonbench.config import load_run_config
 from generators import realism
-from generators.fit import fit, realism_users, sample
+from generators.fit import fit, local_hour_of_week, realism_users, sample, start_profile
 from generators.model import from_fitted, to_fitted
 from generators.params import GenerationParams
 from tests.conftest import run_cli
@@ -90,6 +91,23 @@ def test_realism_users_from_offsets() -> None:
     ev = pl.DataFrame({"account_id": ["a", "a", "b"], "utc_offset_minutes": [120, 120, -300]})
     tz = dict(realism_users(ev, None).select("account_id", "timezone").iter_rows())
     assert tz == {"a": "Etc/GMT-2", "b": "Etc/GMT+5"}
+
+
+def test_local_time_from_zone_else_offset_else_utc() -> None:
+    t = pl.Series([dt.datetime(2026, 3, 2, 10, 0)] * 3).dt.replace_time_zone("UTC")  # Monday 10:00 UTC
+    ev = pl.DataFrame({"account_id": ["tz", "off", "utc"], "event_time": t,
+                       "utc_offset_minutes": pl.Series([None, -300, None], dtype=pl.Int16)})
+    users = pl.DataFrame({"account_id": ["tz", "off", "utc"], "timezone": ["Asia/Tokyo", None, None]})
+    assert local_hour_of_week(ev, users).to_list() == [19, 5, 10]
+    assert local_hour_of_week(ev, None).to_list() == [10, 5, 10]
+
+
+def test_start_profile_undoes_the_spill_of_sessions() -> None:
+    # two-event sessions starting at hour 10: half of their events fall in hour 11; the profile starts them at 10
+    how = np.array([10, 11] * 50)
+    first = np.array([True, False] * 50)
+    prof = start_profile(how, first, np.zeros(100, dtype=np.int64), 1)[0]
+    assert prof.argmax() == 10 and prof[11] < 1e-6 * prof[10]
 
 
 @pytest.mark.e2e
