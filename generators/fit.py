@@ -181,11 +181,12 @@ def _hist(counts: np.ndarray) -> np.ndarray:
     return h / max(h.sum(), 1.0)
 
 
-def fit_activity(p: GenerationParams, human_counts: np.ndarray, shares: np.ndarray, seed: int = 0
-                 ) -> ActivityParams:
+def fit_activity(p: GenerationParams, human_counts: np.ndarray, shares: np.ndarray, seed: int = 0,
+                 bot_ratio: float | None = None, external_ratio: float | None = None) -> ActivityParams:
     """The occasional/regular mixture and lognormal spread whose simulated events-per-account histogram (the
     generator's own allotment, fixed random numbers) is closest to the log's (squared error of the octave
-    bin shares, plus the Gini of events per active account)."""
+    bin shares, plus the Gini of events per active account); and the bots' and externals' weights whose
+    simulated mean events relative to a human seat / a member equal ``bot_ratio`` / ``external_ratio``."""
     sim_events = 500_000  # the same events per seat as the log; enough accounts that the simulation's noise is small
     sp = p.model_copy(update={"events": sim_events})
     plan = plan_for(seed, "main", sp)
@@ -202,7 +203,23 @@ def fit_activity(p: GenerationParams, human_counts: np.ndarray, shares: np.ndarr
     con_weight[is_con] = plan.contractors["weight"].to_numpy()[plan.slot_person]
     persona[is_con] = np.where(rng.random(int(is_con.sum())) < 0.5, P_DEV, P_EXT)
     target_h, target_g = _hist(human_counts), gini(human_counts[human_counts > 0])
-    a0 = p.activity
+    def simulate(a: ActivityParams) -> np.ndarray:
+        return _activity(stream(seed, "fit/activity"), sp.model_copy(update={"activity": a}), persona, is_con,
+                         con_weight, org_of, plan.org_events)
+
+    def weights(a: ActivityParams, rounds: int = 2) -> ActivityParams:
+        for _ in range(rounds):  # mean events are about proportional to the weight: a fixed-point iteration
+            c = simulate(a).astype(np.float64)
+            upd = {}
+            for key, ratio, num, den in (("bot_weight", bot_ratio, persona == P_BOT, persona != P_BOT),
+                                         ("external_weight", external_ratio, persona == P_EXT, persona == P_DEV)):
+                if ratio is not None and num.any() and den.any() and c[den].mean() > 0 and c[num].mean() > 0:
+                    sim = c[num].mean() / c[den].mean()
+                    upd[key] = float(np.clip(getattr(a, key) * ratio / sim, 1e-3, 1e4))
+            a = a.model_copy(update=upd)
+        return a
+
+    a0 = weights(p.activity)
 
     def params_of(x: np.ndarray) -> ActivityParams:
         s = 1 / (1 + np.exp(-x[:2]))
@@ -211,9 +228,7 @@ def fit_activity(p: GenerationParams, human_counts: np.ndarray, shares: np.ndarr
                                      "sigma": float(np.clip(np.exp(x[3]), 0.05, 4.0))})
 
     def loss(x: np.ndarray) -> float:
-        a = params_of(x)
-        counts = _activity(stream(seed, "fit/activity"), sp.model_copy(update={"activity": a}), persona, is_con,
-                           con_weight, org_of, plan.org_events)
+        counts = simulate(params_of(x))
         c = counts[persona != P_BOT]
         act = c[c > 0]
         if len(act) == 0:
@@ -229,7 +244,7 @@ def fit_activity(p: GenerationParams, human_counts: np.ndarray, shares: np.ndarr
     simplex = x0 + np.vstack([np.zeros(4), 0.6 * np.eye(4)])
     res = minimize(loss, x0, method="Nelder-Mead",
                    options={"maxfev": 60, "xatol": 0.02, "fatol": 1e-7, "initial_simplex": simplex})
-    return params_of(res.x)
+    return weights(params_of(res.x))
 
 
 def _period(events: pl.DataFrame) -> tuple[dt.date, int]:
@@ -266,12 +281,18 @@ def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.Dat
     share = np.bincount(g, minlength=len(GROUPS)) / seats
     upd: dict[str, object] = {"events": events.height, "start": start, "days": days}
     a: dict[str, object] = {"events_per_seat_day": events.height / (seats * days)}
-    orgs = per.join(events.group_by("account_id").agg(pl.col("org_id").first()) if "org_id" in events.columns
-                    else events.select("account_id").unique().with_columns(org_id=pl.lit("org")),
-                    on="account_id", how="left")
+    bot_ratio = external_ratio = None
+    orgs = per.select("account_id")
+    if "org_id" in events.columns:
+        orgs = orgs.join(events.group_by("account_id").agg(org_ev=pl.col("org_id").first()), on="account_id",
+                         how="left")
+    else:
+        orgs = orgs.with_columns(org_ev=pl.lit(None, pl.String))
     if users is not None and "org_id" in users.columns:
-        orgs = orgs.drop("org_id").join(users.select("account_id", "org_id"), on="account_id", how="left") \
-            .with_columns(pl.coalesce("org_id", orgs["org_id"]))
+        orgs = orgs.join(users.select("account_id", org_u=pl.col("org_id")), on="account_id", how="left")
+    else:
+        orgs = orgs.with_columns(org_u=pl.lit(None, pl.String))
+    orgs = orgs.select(org_id=pl.coalesce("org_u", "org_ev", pl.lit("org")))
     sizes = orgs.group_by("org_id").len()["len"].to_numpy()
     n_orgs = len(sizes)
     if users is None:
@@ -282,10 +303,10 @@ def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.Dat
         upd.update(bot_share=float(min(share[3], 0.5)), external_share=float(min(share[2], 0.5)),
                    admin_share=float(np.clip((share[1] * seats - n_orgs) / max((share[0] + share[1]) * seats
                                                                                  - n_orgs, 1), 0, 0.5)))
-        if (g == 3).any() and human.any():
-            a["bot_weight"] = float(max(n[g == 3].mean() / max(n[human].mean(), 1e-9), 1e-3))
+        if (g == 3).any() and n[human].mean() > 0:
+            bot_ratio = float(n[g == 3].mean() / n[human].mean())
         if (g == 2).any() and (g == 0).any() and n[g == 0].mean() > 0:
-            a["external_weight"] = float(max(n[g == 2].mean() / n[g == 0].mean(), 1e-3))
+            external_ratio = float(n[g == 2].mean() / n[g == 0].mean())
         if "team_id" in users.columns and users["team_id"].null_count() < users.height:
             t = users.join(groups, on="account_id").filter(pl.col("group") <= 1)
             teams = t.filter(pl.col("team_id").is_not_null()).group_by("team_id").len()["len"].to_numpy()
@@ -305,7 +326,7 @@ def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.Dat
         upd["multi_org_persons"] = float(min(multi / max(int(human.sum()), 1), 0.5))
     p = base.model_copy(update={**upd, "activity": base.activity.model_copy(update=a)})
     p = GenerationParams.model_validate(p.model_dump())
-    act = fit_activity(p, n[human], share, seed)
+    act = fit_activity(p, n[human], share, seed, bot_ratio, external_ratio)
     model = from_counts(counts)
     p = p.model_copy(update={"activity": act, "behaviour": to_fitted(model)})
     return Fit(GenerationParams.model_validate(p.model_dump()), counts, tuple(notes))
