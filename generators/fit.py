@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 from scipy.optimize import minimize, nnls
 
+from generators import realism
 from generators.catalog import PRODUCTS, markov_chain
 from generators.model import HOURS_OF_WEEK, GroupCounts, from_counts, to_fitted
 from generators.params import GROUPS, ActivityParams, GenerationParams
@@ -361,3 +362,24 @@ def realism_users(events: pl.DataFrame, users: pl.DataFrame | None) -> pl.DataFr
     types = users.select("account_id", "account_type") if users is not None else \
         out.select("account_id", account_type=pl.lit("atlassian"))
     return out.join(types, on="account_id", how="left").with_columns(pl.col("account_type").fill_null("atlassian"))
+
+
+def hour_ratio_sd(events: pl.DataFrame, users: pl.DataFrame, persons: pl.DataFrame | None = None,
+                  reps: int = 200) -> dict[str, float]:
+    """Sampling noise of the two hour ratios of :mod:`generators.realism` (``lunch_dip``, ``peak_trough``):
+    their standard deviations over a bootstrap of people (Poisson(1) weights on each person's local
+    hour-of-day histogram; fixed seed). Events come in sessions and people, so these ratios are much noisier
+    than their event counts suggest."""
+    h = realism.human_events(events, users, persons)
+    if h.height == 0:
+        return {"lunch_dip": float("nan"), "peak_trough": float("nan")}
+    per = h.group_by("person", pl.col("lt").dt.hour().alias("hod")).len() \
+        .pivot(on="hod", index="person", values="len").fill_null(0)
+    hist = np.zeros((per.height, 24))
+    for k in range(24):
+        if str(k) in per.columns:
+            hist[:, k] = per[str(k)].to_numpy()
+    b = np.random.default_rng(0).poisson(1.0, (reps, per.height)) @ hist
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"lunch_dip": float(np.nanstd(1 - b[:, 12] / b[:, 11])),
+                "peak_trough": float(np.nanstd(b.max(1) / np.maximum(b.min(1), 1)))}

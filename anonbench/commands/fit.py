@@ -9,6 +9,7 @@ generation from the fitted config. Only parameters and aggregate figures are wri
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import yaml
 
 from anonbench.errors import UsageError
 from generators import realism
-from generators.fit import Fit, fit, realism_users, sample
+from generators.fit import Fit, fit, hour_ratio_sd, realism_users, sample
 from pipelines.importlog import (
     ACCOUNT_FIELDS,
     EVENT_FIELDS,
@@ -64,13 +65,15 @@ def read_run(run: Path) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame
     return ev, users, persons
 
 
-def comparison(source: dict[str, float], generated: dict[str, float]) -> str:
-    """A Markdown table of the realism figures: log, generated from the fitted config, relative difference."""
-    rows = ["| figure (humans) | log | generated | difference |", "|---|---|---|---|"]
+def comparison(source: dict[str, float], generated: dict[str, float], noise: dict[str, float]) -> str:
+    """A Markdown table of the realism figures: log, generated from the fitted config, relative difference,
+    and for the hour ratios the sampling noise of the difference (two standard deviations)."""
+    rows = ["| figure (humans) | log | generated | difference | noise (2 SD) |", "|---|---|---|---|---|"]
     for key, t in realism.TARGETS.items():
         a, b = source[key], generated[key]
-        rel = f"{b / a - 1:+.1%}" if a not in (0.0,) and a == a and b == b else "n/a"
-        rows.append(f"| {t.label} | {a:.3f} | {b:.3f} | {rel} |")
+        rel = f"{b / a - 1:+.1%}" if a != 0 and math.isfinite(a) and math.isfinite(b) else "n/a"
+        sd = f"±{noise[key]:.3f}" if key in noise and math.isfinite(noise[key]) else ""
+        rows.append(f"| {t.label} | {a:.3f} | {b:.3f} | {rel} | {sd} |")
     return "\n".join(rows)
 
 
@@ -117,8 +120,13 @@ def main(out: Path, events: Path | None = None, mapping: str | None = None, acco
     if compare:
         quick = result.params.model_copy(update={"events": min(result.params.events, compare_events)})
         gen = sample(quick, seed)
-        src = realism.measure(ev, realism_users(ev, users), persons)
+        ru = realism_users(ev, users)
+        src = realism.measure(ev, ru, persons)
         new = realism.measure(gen["events"], gen["users"], gen["accounts"])
+        sd_a, sd_b = hour_ratio_sd(ev, ru, persons), hour_ratio_sd(gen["events"], gen["users"], gen["accounts"])
+        noise = {k: 2 * math.hypot(sd_a[k], sd_b[k]) for k in sd_a}
         typer.echo(f"\nrealism figures: the log vs {quick.events:,} events generated from {out.name} (seed {seed})")
-        typer.echo(comparison(src, new))
+        typer.echo(comparison(src, new, noise))
+        typer.echo("(noise: two standard deviations of the difference over a bootstrap of people; a difference "
+                   "inside it is sampling noise of a log this size)")
     return 0

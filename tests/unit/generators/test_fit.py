@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from anonbench.config import load_run_config
 from generators import realism
-from generators.fit import fit, local_hour_of_week, realism_users, sample, start_profile
+from generators.fit import fit, hour_ratio_sd, local_hour_of_week, realism_users, sample, start_profile
 from generators.model import from_fitted, to_fitted
 from generators.params import GenerationParams
 from tests.conftest import run_cli
@@ -56,19 +56,6 @@ def test_fitted_parameters_recover_the_generators(fitted: GenerationParams) -> N
     assert (fitted.start, fitted.days, fitted.events) == (GenerationParams().start, 28, SOURCE_EVENTS)
 
 
-def hour_figure_sd(run: dict[str, pl.DataFrame], reps: int = 200) -> dict[str, float]:
-    """Standard deviations of the lunch dip and the peak/trough ratio over a bootstrap of people (Poisson(1)
-    weights on each person's local hour-of-day histogram): their sampling noise at this size."""
-    h = realism.human_events(run["events"], run["users"], run["accounts"])
-    per = h.group_by("person", pl.col("lt").dt.hour().alias("hod")).len() \
-        .pivot(on="hod", index="person", values="len").fill_null(0)
-    hist = per.select([str(k) for k in range(24) if str(k) in per.columns]).to_numpy().astype(np.float64)
-    w = np.random.default_rng(0).poisson(1.0, (reps, hist.shape[0]))
-    b = w @ hist
-    return {"lunch_dip": float(np.std(1 - b[:, 12] / b[:, 11])),
-            "peak_trough": float(np.std(b.max(1) / np.maximum(b.min(1), 1)))}
-
-
 @pytest.mark.slow
 def test_generate_with_fitted_config_reproduces_realism_figures(source: dict[str, pl.DataFrame],
                                                                  fitted: GenerationParams) -> None:
@@ -78,7 +65,8 @@ def test_generate_with_fitted_config_reproduces_realism_figures(source: dict[str
     # Within 10% (issue 10); the lunch dip and peak/trough of a 200k-event log are ratios of hour counts whose
     # sampling noise exceeds 10% (the lunch dip's SD is about 0.04 here), so for them the bound is the larger
     # of 10% and two standard deviations of the difference (bootstrap of people in both runs).
-    sd_src, sd_new = hour_figure_sd(source), hour_figure_sd(new_run)
+    sd_src = hour_ratio_sd(source["events"], source["users"], source["accounts"])
+    sd_new = hour_ratio_sd(new_run["events"], new_run["users"], new_run["accounts"])
     tol = {k: REL_TOL * abs(src[k]) for k in realism.TARGETS}
     for k in sd_src:
         tol[k] = max(tol[k], 2 * math.hypot(sd_src[k], sd_new[k]))
