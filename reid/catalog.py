@@ -14,8 +14,9 @@ Kinds, for the gate:
   ``lower`` means better (an error, a distance);
 * ``info``: context (baselines, control rates, counts of targets) — shown, never gated on regressions.
 
-Params: ``key`` params tell rows of one metric apart (``p`` for unicity, ``qi_set``…): they identify a cell
-when a run is compared with a baseline. ``info`` params describe a row (seeds, row counts) and may be used in a
+Params: ``key`` params tell rows of one metric apart (``p`` for unicity, ``qi_set``…, and ``knowledge``, the
+attacker's knowledge set of the event-trace attacks, e.g. ``1h:action``): they identify a cell when a run is
+compared with a baseline. ``info`` params describe a row (seeds, row counts) and may be used in a
 threshold's ``where:`` too. ``COMMON_PARAMS`` may appear on any row (``applicable``/``reason`` of a check
 that cannot apply, ``error`` of a check that raised, ``measured: false`` or ``ran_short: true`` of one that
 ran short: its figure understates and the gate reads it as not measured).
@@ -140,15 +141,16 @@ def _build() -> dict[str, CheckSpec]:
                   description="pseudonyms reversed by a dictionary of candidate values"),
         CheckSpec("unicity", {"unique_share": risk(proportion=True), "reidentified_share": risk(proportion=True),
                               "baseline": info(), "control_unique_share": info(proportion=True)},
-                  ("p", "reading"), ("actor_column", "match_resolution", "point_columns", "time_bucket", "n_control"),
+                  ("p", "knowledge", "reading"),
+                  ("actor_column", "match_resolution", "point_columns", "time_bucket", "n_control", "left_out"),
                   description="de Montjoye et al., Sci. Rep. 2013"),
         CheckSpec("profile_linkage", {"top1_accuracy": risk(proportion=True),
                                       "top10_accuracy": risk(proportion=True), "baseline": info(),
                                       "baseline_top10": info(), "targets_present": info(proportion=True),
                                       "top1_copy_share": risk(proportion=True),
                                       "top10_copy_share": risk(proportion=True)},
-                  ("reading",), ("actor_column", "blocks", "min_events", "resolution", "split", "near_copy",
-                                 "n_control"),
+                  ("knowledge", "reading"), ("actor_column", "blocks", "min_events", "resolution", "split",
+                                              "near_copy", "n_control", "left_out"),
                   description="Tournier & de Montjoye, Sci. Adv. 2022"),
         CheckSpec("quasi_identifiers", {
             "k": risk("lower", margin=0.0), "equivalence_classes": info(),
