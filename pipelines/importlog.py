@@ -157,6 +157,17 @@ def _two_digits(text: pl.Expr) -> pl.Expr:
     return pl.when((first >= "0") & (first <= "9")).then(text.cast(pl.Int32, strict=False))
 
 
+def _offsets_by_tail(text: pl.Series) -> pl.Series:
+    """:func:`_offset_minutes` of each value, worked out once per distinct six-character tail (the offset
+    lives there, and a log holds few distinct offsets)."""
+    tails = text.str.tail(6)
+    distinct = tails.drop_nulls().unique()
+    if distinct.len() > 100_000:  # e.g. naive times ending in microseconds: no gain
+        return pl.select(_offset_minutes(pl.lit(text))).to_series()
+    minutes = pl.select(_offset_minutes(pl.lit(distinct))).to_series()
+    return tails.replace_strict(distinct, minutes, default=None, return_dtype=pl.Int16)
+
+
 def _offset_minutes(text: pl.Expr) -> pl.Expr:
     """The UTC offset at the end of an ISO 8601 text in minutes (``Z`` 0, ``+HH:MM``, ``+HHMM``), else null."""
     t6 = text.str.tail(6)
@@ -183,7 +194,8 @@ def events_frame(path: Path, mapping: Mapping_, option: str = "--map") -> pl.Dat
     except TypeError:
         raise ImportError_(f"{path}: {option} time={f['time']}: column {f['time']!r} is "
                            f"{schema[f['time']]}, expected a timestamp, a date, epoch seconds or text") from None
-    exprs: dict[str, pl.Expr] = {"event_time": t, "utc_offset_minutes": offset}
+    text = schema[f["time"]] == pl.String
+    exprs: dict[str, pl.Expr] = {"event_time": t, "utc_offset_minutes": pl.lit(None, pl.Int16) if text else offset}
     for key, target in EVENT_FIELDS.items():
         if key in ("time",) or target in exprs:
             continue
@@ -195,8 +207,10 @@ def events_frame(path: Path, mapping: Mapping_, option: str = "--map") -> pl.Dat
         df = lf.select([e.alias(k) for k, e in exprs.items()]).collect()
     except pl.exceptions.PolarsError as e:
         raise ImportError_(f"{path}: cannot read the mapped columns ({type(e).__name__})") from None
+    if text:
+        df = df.with_columns(_offsets_by_tail(df["_time_text"]).alias("utc_offset_minutes"))
     missed = df["event_time"].is_null() & df["_time_text"].is_not_null()
-    if missed.any() and schema[f["time"]] == pl.String:
+    if missed.any() and text:
         utc, minutes = _text_times(pl.col("_time_text"), fast=False)
         df = df.with_columns(pl.when(missed).then(utc).otherwise(pl.col("event_time")).alias("event_time"),
                              pl.when(missed).then(minutes).otherwise(pl.col("utc_offset_minutes"))

@@ -44,3 +44,9 @@ def test_import_keeps_times_offsets_order_and_schema(tmp_path: Path) -> None:
                                           for h, m in ((9, 30), (9, 30), (10, 0), (11, 0))]
     assert ev["account_id"].to_list() == ["b", "a", "a", "c"]   # equal times keep the log's order
     assert ev["utc_offset_minutes"].to_list() == [0, -90, 120, None]
+
+
+def test_offsets_by_distinct_tail_equal_the_direct_reading() -> None:
+    text = pl.Series([*TEXTS, None, *TEXTS])
+    direct = pl.select(importlog._offset_minutes(pl.lit(text))).to_series()
+    assert importlog._offsets_by_tail(text).to_list() == direct.to_list()
