@@ -34,6 +34,7 @@ import zlib
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from reid.params import parse_duration
 from reid.result import Metric
@@ -121,15 +122,35 @@ def point_matches(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, chosen: p
     n_points = target_points.group_by("account_id").agg(pl.len().alias("n_points"))
     released = (anon_events.select(pl.col(actor_column).alias("actor"),
                                    pl.col("event_time").dt.truncate(res).alias("t"), *point_columns)
-                .drop_nulls().join(target_points.lazy().select(keys).unique(), on=keys, how="semi").unique())
-    matched = (target_points.lazy().join(released, on=keys, how="inner")
-               .group_by("account_id", "actor")
-               .agg([(pl.col("rank") <= p).sum().alias(f"m{p}") for p in points])
-               .collect(engine="streaming"))
+                .drop_nulls().join(target_points.lazy().select(keys).unique(), on=keys, how="semi").unique()
+                .collect(engine="streaming"))
+    # Incidence matrices instead of a (target point x released actor) join: with coarse knowledge (a day, no
+    # column) every point is held by most actors, and the join would list them all. T (targets x points) @
+    # R (points x actors) counts, per target and actor, the target's points the actor's trace contains.
+    key_index = target_points.select(keys).unique(maintain_order=True).with_row_index("k")
+    actors = released.select("actor").unique(maintain_order=True).with_row_index("a")
+    accounts = target_points.select("account_id").unique(maintain_order=True).with_row_index("i")
+    rel = released.join(key_index, on=keys).join(actors, on="actor")
+    tgt = target_points.join(key_index, on=keys).join(accounts, on="account_id")
+    r = sp.csr_matrix((np.ones(rel.height, np.int32), (rel["k"].to_numpy(), rel["a"].to_numpy())),
+                      shape=(key_index.height, actors.height))
+    rank, row, col = tgt["rank"].to_numpy(), tgt["i"].to_numpy(), tgt["k"].to_numpy()
+    names = actors["actor"]
     out = {}
     for p in points:
-        per_target = (matched.filter(pl.col(f"m{p}") == p).group_by("account_id")
-                      .agg(pl.len().alias("matches"), pl.col("actor").first()))
+        first = rank <= p
+        t = sp.csr_matrix((np.ones(int(first.sum()), np.int32), (row[first], col[first])),
+                          shape=(accounts.height, key_index.height))
+        full = (t @ r).tocoo()
+        hit = full.data == p                      # the actor's trace holds all p points of the target
+        who, actor = full.row[hit], full.col[hit]
+        matches = np.bincount(who, minlength=accounts.height)
+        one = np.full(accounts.height, -1, np.int64)
+        one[who] = actor                          # one of the matching traces (the unique one when matches = 1)
+        found = pl.Series("idx", one).set(pl.Series(one < 0), None)
+        per_target = accounts.with_columns(pl.Series("matches", matches, dtype=pl.UInt32),
+                                           names.gather(found).alias("actor") if names.len()
+                                           else pl.lit(None, names.dtype).alias("actor"))
         out[p] = (n_points.filter(pl.col("n_points") >= p).join(per_target, on="account_id", how="left")
                   .with_columns(pl.col("matches").fill_null(0)).select("account_id", "matches", "actor"))
     return out
