@@ -39,7 +39,7 @@ def test_import_keeps_times_offsets_order_and_schema(tmp_path: Path) -> None:
     schema = pq.read_schema(shards[0])
     assert schema.remove_metadata().equals(EVENTS.append(schema.field("utc_offset_minutes")).remove_metadata())
     ev = pl.read_parquet(shards)
-    utc = dt.timezone.utc
+    utc = dt.UTC
     assert ev["event_time"].to_list() == [dt.datetime(2026, 3, 2, h, m, tzinfo=utc)
                                           for h, m in ((9, 30), (9, 30), (10, 0), (11, 0))]
     assert ev["account_id"].to_list() == ["b", "a", "a", "c"]   # equal times keep the log's order
