@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from reid.params import FIELD_OF_COLUMN
+
 Kind = Literal["risk", "utility", "info"]
 Direction = Literal["higher", "lower"]
 
@@ -232,8 +234,24 @@ def unknown(check: str, metric: str | None = None, params: tuple[str, ...] = ())
     return None
 
 
+def legacy_knowledge(check: str, params: Mapping[str, object]) -> str | None:
+    """The knowledge set of a unicity or profile-linkage row written before rows named theirs: unicity's
+    ``time_bucket`` and ``point_columns`` (the default was 1 h and the action), profile linkage's action mix."""
+    if check not in ("unicity", "profile_linkage") or "knowledge" in params:
+        return None
+    if check == "profile_linkage":
+        return "1h:action"
+    columns = params.get("point_columns") or ["action"]
+    fields = [FIELD_OF_COLUMN.get(str(c), str(c)) for c in columns] if isinstance(columns, list) else [str(columns)]
+    return f"{params.get('time_bucket') or '1h'}:{'+'.join(fields)}"
+
+
 def key_of(check: str, params: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
-    """The params that identify a cell of ``check`` (sorted, as text): what a baseline comparison matches on."""
+    """The params that identify a cell of ``check`` (sorted, as text): what a baseline comparison matches on.
+    A row from before knowledge sets gets the set it was measured with (:func:`legacy_knowledge`)."""
     spec = CATALOG.get(check)
     names = spec.key_params if spec else tuple(params)
+    legacy = legacy_knowledge(check, params)
+    if legacy is not None:
+        params = {**params, "knowledge": legacy}
     return tuple(sorted((k, str(params[k])) for k in names if k in params))

@@ -89,3 +89,12 @@ def test_thresholds_gate_every_set_or_the_one_they_name():
                              "t.yaml", th.defaults())
     (line,) = unmatched_knowledge("c", [_outcome("1h:action")], typo)
     assert "1h:actions" in line and "not measured" in line
+
+
+def test_a_baseline_from_before_knowledge_sets_is_compared_with_the_set_it_measured():
+    from reid.catalog import key_of
+
+    old = key_of("unicity", {"p": 2, "time_bucket": "1h", "point_columns": ["action"], "seed": 0})
+    assert old == key_of("unicity", {"p": 2, "knowledge": "1h:action", "seed": 0})
+    assert old != key_of("unicity", {"p": 2, "knowledge": "1s:action"})
+    assert key_of("profile_linkage", {"split": 0.5}) == key_of("profile_linkage", {"knowledge": "1h:action"})
