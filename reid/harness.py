@@ -43,7 +43,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from generators.schema import LEAK_SCAN_COLUMNS
+from generators.schema import LEAK_SCAN_COLUMNS, OBJECT_ID_COLUMNS
 from reid import profiles
 from reid.cross_tenant import cross_tenant
 from reid.dictionary import dictionary_attack
@@ -58,6 +58,8 @@ from reid.unicity import comparable_columns, detect_resolution, unicity
 from reid.utility import utility
 
 log = logging.getLogger(__name__)
+_OBJECT_IDS = {(t, c) for t, cs in OBJECT_ID_COLUMNS.items() for c in cs}
+MIN_ID_CHARS = 10  # the leak scan's object and container ids: shorter ones recur by chance
 ERROR_METRIC = "error"
 
 FINGERPRINT = ("object_id", "container_id", "action", "product", "outcome", "auth_type", "geo_country",
@@ -289,7 +291,19 @@ def _leak_scan(data: RunData, p: AttackParams) -> list[Metric]:
     if "users" in raw and "account_type" in raw["users"].collect_schema().names():
         # an integration's display name is its product's ("Jenkins"), not a person's: persons' rows only
         raw["users"] = raw["users"].filter(pl.col("account_type").is_in(p.target_account_types))
-    return leak_scan(raw, data.anon, LEAK_SCAN_COLUMNS, extract_embedded=p.leak_scan.extract_embedded)
+    columns = {t: [c for c in cs if (t, c) not in _OBJECT_IDS] for t, cs in LEAK_SCAN_COLUMNS.items()}
+    events = raw.get("events")
+    if events is not None and "org_id" in events.collect_schema().names():
+        # object and container ids of one tenant, of at least MIN_ID_CHARS characters: an id several tenants
+        # hold, or a short one such as "cfg-450", names nothing (independent data holds it by chance)
+        kept = sorted(c for t, c in _OBJECT_IDS if t == "events" and c in events.collect_schema().names())
+        if kept:
+            raw["events.object_ids"] = pl.concat([
+                events.group_by(c).agg(pl.col("org_id").n_unique().alias("orgs"))
+                .filter((pl.col("orgs") == 1) & (pl.col(c).cast(pl.String).str.len_chars() >= MIN_ID_CHARS))
+                .select(pl.col(c).cast(pl.String).alias("id")) for c in kept])
+            columns["events.object_ids"] = ["id"]
+    return leak_scan(raw, data.anon, columns, extract_embedded=p.leak_scan.extract_embedded)
 
 
 def _dictionary(data: RunData, p: AttackParams) -> list[Metric]:
