@@ -4,6 +4,12 @@ A threshold bounds one metric of one check (``check.metric``, see DESIGN.md): ``
 most the bound) or ``min`` (at least). ``where`` restricts it to rows whose ``params`` match (e.g. ``{p: 4}``
 for unicity), ``on`` picks the figure compared (``value`` by default; ``ci_high`` for a cautious gate).
 
+Knowledge sets: unicity and profile linkage report one row per attacker knowledge set (``params.knowledge``,
+e.g. ``1h:action``, ``1s:action``; ``attacks.knowledge`` in the run config). A threshold without
+``where: {knowledge: ...}`` gates *every* set — the defaults below do, so the finest knowledge the config
+lists decides; ``where: {knowledge: 1h:action}`` gates that one set only, and a set the attacks did not use
+fails the gate as not measured (a misspelt label never gates nothing silently).
+
 Chains have a role. A *candidate* passes when no figure breaches. A *control* (``none``, ``naive-hash``) is
 there to prove the harness has teeth: it passes only when it is *caught*, i.e. for every check its rule names,
 at least one figure of that check breaches. A control whose catching check did not run is not caught.
@@ -11,7 +17,8 @@ at least one figure of that check breaches. A control whose catching check did n
 A thresholds document (a ``--thresholds`` file or the run config's ``thresholds:`` section) looks like::
 
     quasi_identifiers.k: {min: 11, source: "max risk 1/11 ~ 0.09, EMA Policy 0070"}
-    unicity.reidentified_share: 0.05          # a bare number means {max: 0.05}
+    unicity.reidentified_share: 0.05          # a bare number means {max: 0.05}; every knowledge set
+    profile_linkage.top1_accuracy: {max: 0.09, where: {knowledge: "1h:action"}}   # one knowledge set
     utility.*: {max: 0.2}                     # every metric of a check
     profile_linkage.top1_accuracy: null       # switch a default off (also: off)
     cross_tenant: off                         # switch a whole check off: not run is then not a failure

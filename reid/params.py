@@ -2,6 +2,14 @@
 
 Every check has its own small model with defaults that follow the paper it implements, so a run config may
 leave the whole section out. Durations are written as Polars duration strings (``30m``, ``1h``, ``1d``).
+
+**What the attacker knows** is a parameter of the event-trace attacks (``unicity``, ``profile_linkage``):
+``knowledge`` lists knowledge sets, each a time resolution and the event fields the attacker knows of each
+event of a target (``{time: 1h, columns: [action]}``: "at some hour, the target did action X";
+``{time: 1d, columns: [container]}``: "on some day, the target worked in space Y"). Each attack runs once per
+set and every row carries the set's label (``knowledge: "1h:action"``), so results, thresholds
+(``where: {knowledge: "1h:action"}``) and baseline comparisons stay per set. The defaults cover coarse and
+fine knowledge, down to the 1 s resolution of the raw log. Fields are named as in ``anonbench import --map``.
 """
 
 from __future__ import annotations
@@ -32,6 +40,56 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# An attacker's knowledge field -> the events column it reads (names as in `anonbench import --map`).
+KNOWLEDGE_FIELDS: dict[str, str] = {
+    "action": "action", "product": "product", "container": "container_id", "object": "object_id",
+    "org": "org_id", "outcome": "outcome", "auth": "auth_type", "country": "geo_country",
+    "user_agent": "user_agent", "ip": "client_ip"}
+FIELD_OF_COLUMN = {c: f for f, c in KNOWLEDGE_FIELDS.items()}
+
+
+class KnowledgeSet(_Model):
+    """What an attacker knows of each known event of a target: its time, rounded to ``time``, and the
+    ``columns`` (knowledge fields). Compared with a release at the coarser of the attacker's and the release's
+    resolution; a field the release does not carry comparably (dropped, pseudonymized) is left out."""
+
+    time: str = Field(description="The attacker's time resolution (1s, 15m, 1h, 1d, ...).")
+    columns: list[str] = Field(default_factory=list,
+                               description=f"Known fields of each event besides its time: {list(KNOWLEDGE_FIELDS)}.")
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        parse_duration(v)
+        return v.strip()
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, v: list[str]) -> list[str]:
+        unknown = [c for c in v if c not in KNOWLEDGE_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown knowledge field(s) {unknown}; fields are {list(KNOWLEDGE_FIELDS)}")
+        return list(dict.fromkeys(v))
+
+    @property
+    def label(self) -> str:
+        """``1h:action``, ``1d:container+product``; ``1h`` when only the time is known."""
+        return f"{self.time}:{'+'.join(self.columns)}" if self.columns else self.time
+
+    @property
+    def event_columns(self) -> list[str]:
+        return [KNOWLEDGE_FIELDS[c] for c in self.columns]
+
+
+def default_knowledge() -> list[KnowledgeSet]:
+    """Coarse to fine: the hour and the action (de Montjoye et al.'s setting), the day and the space worked in,
+    the hour and the object, a quarter-hour and the product, and the exact second (the raw log's resolution)
+    with the action."""
+    return [KnowledgeSet(time=t, columns=c) for t, c in (("1h", ["action"]), ("1d", ["container"]),
+                                                          ("1h", ["object"]), ("15m", ["product"]),
+                                                          ("1s", ["action"]))]
+
+
 class LeakScanParams(_Model):
     extract_embedded: bool = Field(
         True, description="Also find e-mail addresses and IPv4 addresses embedded inside longer strings.")
@@ -50,9 +108,9 @@ class DictionaryParams(_Model):
 
 class UnicityParams(_Model):
     points: list[int] = Field(default_factory=lambda: [1, 2, 4, 8], description="Numbers of known points p.")
-    time_bucket: str = Field("1h", description="The attacker's time resolution.")
-    point_columns: list[str] = Field(default_factory=lambda: ["action"],
-                                     description="What the attacker knows of each point besides its time.")
+    time_bucket: str | None = Field(None, description="Deprecated (runs recorded before `attacks.knowledge`): "
+                                                      "with point_columns, one more knowledge set.")
+    point_columns: list[str] | None = Field(None, description="Deprecated: see time_bucket.")
     targets: int = Field(1000, ge=1, description="Targets sampled (accounts with enough points).")
 
     @field_validator("points")
@@ -64,9 +122,25 @@ class UnicityParams(_Model):
 
     @field_validator("time_bucket")
     @classmethod
-    def _bucket(cls, v: str) -> str:
-        parse_duration(v)
+    def _bucket(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
         return v
+
+    @field_validator("point_columns")
+    @classmethod
+    def _point_columns(cls, v: list[str] | None) -> list[str] | None:
+        unknown = [c for c in v or () if c not in FIELD_OF_COLUMN and c not in KNOWLEDGE_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown event column(s) {unknown}; columns are {list(FIELD_OF_COLUMN)}")
+        return v
+
+    def legacy_set(self) -> KnowledgeSet | None:
+        """The knowledge set the deprecated ``time_bucket``/``point_columns`` describe, if either is given."""
+        if self.time_bucket is None and self.point_columns is None:
+            return None
+        columns = [FIELD_OF_COLUMN.get(c, c) for c in (self.point_columns or ["action"])]
+        return KnowledgeSet(time=self.time_bucket or "1h", columns=columns)
 
 
 class ProfileLinkageParams(_Model):
@@ -76,7 +150,9 @@ class ProfileLinkageParams(_Model):
     min_events: int = Field(5, ge=1, description="Actors with fewer events in a period are not profiled.")
     weights: dict[str, float] = Field(
         default_factory=lambda: {"hour_of_week": 1.0, "action": 1.0, "user_agent": 1.0, "ip_prefix": 1.0},
-        description="Weight of each feature block in the cosine similarity.")
+        description="Weight of each feature block in the cosine similarity: hour_of_week (the time, at the "
+                    "knowledge set's resolution), one block per known field (weight 1 unless given here), and "
+                    "the devices and networks every profiling attacker holds (user_agent, ip_prefix).")
     ipv4_prefix: int = Field(24, ge=8, le=32)
     hash_buckets: int = Field(512, ge=16, description="Feature-hashing width of user agents and IP prefixes.")
     min_overlap: float = Field(0.3, ge=0, le=1,
@@ -91,7 +167,7 @@ class ProfileLinkageParams(_Model):
     @field_validator("weights")
     @classmethod
     def _weights(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = set(v) - {"hour_of_week", "action", "user_agent", "ip_prefix"}
+        unknown = set(v) - {"hour_of_week", "user_agent", "ip_prefix", *KNOWLEDGE_FIELDS}
         if unknown:
             raise ValueError(f"unknown feature block(s) {sorted(unknown)}")
         return v
@@ -200,6 +276,10 @@ class AttackParams(_Model):
     target_account_types: list[str] = Field(
         default_factory=lambda: ["atlassian", "customer"],
         description="Account types attacked (persons; bots are not targets).")
+    knowledge: list[KnowledgeSet] = Field(
+        default_factory=default_knowledge,
+        description="What the attacker knows of a target's events: unicity and profile linkage run once per "
+                    "set, and each row names its set in params.knowledge.")
     leak_scan: LeakScanParams = Field(default_factory=lambda: LeakScanParams())
     dictionary: DictionaryParams = Field(default_factory=lambda: DictionaryParams())
     unicity: UnicityParams = Field(default_factory=lambda: UnicityParams())
@@ -218,3 +298,23 @@ class AttackParams(_Model):
         if unknown:
             raise ValueError(f"unknown check(s) {sorted(unknown)}; checks are {list(CHECKS)}")
         return v
+
+    @field_validator("knowledge")
+    @classmethod
+    def _knowledge(cls, v: list[KnowledgeSet]) -> list[KnowledgeSet]:
+        if not v:
+            raise ValueError("knowledge must list at least one knowledge set")
+        labels = [k.label for k in v]
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        if twice:
+            raise ValueError(f"knowledge set(s) given twice: {twice}")
+        return v
+
+    @property
+    def knowledge_sets(self) -> list[KnowledgeSet]:
+        """``knowledge``, plus the set of the deprecated ``unicity.time_bucket``/``point_columns`` (recorded by
+        runs made before knowledge sets) when it is not among them."""
+        legacy = self.unicity.legacy_set()
+        if legacy is None or legacy.label in {k.label for k in self.knowledge}:
+            return list(self.knowledge)
+        return [*self.knowledge, legacy]
