@@ -239,6 +239,11 @@ def not_applicable(check: str, metrics: tuple[str, ...], reason: str) -> list[Me
     return [Metric(check, m, float("nan"), 0, params={"applicable": False, "reason": reason}) for m in metrics]
 
 
+def not_measured(check: str, metrics: tuple[str, ...], reason: str) -> list[Metric]:
+    """Rows of a check that applies but could not be measured (e.g. no control population): a failure."""
+    return [Metric(check, m, float("nan"), 0, params={"measured": False, "reason": reason}) for m in metrics]
+
+
 def raised(check: str, error: BaseException) -> list[Metric]:
     """The row of a check that raised: not measured, and saying so (the exception type only)."""
     return [Metric(check, ERROR_METRIC, float("nan"), 0,
@@ -305,6 +310,12 @@ def _unicity_na(points: list[int], reason: str) -> list[Metric]:
     return [*rows, *not_applicable("unicity", ("baseline",), reason)]
 
 
+def _unicity_unmeasured(points: list[int], reason: str) -> list[Metric]:
+    rows = [Metric("unicity", m, float("nan"), 0, params={"p": k, "measured": False, "reason": reason})
+            for k in points for m in ("unique_share", "reidentified_share")]
+    return [*rows, *not_measured("unicity", ("baseline",), reason)]
+
+
 def _unicity(data: RunData, p: AttackParams) -> list[Metric]:
     u = p.unicity
     ctx = _event_context(data, p)
@@ -316,8 +327,8 @@ def _unicity(data: RunData, p: AttackParams) -> list[Metric]:
         return _unicity_na(u.points, f"released events lack {missing}")
     if data.synthetic:
         if "events" not in data.control:
-            return _unicity_na(u.points, "synthetic release: copies are told from chance by control persons, "
-                                         "and truth/control has no events")
+            return _unicity_unmeasured(u.points, "synthetic release: copies are told from chance by control "
+                                                 "persons, and truth/control has no events")
         return unicity_synthetic(data.raw["events"], data.control["events"], data.anon["events"],
                                  actor_column=column, targets=data.targets(p.target_account_types),
                                  control_targets=data.control_targets(p.target_account_types), points=u.points,
@@ -337,8 +348,8 @@ def _profile_linkage(data: RunData, p: AttackParams) -> list[Metric]:
     column, truth, mode, res = ctx
     if data.synthetic:
         if "events" not in data.control:
-            return not_applicable("profile_linkage", names, "synthetic release: copies are told from chance by "
-                                                            "control persons, and truth/control has no events")
+            return not_measured("profile_linkage", names, "synthetic release: copies are told from chance by "
+                                                          "control persons, and truth/control has no events")
         return profile_linkage_synthetic(data.raw["events"], data.control["events"], data.anon["events"],
                                          actor_column=column, targets=data.targets(p.target_account_types),
                                          control_targets=data.control_targets(p.target_account_types),
