@@ -110,8 +110,9 @@ class GenerationParams(BaseModel):
     config_changes_per_org: float = Field(6.0, ge=0, description="Mean config changes per org besides admin events.")
     rare_config_share: float = Field(0.15, ge=0, le=1, description=(
         "Share of a numeric setting's changes to a less common value (free-form settings have their own tail)."))
-    control_share: float = Field(0.25, ge=0, le=1,
-                                 description="Size of the held-out control population relative to the main one.")
+    control_share: float = Field(1.0, ge=0, le=1, description=(
+        "Held-out control accounts per org, relative to the org's own accounts (same orgs, never released). 1: "
+        "as many controls as members, so anonymeter's control rates need no size correction."))
     activity: ActivityParams = Field(default_factory=lambda: ActivityParams())
     session: SessionParams = Field(default_factory=lambda: SessionParams())
     behaviour: FittedBehaviour | None = Field(None, description=(

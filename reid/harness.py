@@ -241,6 +241,11 @@ def not_applicable(check: str, metrics: tuple[str, ...], reason: str) -> list[Me
     return [Metric(check, m, float("nan"), 0, params={"applicable": False, "reason": reason}) for m in metrics]
 
 
+def not_measured(check: str, metrics: tuple[str, ...], reason: str) -> list[Metric]:
+    """Rows of a check that applies but could not be measured (e.g. no control population): a failure."""
+    return [Metric(check, m, float("nan"), 0, params={"measured": False, "reason": reason}) for m in metrics]
+
+
 def raised(check: str, error: BaseException) -> list[Metric]:
     """The row of a check that raised: not measured, and saying so (the exception type only)."""
     return [Metric(check, ERROR_METRIC, float("nan"), 0,
@@ -336,6 +341,12 @@ def _known_columns(data: RunData, ks: KnowledgeSet) -> tuple[list[str], dict[str
     return kept, {"knowledge": ks.label, **({"left_out": left_out} if left_out else {})}
 
 
+def _unicity_unmeasured(points: list[int], reason: str) -> list[Metric]:
+    rows = [Metric("unicity", m, float("nan"), 0, params={"p": k, "measured": False, "reason": reason})
+            for k in points for m in ("unique_share", "reidentified_share")]
+    return [*rows, *not_measured("unicity", ("baseline",), reason)]
+
+
 def _unicity(data: RunData, p: AttackParams) -> list[Metric]:
     u = p.unicity
     sets = p.knowledge_sets
@@ -346,8 +357,8 @@ def _unicity(data: RunData, p: AttackParams) -> list[Metric]:
     if "event_time" not in data.anon["events"].collect_schema().names():
         return _unicity_na(u.points, "released events lack ['event_time']", sets)
     if data.synthetic and "events" not in data.control:
-        return _unicity_na(u.points, "synthetic release: copies are told from chance by control persons, "
-                                     "and truth/control has no events", sets)
+        reason = "synthetic release: copies are told from chance by control persons, and truth/control has no events"
+        return [m for ks in sets for m in _with(_unicity_unmeasured(u.points, reason), knowledge=ks.label)]
     out: list[Metric] = []
     for ks in sets:
         columns, named = _known_columns(data, ks)
@@ -377,8 +388,9 @@ def _profile_linkage(data: RunData, p: AttackParams) -> list[Metric]:
         return na("no event-level actors with times released")
     column, truth, mode, res = ctx
     if data.synthetic and "events" not in data.control:
-        return na("synthetic release: copies are told from chance by control persons, and truth/control has no "
-                  "events")
+        return [m for ks in sets for m in _with(not_measured(
+            "profile_linkage", names, "synthetic release: copies are told from chance by control persons, and "
+            "truth/control has no events"), knowledge=ks.label)]
     out: list[Metric] = []
     done: dict[tuple[str, tuple[str, ...]], list[Metric]] = {}
     for ks in sets:

@@ -62,9 +62,12 @@ READING = "synthetic release: a match counts only as a copy, in excess of contro
 
 def _excess(check: str, metric: str, hits: int, n: int, ctl_hits: int, n_ctl: int, params: dict[str, Any]) -> Metric:
     """(attack − control)/(1 − control) with anonymeter's interval; n = targets."""
-    if n == 0 or n_ctl == 0:
+    if n == 0:
         return Metric(check, metric, float("nan"), n, params={**params, "applicable": False,
-                                                              "reason": "no targets or no control persons"})
+                                                              "reason": "no targets"})
+    if n_ctl == 0:   # targets exist but chance cannot be measured: not measured, never a pass
+        return Metric(check, metric, float("nan"), n, params={**params, "measured": False,
+                                                              "reason": "no control persons"})
     risk, lo, hi = AttackCounts(n, hits, 0, 0, ctl_hits, n_ctl).risk()
     return Metric(check, metric, risk, n, ci_low=lo, ci_high=hi, params={**params, "n_control": n_ctl})
 

@@ -72,9 +72,9 @@ GLOSSARY: dict[str, Entry] = {
         "record: by trace (hour of week, actions, products, activity), by attribute row, and both (joint). The "
         "attacker flags the closer half as members; risk = (attack − control)/(1 − control), advantage = "
         "TPR − FPR. Where the chain declares ε, params.cap is the most any attacker can reach.",
-        "Near 0 is safe; an advantage above the ε cap contradicts the chain's DP claim. The attribute and joint "
-        "modes also see which orgs are in the data (controls come from other orgs), which account-level ε does "
-        "not bound; the trace mode is gated.",
+        "Near 0 is safe; an advantage above the ε cap contradicts the chain's DP claim. The controls are "
+        "held-out accounts of the same orgs, so every mode asks whether an account was in the data and every "
+        "mode is gated.",
         "Chen et al., GAN-Leaks, CCS 2020 (distance to the closest record); Hayes et al., LOGAN, PoPETs 2019; "
         "Yeom et al., CSF 2018 (advantage); Kairouz, Oh & Viswanath, ICML 2015 (the cap)."),
     "cross_tenant": Entry(
