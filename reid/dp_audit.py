@@ -70,7 +70,7 @@ MIN_SAMPLES = 10
 """Fewest noisy values the calibration test accepts (below: not measured)."""
 MAX_COPIES = 16
 """D grows up to this many copies of the run's units when fewer release nothing."""
-METRICS = ("sensitivity_ok", "epsilon_lower_bound", "passed")
+METRICS = ("sensitivity_ok", "epsilon_lower_bound", "passed", "epsilon_claimed")
 
 
 @dataclass(frozen=True)
@@ -261,12 +261,23 @@ def dp_audit(run: str | Path, chain: str, settings: AuditSettings) -> list[Metri
         return not_applicable("no step of the chain declares differential privacy")
     rows: list[Metric] = []
     for s in steps:
+        rows.append(declared(s))
         try:
             rows.extend(_audit_in_run(run, the_chain, s, settings))
         except (ValueError, KeyError, NotImplementedError, FileNotFoundError) as e:
             reason = f"the audit could not run: {type(e).__name__}: {e}"[:300]
             rows.append(Metric(CHECK, "passed", 0.0, 0, passed=False, params={"step": s.label, "reason": reason}))
     return rows
+
+
+def declared(s: Step) -> Metric:
+    """``epsilon_claimed``: the epsilon the step declares (``privacy_budget()``), as a figure of its own so
+    that ``check --baseline`` sees a chain that now spends more (a declared value: no sampling error, its
+    interval is the value itself). Read it with the privacy unit and delta in ``params``."""
+    b = s.anonymizer.privacy_budget()
+    return Metric(CHECK, "epsilon_claimed", float(b.epsilon), 1, ci_low=float(b.epsilon), ci_high=float(b.epsilon),
+                  params={"step": s.label, "mode": "declared", "claimed_delta": b.delta, "unit": b.unit,
+                          "what": "declared by the step, not measured"})
 
 
 def _audit_in_run(run: Path, chain: Chain, s: Step, settings: AuditSettings) -> list[Metric]:

@@ -46,16 +46,18 @@ import pyarrow.parquet as pq
 from generators.schema import IDENTIFIER_COLUMNS
 from reid import profiles
 from reid.cross_tenant import cross_tenant
-from reid.dictionary import dictionary_attack
+from reid.dictionary import candidate_domains, dictionary_attack
 from reid.dp_audit import AuditSettings, dp_audit
 from reid.leak_scan import leak_scan
 from reid.membership import declared_budget, membership
 from reid.params import AttackParams
+from reid.passthrough import passthrough
 from reid.profile_linkage import profile_linkage
 from reid.result import Metric
 from reid.synthetic import profile_linkage_synthetic, unicity_synthetic
 from reid.unicity import detect_resolution, unicity
 from reid.utility import utility
+from reid.weak_keys import candidate_keys, weak_key_attack
 
 log = logging.getLogger(__name__)
 ERROR_METRIC = "error"
@@ -289,13 +291,19 @@ def _leak_scan(data: RunData, p: AttackParams) -> list[Metric]:
     if "users" in raw and "account_type" in raw["users"].collect_schema().names():
         # an integration's display name is its product's ("Jenkins"), not a person's: persons' rows only
         raw["users"] = raw["users"].filter(pl.col("account_type").is_in(p.target_account_types))
-    return leak_scan(raw, data.anon, IDENTIFIER_COLUMNS, extract_embedded=p.leak_scan.extract_embedded)
+    columns = {t: list(dict.fromkeys([*IDENTIFIER_COLUMNS.get(t, []), *p.leak_scan.extra_columns.get(t, [])]))
+               for t in {*IDENTIFIER_COLUMNS, *p.leak_scan.extra_columns}}
+    return leak_scan(raw, data.anon, columns, extract_embedded=p.leak_scan.extract_embedded)
 
 
 def _dictionary(data: RunData, p: AttackParams) -> list[Metric]:
     d = p.dictionary
-    return dictionary_attack(data.raw, data.anon, d.columns, ipv4_prefix=d.ipv4_prefix,
+    rows = dictionary_attack(data.raw, data.anon, d.columns, ipv4_prefix=d.ipv4_prefix,
                              max_prefixes=d.max_prefixes, seed=p.seed)
+    if d.weak_keys:
+        domains, _ = candidate_domains(data.raw, d.ipv4_prefix, d.max_prefixes, p.seed)
+        rows += weak_key_attack(data.anon, domains, d.columns, candidate_keys(short_bytes=d.weak_key_bytes))
+    return rows
 
 
 def _unicity_na(points: list[int], reason: str) -> list[Metric]:
@@ -383,6 +391,10 @@ def _dp_audit(data: RunData, p: AttackParams) -> list[Metric]:
     return dp_audit(data.run, data.chain, settings)
 
 
+def _passthrough(data: RunData, p: AttackParams) -> list[Metric]:
+    return passthrough(data, p.passthrough.columns, seed=p.seed)
+
+
 CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
     "leak_scan": _leak_scan,
     "dictionary": _dictionary,
@@ -396,4 +408,5 @@ CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
     "cross_tenant": _cross_tenant,
     "utility": _utility,
     "dp_audit": _dp_audit,
+    "passthrough": _passthrough,
 }

@@ -3,14 +3,21 @@ mutant's ``sitecustomize`` is already applied when this module runs).
 
     python -m benchmarks.mutants.worker JOBS.json
 
-``JOBS.json`` lists jobs ``{"run": RUN, "chains": [REF, ...], "baseline": B or null, "result": FILE}``, done in
-order. For every chain of a job: ``anonymize --run RUN --chain REF``, ``validate --run RUN --chain REF``, ``attack --run RUN
---chain NAME``; then ``check --run RUN [--baseline B]`` (``check`` re-renders the report, so
-``RUN/report/summary.json`` says what the gate said). Each command goes through the real CLI
-(``anonbench.cli.app``) and its exit code is recorded; one interpreter for all of them saves the seconds of
-importing Beam, Great Expectations and PipelineDP again for every command. Chain mutants share one worker per
-batch (their chains are YAML files, the code is the checkout's); a code mutant has a worker of its own, started
-with its ``sitecustomize``.
+``JOBS.json`` lists jobs ``{"run": RUN, "chains": [REF, ...], "baseline": B or null, "result": FILE,
+"stop_early": bool, "judged": [NAME, ...]}``, done in order. For every chain of a job: ``anonymize --run RUN
+--chain REF``, ``validate --run RUN --chain REF``, ``attack --run RUN --chain NAME``; then ``check --run RUN
+[--baseline B]`` (``check`` re-renders the report, so ``RUN/report/summary.json`` says what the gate said).
+With ``stop_early`` (a privacy-weakening mutant) each chain is anonymized, attacked and gated first, and
+validated (then gated again) only when the gate found nothing — validation can only add problems — and the job
+stops at the first chain the gate flags: one flagged chain kills the mutant, the rest could only confirm it. A
+harmless mutant runs every chain in full and the gate once. A chain is flagged when the gate names it in a problem (a breach, a figure not
+measured, a regression against the baseline); only chains listed in ``judged`` count (the runner leaves out
+chains the unmutated baseline already fails on). The run copy holds the baseline's outputs of every chain,
+so the gate after a chain sees the chains not yet run as the baseline had them. Each command goes through the
+real CLI (``anonbench.cli.app``) and its exit code is recorded; one interpreter for all of them saves the
+seconds of importing Beam, Great Expectations and PipelineDP again for every command. Chain mutants share one
+worker per batch (their chains are YAML files, the code is the checkout's); a code mutant has a worker of its
+own, started with its ``sitecustomize``.
 """
 
 from __future__ import annotations
@@ -46,7 +53,20 @@ def chain_name(ref: str) -> str:
     return ref
 
 
-def run(run_dir: Path, chains: list[str], baseline: str | None) -> dict[str, Any]:
+def flagged(run_dir: Path, chains: list[str]) -> dict[str, list[str]]:
+    """The gate's problems in ``RUN/report/summary.json`` that name one of ``chains``, per chain."""
+    summary = run_dir / "report" / "summary.json"
+    problems = json.loads(summary.read_text()).get("problems", []) if summary.is_file() else []
+    out: dict[str, list[str]] = {}
+    for p in problems:
+        for c in chains:
+            if p.startswith((f"chain {c}:", f"REGRESSION chain {c}:")):
+                out.setdefault(c, []).append(p)
+    return out
+
+
+def run(run_dir: Path, chains: list[str], baseline: str | None, stop_early: bool = False,
+        judged: list[str] | None = None) -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
 
     def step(*args: str) -> int:
@@ -56,25 +76,46 @@ def run(run_dir: Path, chains: list[str], baseline: str | None) -> dict[str, Any
                       "output": tail if code not in (0,) else ""})
         return code
 
-    error = None
-    for ref in chains:
-        if step("anonymize", "--run", str(run_dir), "--chain", ref) != 0:
-            error = f"anonymize {chain_name(ref)} failed"
-            break
-        # exit 1 = a failed expectation: a finding the gate judges below; 2 or 3 = the run is broken
-        if step("validate", "--run", str(run_dir), "--chain", ref) not in (0, 1):
-            error = f"validate {chain_name(ref)} failed"
-            break
-        if step("attack", "--run", str(run_dir), "--chain", chain_name(ref)) != 0:
-            error = f"attack {chain_name(ref)} failed"
-            break
-    check_exit = None
-    if error is None:
-        args = ["check", "--run", str(run_dir)] + (["--baseline", baseline] if baseline else [])
-        check_exit = step(*args)
+    judged = list(judged) if judged is not None else [chain_name(r) for r in chains]
+    error, check_exit, ran, problems = None, None, [], {}
+
+    def gate() -> bool:
+        """Run the gate; True when it flags a judged chain run so far (or broke: ``error`` set)."""
+        nonlocal check_exit, problems, error
+        check_exit = step("check", "--run", str(run_dir), *(["--baseline", baseline] if baseline else []))
         if check_exit not in (0, 1):
             error = f"check exited {check_exit}"
-    return {"steps": steps, "check_exit": check_exit, "error": error}
+            return True
+        problems = flagged(run_dir, [c for c in ran if c in judged])
+        return bool(problems)
+
+    for i, ref in enumerate(chains):
+        name = chain_name(ref)
+        if step("anonymize", "--run", str(run_dir), "--chain", ref) != 0:
+            error = f"anonymize {name} failed"
+            break
+        # a weakening mutant is attacked and gated first (validation can only add problems, so a chain the
+        # gate already flags with the baseline's validation results needs no validation); the contract check
+        # follows only when nothing was found
+        if stop_early:
+            if step("attack", "--run", str(run_dir), "--chain", name) != 0:
+                error = f"attack {name} failed"
+                break
+            ran.append(name)
+            if gate():
+                break
+        # exit 1 = a failed expectation: a finding the gate judges; 2 or 3 = the run is broken
+        if step("validate", "--run", str(run_dir), "--chain", ref) not in (0, 1):
+            error = f"validate {name} failed"
+            break
+        if not stop_early:
+            if step("attack", "--run", str(run_dir), "--chain", name) != 0:
+                error = f"attack {name} failed"
+                break
+            ran.append(name)
+        if (stop_early or i == len(chains) - 1) and gate() and stop_early:
+            break
+    return {"steps": steps, "check_exit": check_exit, "error": error, "chains_run": ran, "flagged": problems}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     for job in json.loads(a.jobs.read_text()):
         t0 = time.perf_counter()
-        out = run(Path(job["run"]), list(job["chains"]), job.get("baseline"))
+        out = run(Path(job["run"]), list(job["chains"]), job.get("baseline"), bool(job.get("stop_early")),
+                  job.get("judged"))
         out["seconds"] = round(time.perf_counter() - t0, 2)
         Path(job["result"]).write_text(json.dumps(out, indent=1))
     return 0
