@@ -274,7 +274,8 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
             # suspicious (or too few): the event picked on the screening runs, estimated on fresh runs of D and
             # D' alike (noise around each one's own noise-off output)
             fresh = (_residuals(est0, f0, name, floor) + _residuals(est1, f1, name, floor)) if suspicious \
-                else _residuals(releases(nb.base, fresh_runs), f0, name, floor)
+                else (_residuals(releases(nb.base, fresh_runs), f0, name, floor)
+                      + _residuals(releases(d1_tables, fresh_runs), f1, name, floor))
             clb, k_top, k_shift = dp_stats.calibration_event(np.array(fresh), l1, settings.alpha, *event)
             res, picked = fresh, event
         else:   # nothing suspicious: every event on the screening runs, Bonferroni over the events

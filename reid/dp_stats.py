@@ -199,10 +199,11 @@ def estimate(event: Event, f: Callable[[Output], float], runs0: Sequence[Output]
     return _bound(event, t0, t1, delta, alpha)
 
 
-CALIBRATION_EVENTS: tuple[tuple[float, int], ...] = ((-0.5, 1), (0.0, 2), (0.0, 3))
+CALIBRATION_EVENTS: tuple[tuple[float, int], ...] = ((-0.5, 1), (-0.5, 2), (-0.5, 3), (-0.5, 4))
 """(t, k) of the calibration events {N >= t * l1} against {N >= (t + k) * l1}: the symmetric one-step event,
-and events k steps apart from the centre, whose far tail thins out much faster when the noise is too small
-(Laplace noise at half the scale: P(N >= 3 l1) falls from e^-3eps/2 to e^-6eps/2, while P(N >= 0) stays 1/2)."""
+and events k steps apart, whose far tail thins out much faster when the noise is too small (Laplace noise at
+half the scale: P(N >= 2.5 l1) falls from e^-1.25eps/2 to e^-2.5eps/2 while P(N >= -l1/2) stays above 1/2).
+All start at -l1/2, so that clipping below it (cells of noise-off value at least l1/2) cannot touch them."""
 
 
 def calibration_event(residuals: np.ndarray, l1: float, alpha: float, t: float, k: int) -> tuple[float, int, int]:
