@@ -1,13 +1,18 @@
 """`make mutants`: the privacy mutation score of the CI gate on ``configs/ci.yaml``.
 
 1. The baseline: ``anonbench run --config configs/ci.yaml`` once (data generated once, every unmutated chain
-   anonymized, validated, attacked; report and check). It must pass its own gate.
+   anonymized, validated, attacked; report and check). A chain the unmutated baseline already fails cannot show
+   a mutant: mutants are not judged on it (listed in the results), and a mutant that only affects such chains
+   is an error, never a kill.
 2. Every mutant (:mod:`benchmarks.mutants.corpus`) in a copy of that run directory — raw data, truth and the
-   unaffected chains' outputs hard-linked, the rest copied — re-runs only the chains it affects
-   (:mod:`benchmarks.mutants.worker`: anonymize, validate that chain, attack) and then the gate: ``anonbench
-   check --run COPY --baseline BASELINE/report/summary.json`` when ``anonbench check --help`` offers
-   ``--baseline``, else ``anonbench check`` plus the local comparison of :mod:`benchmarks.mutants.compare`.
-   Mutants run in parallel (``--jobs``, default: the cores, at most 2).
+   other chains' outputs hard-linked (the raw data never change between mutants of anonymizers, so they are
+   generated once), the rest copied — re-runs only the chains it affects (:mod:`benchmarks.mutants.worker`)
+   and the gate, ``anonbench check --run COPY --baseline BASELINE/report/summary.json`` (when ``anonbench check
+   --help`` offers ``--baseline``, else ``anonbench check`` plus the local comparison of
+   :mod:`benchmarks.mutants.compare`). A weakening mutant runs only as far as needed: chain by chain, attacked
+   and gated before it is validated, stopping at the first chain the gate flags; a harmless one runs in full.
+   Mutants run in parallel (``--jobs``, default: the cores, at most 2); chain mutants share workers, so the
+   imports (Beam, Great Expectations, PipelineDP) are paid once per batch.
 3. The score: killed / valid. Valid = every privacy-weakening mutant that ran, including those no chain of
    the config covers (they survive: the gate never runs the code they break). Harmless mutants flagged by the
    gate are false alarms and must be 0. Every survivor is listed with the reason.
