@@ -262,22 +262,23 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     # noise calibration (pure-DP measurements): screened on the screening runs of D, tested on fresh runs
     # when the screening looks suspicious, else on the screening runs themselves
     cal_ok = True
+    picked: tuple[float, int] | None
     for name, m in sorted(decl.items()):
         if m.delta != 0 or m.epsilon <= 0 or m.l1_sensitivity <= 0:
             continue
         floor = m.l1_sensitivity / 2
         l1 = m.l1_sensitivity
         res = _residuals(screen0, f0, name, floor) + _residuals(screen1, f1, name, floor)
-        event = dp_stats.best_calibration_event(np.array(res), l1) if res else dp_stats.CALIBRATION_EVENTS[0]
+        cal_event = dp_stats.best_calibration_event(np.array(res), l1) if res else dp_stats.CALIBRATION_EVENTS[0]
         if len(res) < MIN_SAMPLES or dp_stats.calibration_event(np.array(res), l1, dp_stats.SELECT_ALPHA,
-                                                                 *event)[0] > m.epsilon / 2:
+                                                                 *cal_event)[0] > m.epsilon / 2:
             # suspicious (or too few): the event picked on the screening runs, estimated on fresh runs of D and
             # D' alike (noise around each one's own noise-off output)
             fresh = (_residuals(est0, f0, name, floor) + _residuals(est1, f1, name, floor)) if suspicious \
                 else (_residuals(releases(nb.base, fresh_runs), f0, name, floor)
                       + _residuals(releases(d1_tables, fresh_runs), f1, name, floor))
-            clb, k_top, k_shift = dp_stats.calibration_event(np.array(fresh), l1, settings.alpha, *event)
-            res, picked = fresh, event
+            clb, k_top, k_shift = dp_stats.calibration_event(np.array(fresh), l1, settings.alpha, *cal_event)
+            res, picked = fresh, cal_event
         else:   # nothing suspicious: every event on the screening runs, Bonferroni over the events
             clb, k_top, k_shift = dp_stats.calibration_bound(np.array(res), l1, settings.alpha)
             picked = None

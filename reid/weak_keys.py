@@ -109,23 +109,23 @@ def weak_key_attack(anon: Mapping[str, pl.LazyFrame], domains: Mapping[str, pl.S
         if not runs or all(r.filter(pl.col("hex").is_not_null()).height == 0 for r in runs):
             live[domain] = []
             continue
-        values = domains.get(domain, pl.Series([], dtype=pl.String)).drop_nulls().unique().sort()
-        table = _digests(keys, values.head(PROBE).to_list())
-        hit = {int(i) for r in runs for i in _matches(r, table)["key"].to_list()}
+        probe = domains.get(domain, pl.Series([], dtype=pl.String)).drop_nulls().unique().sort()
+        probe_digests = _digests(keys, probe.head(PROBE).to_list())
+        hit = {int(i) for r in runs for i in _matches(r, probe_digests)["key"].to_list()}
         live[domain] = [k for i, k in enumerate(keys) if i in hit]
     out = []
     for table, cols in columns.items():
         for column, domain in cols.items():
             params = {"table": table, "column": column, "domain": domain, "attack": "weak_key",
                       "keys_tried": len(keys)}
-            runs = released.get((table, column))
-            if runs is None:
+            column_runs = released.get((table, column))
+            if column_runs is None:
                 out.append(Metric(CHECK, "reversed_share", float("nan"), 0,
                                   params={**params, "applicable": False, "reason": "column not released"}))
                 continue
-            values = domains.get(domain, pl.Series([], dtype=pl.String)).drop_nulls().unique().to_list()
-            found = _matches(runs, _digests(live.get(domain, []), values))
-            out.append(Metric.proportion(CHECK, "reversed_share", found["value"].n_unique(), runs.height,
+            candidates = domains.get(domain, pl.Series([], dtype=pl.String)).drop_nulls().unique().to_list()
+            found = _matches(column_runs, _digests(live.get(domain, []), candidates))
+            out.append(Metric.proportion(CHECK, "reversed_share", found["value"].n_unique(), column_runs.height,
                                          params={**params, "keys_hit": found["key"].n_unique()},
                                          seconds=time.perf_counter() - t0))
     return out

@@ -7,9 +7,11 @@ mutant's ``sitecustomize`` is already applied when this module runs).
 "stop_early": bool, "judged": [NAME, ...]}``, done in order. For every chain of a job: ``anonymize --run RUN
 --chain REF``, ``validate --run RUN --chain REF``, ``attack --run RUN --chain NAME``; then ``check --run RUN
 [--baseline B]`` (``check`` re-renders the report, so ``RUN/report/summary.json`` says what the gate said).
-With ``stop_early`` (a privacy-weakening mutant) each chain is anonymized, attacked and gated first, and
-validated (then gated again) only when the gate found nothing — validation can only add problems — and the job
-stops at the first chain the gate flags: one flagged chain kills the mutant, the rest could only confirm it. A
+With ``stop_early`` (a privacy-weakening mutant) each chain is anonymized, attacked with the cheap checks
+(:data:`FAST_CHECKS`) and gated (the checks not run yet count as nothing, not as "not measured"), then attacked
+with every check and gated, and validated (then gated again) only when the gate found nothing — each stage can
+only add problems (the first gate sets aside only the "did not run" lines of the checks not run yet) — and the
+job stops at the first chain the gate flags: one flagged chain kills the mutant, the rest could only confirm it. A
 harmless mutant runs every chain in full and the gate once. A chain is flagged when the gate names it in a problem (a breach, a figure not
 measured, a regression against the baseline); only chains listed in ``judged`` count (the runner leaves out
 chains the unmutated baseline already fails on). The run copy holds the baseline's outputs of every chain,
@@ -53,16 +55,37 @@ def chain_name(ref: str) -> str:
     return ref
 
 
-def flagged(run_dir: Path, chains: list[str]) -> dict[str, list[str]]:
-    """The gate's problems in ``RUN/report/summary.json`` that name one of ``chains``, per chain."""
+FAST_CHECKS = ("leak_scan", "dictionary", "passthrough", "quasi_identifiers", "unicity", "dp_audit")
+"""The attack's first pass for a weakening mutant: the checks that are cheap and kill most mutants."""
+
+
+def flagged(run_dir: Path, chains: list[str], measured_only: bool = False) -> dict[str, list[str]]:
+    """The gate's problems in ``RUN/report/summary.json`` that name one of ``chains``, per chain.
+    ``measured_only``: leave out the "did not run" lines (after a partial attack: the checks not run yet); a
+    check of the partial attack that raised or ran short still counts."""
     summary = run_dir / "report" / "summary.json"
     problems = json.loads(summary.read_text()).get("problems", []) if summary.is_file() else []
     out: dict[str, list[str]] = {}
     for p in problems:
+        if measured_only and " not measured: did not run" in p and not p.startswith("REGRESSION "):
+            continue
         for c in chains:
             if p.startswith((f"chain {c}:", f"REGRESSION chain {c}:")):
                 out.setdefault(c, []).append(p)
     return out
+
+
+def fast_config(run_dir: Path) -> Path:
+    """The run's recorded config with the attacks limited to :data:`FAST_CHECKS` (written beside the run)."""
+    import yaml
+
+    config = dict(json.loads((run_dir / "manifest.json").read_text()).get("config") or {})
+    attacks = dict(config.get("attacks") or {})
+    attacks["checks"] = [c for c in attacks.get("checks", FAST_CHECKS) if c in FAST_CHECKS]
+    config["attacks"] = attacks
+    path = run_dir.parent / "fast-attack.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 def run(run_dir: Path, chains: list[str], baseline: str | None, stop_early: bool = False,
@@ -79,14 +102,14 @@ def run(run_dir: Path, chains: list[str], baseline: str | None, stop_early: bool
     judged = list(judged) if judged is not None else [chain_name(r) for r in chains]
     error, check_exit, ran, problems = None, None, [], {}
 
-    def gate() -> bool:
+    def gate(partial: bool = False) -> bool:
         """Run the gate; True when it flags a judged chain run so far (or broke: ``error`` set)."""
         nonlocal check_exit, problems, error
         check_exit = step("check", "--run", str(run_dir), *(["--baseline", baseline] if baseline else []))
         if check_exit not in (0, 1):
             error = f"check exited {check_exit}"
             return True
-        problems = flagged(run_dir, [c for c in ran if c in judged])
+        problems = flagged(run_dir, [c for c in ran if c in judged], measured_only=partial)
         return bool(problems)
 
     for i, ref in enumerate(chains):
@@ -98,10 +121,17 @@ def run(run_dir: Path, chains: list[str], baseline: str | None, stop_early: bool
         # gate already flags with the baseline's validation results needs no validation); the contract check
         # follows only when nothing was found
         if stop_early:
-            if step("attack", "--run", str(run_dir), "--chain", name) != 0:
+            # the cheap checks first (a figure they breach or worsen kills the mutant; the checks not run yet
+            # are "not measured" in this gate, which does not count), then every check
+            if step("attack", "--run", str(run_dir), "--chain", name, "--config", str(fast_config(run_dir))) != 0:
                 error = f"attack {name} failed"
                 break
             ran.append(name)
+            if gate(partial=True):
+                break
+            if step("attack", "--run", str(run_dir), "--chain", name) != 0:
+                error = f"attack {name} failed"
+                break
             if gate():
                 break
         # exit 1 = a failed expectation: a finding the gate judges; 2 or 3 = the run is broken

@@ -80,6 +80,8 @@ def test_a_weakening_mutant_stops_at_the_first_flagged_chain_and_skips_its_valid
                                                                                       monkeypatch) -> None:
     calls: list[tuple[str, ...]] = []
 
+    _touch(tmp_path / "manifest.json", json.dumps({"config": {"attacks": {"checks": ["leak_scan", "membership"]}}}))
+
     def cli(args: list[str]) -> tuple[int, str]:
         calls.append(tuple(args[:1] + args[-1:]))
         if args[0] == "check":
@@ -93,6 +95,7 @@ def test_a_weakening_mutant_stops_at_the_first_flagged_chain_and_skips_its_valid
     assert out["chains_run"] == ["a"] and out["flagged"] == {"a": [
         "chain a: check leak_scan, metric leaked_values = 1, threshold <= 0 (n=1)"]}
     assert [c[0] for c in calls] == ["anonymize", "attack", "check"]      # no validate, chain b never run
+    assert calls[1][-1].endswith("fast-attack.yaml")                      # the cheap checks only
     calls.clear()
     out = worker.run(tmp_path, ["b", "c"], None, stop_early=False)        # harmless: every chain, in full
     assert [c[0] for c in calls] == ["anonymize", "validate", "attack", "anonymize", "validate", "attack", "check"]
