@@ -55,6 +55,9 @@ def chain_name(ref: str) -> str:
     return ref
 
 
+ONE_WORKER = ("--direct_num_workers=1",)
+"""Beam's in-process runner in this process: the mutants already run ``--jobs`` at a time, and worker
+processes would pay the start-up and the pickling of every bundle (the output is byte-identical)."""
 FAST_CHECKS = ("leak_scan", "dictionary", "passthrough", "quasi_identifiers", "unicity", "dp_audit")
 """The attack's first pass for a weakening mutant: the checks that are cheap and kill most mutants."""
 
@@ -114,7 +117,7 @@ def run(run_dir: Path, chains: list[str], baseline: str | None, stop_early: bool
 
     for i, ref in enumerate(chains):
         name = chain_name(ref)
-        if step("anonymize", "--run", str(run_dir), "--chain", ref) != 0:
+        if step("anonymize", "--run", str(run_dir), "--chain", ref, *ONE_WORKER) != 0:
             error = f"anonymize {name} failed"
             break
         # a weakening mutant is attacked and gated first (validation can only add problems, so a chain the
@@ -135,7 +138,7 @@ def run(run_dir: Path, chains: list[str], baseline: str | None, stop_early: bool
             if gate():
                 break
         # exit 1 = a failed expectation: a finding the gate judges; 2 or 3 = the run is broken
-        if step("validate", "--run", str(run_dir), "--chain", ref) not in (0, 1):
+        if step("validate", "--run", str(run_dir), "--chain", ref, *ONE_WORKER) not in (0, 1):
             error = f"validate {name} failed"
             break
         if not stop_early:

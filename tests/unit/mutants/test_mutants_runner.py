@@ -96,6 +96,7 @@ def test_a_weakening_mutant_stops_at_the_first_flagged_chain_and_skips_its_valid
         "chain a: check leak_scan, metric leaked_values = 1, threshold <= 0 (n=1)"]}
     assert [c[0] for c in calls] == ["anonymize", "attack", "check"]      # no validate, chain b never run
     assert calls[1][-1].endswith("fast-attack.yaml")                      # the cheap checks only
+    assert calls[0][-1] == "--direct_num_workers=1"
     calls.clear()
     out = worker.run(tmp_path, ["b", "c"], None, stop_early=False)        # harmless: every chain, in full
     assert [c[0] for c in calls] == ["anonymize", "validate", "attack", "anonymize", "validate", "attack", "check"]
