@@ -9,7 +9,8 @@ Within one process such noise still looks random (the generator moves on), so th
 
 The test: the step's input D (the audit's neighbouring-dataset sample) is written to a temporary folder and two
 new interpreters (``python -m reid.dp_repeat``) each rebuild the step from the run's manifest and release D once
-with the noise off and with it on. What identifies a noise draw: when every noise-off value is a whole number
+with the noise off and with it on (again, up to ``ATTEMPTS`` times, until a release holds a cell: partition
+selection is random too). What identifies a noise draw: when every noise-off value is a whole number
 (sums of counts) the fractional part of each noisy value, to 6 decimals — contribution bounding may sample a
 different subset in each process and move the whole part, never the fractional part of the noise; otherwise the
 noisy minus the noise-off value. These are compared as sets — a library may hand its draws to the cells in a
@@ -41,6 +42,8 @@ from reid.result import Metric
 
 CHECK = "dp_audit"
 TIMEOUT = 300.0
+ATTEMPTS = 20
+"""Noisy releases a process makes until one holds a cell (each noise draw of the failed ones is kept too)."""
 
 
 def _write(folder: Path, tables: Mapping[str, pa.Table]) -> None:
@@ -77,7 +80,7 @@ def fresh_noise(run: Path, chain: str, index: int, tables: Mapping[str, pa.Table
                 outs.append(json.loads(out.strip().splitlines()[-1]))
     params = {**common, "mode": "fresh_noise"}
     if not failed and len(outs) == 2 and not (outs[0]["noisy"] and outs[1]["noisy"]):
-        failed = "a release process released no cell: nothing to compare"
+        failed = f"a release process released no cell in {ATTEMPTS} releases: nothing to compare"
     if failed or len(outs) != 2:
         return Metric(CHECK, "fresh_noise_ok", math.nan, 0, passed=False,
                       params={**params, "measured": False, "reason": failed or "no release"})
@@ -100,9 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     step = chain_of_run(Path(run), chain).steps[int(index)]
     tables, cols = _read(Path(folder)), json.loads(columns)
     center = call_measure(step.anonymizer, tables, cols, noise=False)
-    noisy = call_measure(step.anonymizer, tables, cols, noise=True)
-    print(json.dumps({"noise": [noisy[k] - center[k] for k in sorted(noisy, key=repr) if k in center],
-                      "noisy": [noisy[k] for k in sorted(noisy, key=repr)],
+    noise: list[float] = []
+    noisy: list[float] = []
+    for _ in range(ATTEMPTS):   # partition selection is random too: a release may hold no cell
+        release = call_measure(step.anonymizer, tables, cols, noise=True)
+        noise += [release[k] - center[k] for k in sorted(release, key=repr) if k in center]
+        noisy += [release[k] for k in sorted(release, key=repr)]
+        if noisy:
+            break
+    print(json.dumps({"noise": noise, "noisy": noisy,
                       "whole": bool(center) and all(float(v).is_integer() for v in center.values())}))
     return 0
 
