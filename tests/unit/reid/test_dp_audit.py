@@ -206,3 +206,25 @@ def test_registered_with_a_default_threshold() -> None:
     t = th.defaults().for_metric("dp_audit", "passed", {})
     assert t is not None and t.passes(0.0) is False and t.passes(1.0) is True
     assert "dp_audit" in th.HARD_CHECKS
+
+
+def test_noise_seeded_once_per_process_fails_the_fresh_noise_test(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """numpy noise with a constant seed looks random within a process; two new processes draw the same."""
+    import os
+
+    from benchmarks.mutants.apply import REPO, materialize
+    from benchmarks.mutants.corpus import by_name
+    from reid.dp_neighbours import chain_of_run
+    from reid.dp_repeat import fresh_noise
+
+    run = _fake_run(tmp_path / "run", [{"use": "dp.aggregate", "columns": {"events": ["product"]},
+                                        "with": {"epsilon": 1.0, "period": "week", "max_partitions_contributed": 8,
+                                                 "max_contributions_per_partition": 100}}])
+    (dp,) = chain_of_run(run, "c").steps
+    tables = {"events": events()}
+    assert fresh_noise(run, "c", dp.index, tables, dp.columns, {}).passed is True
+    site = materialize(by_name(["dp-fixed-seed"])[0], tmp_path / "mutant").env["PYTHONPATH"]
+    monkeypatch.setenv("PYTHONPATH", site + os.pathsep + os.environ.get("PYTHONPATH", str(REPO)))
+    seeded = fresh_noise(run, "c", dp.index, tables, dp.columns, {})
+    assert seeded.passed is False and seeded.value == 0.0 and seeded.params["noise_repeated"] == seeded.n > 0
