@@ -46,16 +46,18 @@ import pyarrow.parquet as pq
 from generators.schema import LEAK_SCAN_COLUMNS, OBJECT_ID_COLUMNS
 from reid import profiles
 from reid.cross_tenant import cross_tenant
-from reid.dictionary import dictionary_attack
+from reid.dictionary import candidate_domains, dictionary_attack
 from reid.dp_audit import AuditSettings, dp_audit
 from reid.leak_scan import leak_scan
 from reid.membership import declared_budget, membership
 from reid.params import AttackParams, KnowledgeSet
+from reid.passthrough import passthrough
 from reid.profile_linkage import profile_linkage, profile_resolution
 from reid.result import Metric
 from reid.synthetic import profile_linkage_synthetic, unicity_synthetic
 from reid.unicity import comparable_columns, detect_resolution, unicity
 from reid.utility import utility
+from reid.weak_keys import candidate_keys, weak_key_attack
 
 log = logging.getLogger(__name__)
 _OBJECT_IDS = {(t, c) for t, cs in OBJECT_ID_COLUMNS.items() for c in cs}
@@ -297,6 +299,8 @@ def _leak_scan(data: RunData, p: AttackParams) -> list[Metric]:
         # an integration's display name is its product's ("Jenkins"), not a person's: persons' rows only
         raw["users"] = raw["users"].filter(pl.col("account_type").is_in(p.target_account_types))
     columns = {t: [c for c in cs if (t, c) not in _OBJECT_IDS] for t, cs in LEAK_SCAN_COLUMNS.items()}
+    for t, cs in p.leak_scan.extra_columns.items():
+        columns[t] = list(dict.fromkeys([*columns.get(t, []), *cs]))
     events = raw.get("events")
     if events is not None and "org_id" in events.collect_schema().names():
         # object and container ids of one tenant, of at least MIN_ID_CHARS characters: an id several tenants
@@ -313,8 +317,12 @@ def _leak_scan(data: RunData, p: AttackParams) -> list[Metric]:
 
 def _dictionary(data: RunData, p: AttackParams) -> list[Metric]:
     d = p.dictionary
-    return dictionary_attack(data.raw, data.anon, d.columns, ipv4_prefix=d.ipv4_prefix,
+    rows = dictionary_attack(data.raw, data.anon, d.columns, ipv4_prefix=d.ipv4_prefix,
                              max_prefixes=d.max_prefixes, seed=p.seed)
+    if d.weak_keys:
+        domains, _ = candidate_domains(data.raw, d.ipv4_prefix, d.max_prefixes, p.seed)
+        rows += weak_key_attack(data.anon, domains, d.columns, candidate_keys(short_bytes=d.weak_key_bytes))
+    return rows
 
 
 def _unicity_na(points: list[int], reason: str, sets: list[KnowledgeSet]) -> list[Metric]:
@@ -449,6 +457,10 @@ def _dp_audit(data: RunData, p: AttackParams) -> list[Metric]:
     return dp_audit(data.run, data.chain, settings)
 
 
+def _passthrough(data: RunData, p: AttackParams) -> list[Metric]:
+    return passthrough(data, p.passthrough.columns, seed=p.seed)
+
+
 CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
     "leak_scan": _leak_scan,
     "dictionary": _dictionary,
@@ -462,4 +474,5 @@ CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
     "cross_tenant": _cross_tenant,
     "utility": _utility,
     "dp_audit": _dp_audit,
+    "passthrough": _passthrough,
 }

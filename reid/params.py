@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reid.utility import DIRECTION
 
 CHECKS = ("leak_scan", "dictionary", "unicity", "profile_linkage", "quasi_identifiers", "singling_out",
-          "linkability", "inference", "membership", "cross_tenant", "utility", "dp_audit")
+          "linkability", "inference", "membership", "cross_tenant", "utility", "dp_audit", "passthrough")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -93,6 +93,11 @@ def default_knowledge() -> list[KnowledgeSet]:
 class LeakScanParams(_Model):
     extract_embedded: bool = Field(
         True, description="Also find e-mail addresses and IPv4 addresses embedded inside longer strings.")
+    extra_columns: dict[str, list[str]] = Field(
+        default_factory=lambda: {"users": ["team_id"], "orgs": ["name", "domain"]},
+        description="Raw columns searched for besides the persons' identifiers (generators.schema."
+                    "IDENTIFIER_COLUMNS): internal team ids, which join back to the source, and the tenant's "
+                    "name and domain, which name the customer every row belongs to.")
 
 
 class DictionaryParams(_Model):
@@ -104,6 +109,9 @@ class DictionaryParams(_Model):
         description="Anonymized table -> column -> candidate domain (account_id | email | ipv4).")
     ipv4_prefix: int = Field(24, ge=16, le=32, description="The attacker enumerates these raw IPv4 prefixes.")
     max_prefixes: int = Field(4000, ge=1, description="At most this many prefixes (the busiest) are enumerated.")
+    weak_keys: bool = Field(True, description="Also try HMAC pseudonyms under weak keys: empty, short, published "
+                                              "defaults (reid.weak_keys).")
+    weak_key_bytes: int = Field(1, ge=0, le=2, description="Every key of at most this many bytes is tried.")
 
 
 class UnicityParams(_Model):
@@ -247,6 +255,15 @@ class UtilityParams(_Model):
         return v
 
 
+class PassthroughParams(_Model):
+    """Released columns compared with their raw values (see :mod:`reid.passthrough`)."""
+
+    columns: dict[str, list[str]] = Field(
+        default_factory=lambda: {"orgs": ["n_accounts", "created_at"], "users": ["created_at"],
+                                 "config_changes": ["old_value", "new_value"]},
+        description="Table -> quasi-identifying columns whose released precision is measured.")
+
+
 class DpAuditParams(_Model):
     """How hard ``dp_audit`` looks at each DP step (see :mod:`reid.dp_audit`)."""
 
@@ -288,6 +305,7 @@ class AttackParams(_Model):
     cross_tenant: CrossTenantParams = Field(default_factory=lambda: CrossTenantParams())
     utility: UtilityParams = Field(default_factory=lambda: UtilityParams())
     dp_audit: DpAuditParams = Field(default_factory=lambda: DpAuditParams())
+    passthrough: PassthroughParams = Field(default_factory=lambda: PassthroughParams())
 
     @field_validator("checks")
     @classmethod

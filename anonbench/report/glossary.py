@@ -83,6 +83,17 @@ GLOSSARY: dict[str, Entry] = {
         "attacker link.",
         "Near 0 is safe; shared e-mails or stable behaviour make it high.",
         "Narayanan & Shmatikov, Robust De-anonymization of Large Sparse Datasets, IEEE S&P 2008."),
+    "passthrough": Entry(
+        "Raw precision passed through",
+        "For each quasi-identifying column the chain may coarsen or shift (org sizes, creation dates, settings "
+        "values), compares the released value of each org or account with its raw one: exact_share is the "
+        "share released unchanged; for times, shared_offset the share whose released-minus-raw offset equals "
+        "another random unit's (an insider who knows their own offset undoes a shared one).",
+        "No absolute bound: compare with a baseline. A coarsened column is near 0, a column with rare values "
+        "suppressed a little below 1, a raw one 1; per-person date shifts give a shared_offset near 1/61, a "
+        "constant shift 1.",
+        "Hundepool et al., Statistical Disclosure Control, Wiley 2012 (quasi-identifiers and their precision); "
+        "El Emam & Arbuckle, Anonymizing Health Data, O'Reilly 2013 (date shifting per person)."),
     "utility": Entry(
         "Utility",
         "The same queries asked of every release: the 1-, 2- and 3-way marginals over product, action, hour of "
