@@ -28,7 +28,7 @@ from anonymizers import registry as registry_mod
 from anonymizers.chain import Chain, find_chain, load_spec, resolve_chain, secret_references
 from anonymizers.dp_aggregate import rows_of
 from anonymizers.local import TableStats, apply_steps, first_pass_tables, step_partial
-from pipelines import commit, manifest
+from pipelines import commit, handoff, manifest
 from pipelines.options import converge, make_pipeline_options
 from pipelines.runio import (
     PARQUET_OPTS,
@@ -175,6 +175,26 @@ def fit_release(pairs: list[tuple[str, Any]], chain: Chain, step_index: int, sta
     return release
 
 
+def fit_release_ticket(pairs: list[tuple[str, Any]], chain: Chain, step_index: int,
+                       stats_dir: str) -> handoff.Ticket:
+    """:func:`fit_release`, the release handed off once to the shard writers (see :mod:`pipelines.handoff`:
+    a side input would be recomputed, noise included, by every reader on the DaskRunner)."""
+    release = fit_release(pairs, chain, step_index, stats_dir)
+    return handoff.put(release, Path(stats_dir) / "handoff", f"release-{step_index}")
+
+
+def release_jobs(ticket: handoff.Ticket, chain: Chain, step_index: int) -> list[tuple[int, handoff.Ticket]]:
+    """One (shard number, ticket) per output shard of the handed-off release."""
+    n = chain.steps[step_index].anonymizer.release_shards(handoff.get(ticket))
+    return [(i, ticket) for i in range(n)]
+
+
+def write_release_job(job: tuple[int, handoff.Ticket], chain: Chain, step_index: int, out_dir: str,
+                      stats_dir: str) -> None:
+    i, ticket = job
+    write_release_shard(i, chain, step_index, out_dir, stats_dir, handoff.get(ticket))
+
+
 def write_release_shard(i: int, chain: Chain, step_index: int, out_dir: str, stats_dir: str,
                         release: Any) -> None:
     """Shard ``i`` of every table the step releases, written atomically (and its row counts)."""
@@ -229,16 +249,15 @@ class AnonymizeChain(beam.PTransform):
 
     def _release_shards(self, partials: beam.PCollection, i: int) -> None:
         chain = self.chain
-        release = (partials
-                   | f"Step{i}MergePerTable" >> beam.CombinePerKey(MergePartials(chain, i))
-                   | f"Step{i}Gather" >> beam.combiners.ToList()
-                   | f"Step{i}FitRelease" >> beam.Map(fit_release, chain, i, self.stats_dir))
-        anonymizer = chain.steps[i].anonymizer
-        (release
-         | f"Step{i}Shards" >> beam.FlatMap(lambda r: range(anonymizer.release_shards(r)))
+        # The release is computed once and reaches the shard writers in the main input, by ticket (not as a
+        # side input: the DaskRunner recomputes a side input, noise included, in every task that reads it).
+        (partials
+         | f"Step{i}MergePerTable" >> beam.CombinePerKey(MergePartials(chain, i))
+         | f"Step{i}Gather" >> beam.combiners.ToList()
+         | f"Step{i}FitRelease" >> beam.Map(fit_release_ticket, chain, i, self.stats_dir)
+         | f"Step{i}Shards" >> beam.FlatMap(release_jobs, chain, i)
          | f"Step{i}Spread" >> beam.Reshuffle()
-         | f"Step{i}WriteShards" >> beam.Map(write_release_shard, chain, i, self.out_dir, self.stats_dir,
-                                             release=beam.pvalue.AsSingleton(release)))
+         | f"Step{i}WriteShards" >> beam.Map(write_release_job, chain, i, self.out_dir, self.stats_dir))
 
     def _release(self, partials: beam.PCollection, i: int) -> None:
         import pipeline_dp
