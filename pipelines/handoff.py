@@ -52,11 +52,11 @@ def put(value: Any, folder: str | Path, name: str) -> Ticket:
 
 
 def get(ticket: Ticket) -> Any:
-    """The value behind ``ticket``, loaded once per process (the last one is kept)."""
+    """The value behind ``ticket``, loaded once per process (the last four are kept)."""
     return _load(ticket.path, ticket.sha256)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=4)
 def _load(path: str, sha256: str) -> Any:
     try:
         data = Path(path).read_bytes()
