@@ -89,6 +89,7 @@ def _nondeterministic(run: Path, chains: tuple[str, ...]) -> list[str]:
 
 def test_both_workers_do_work(runs: Runs) -> None:
     # Beam 2.77's default put all of a small run's shards into one Dask partition: one worker did everything
+    print("compute seconds per worker:", {w: round(s, 1) for w, s in runs.busy.items()})
     assert len(runs.busy) == 2, runs.busy
     total = sum(runs.busy.values())
     assert total > 0 and min(runs.busy.values()) >= 0.1 * total, runs.busy
@@ -152,11 +153,12 @@ def test_dp_release_is_non_empty_and_within_its_noise(runs: Runs) -> None:
 DRAWS = 16
 Z = 7.0
 """Row counts of a synthetic release are functions of noisy measurements (sums over many cells with independent
-Gaussian noise: close to normal). For a new draw X and the mean m and sample sd s of DRAWS independent draws
-of the same data, (X - m) / (s sqrt(1 + 1/DRAWS)) follows Student's t with DRAWS - 1 degrees of freedom;
+Gaussian noise). For a new draw X and the mean m and sample sd s of DRAWS independent draws of the same data,
+(X - m) / (s sqrt(1 + 1/DRAWS)) follows Student's t with DRAWS - 1 degrees of freedom when X is normal;
 |t_15| > 7 has probability ~6e-6, so the six checks (3 tables x 2 runners) fail by chance with p < 4e-5.
-On the ci population (measured: orgs 262 +- 17, users 2,529 +- 67, events 177k +- 18k) the band excludes an
-empty release by a wide margin."""
+orgs and users are close to normal (measured: 262 +- 17 and 2,529 +- 67 on the ci population); events have a
+heavy upper tail (an account that the noise puts into a high activity bin brings thousands of events: sd 18k
+in one set of draws, 48k in another, mean ~180k) and are compared on the log scale."""
 
 
 def _synth_rows(run: Path) -> dict[str, int]:
@@ -202,11 +204,16 @@ def test_dp_synthetic_release_is_complete_and_within_its_noise(runs: Runs) -> No
     assert man[local]["output_schemas"] == man[dask]["output_schemas"]
     draws = _independent_draws(local)
     for t in SYNTH:
-        m, s = draws[t].mean(), draws[t].std(ddof=1)
+        scale = np.log if t == "events" else (lambda x: x)
+        v = scale(draws[t])
+        m, s = v.mean(), v.std(ddof=1)
         band = Z * s * math.sqrt(1 + 1 / DRAWS)
-        assert m - band > 0, (t, m, s)
+        if t != "events":
+            assert m - band > 0, (t, m, s)  # the band excludes an empty release
         for r in (local, dask):
-            assert abs(rows[r][t] - m) <= band, f"{r.name} {t}: {rows[r][t]} rows, draws {m:.0f} +- {s:.0f}"
+            x = scale(float(rows[r][t]))
+            assert abs(x - m) <= band, f"{r.name} {t}: {rows[r][t]} rows, draws {draws[t].mean():.0f} +- " \
+                                       f"{draws[t].std(ddof=1):.0f}"
 
 
 def test_validation_results_equal_but_for_timings(runs: Runs) -> None:
