@@ -3,8 +3,9 @@
 One Beam element per raw shard. For every stateful step, a first pass pushes each shard through the steps
 before it and reduces it to the step's ``partial``; ``CombinePerKey`` merges the partials per table and the
 step's ``finalize`` turns them into a state that is handed off once (``pipelines.handoff``) and joined to
-every shard of the later passes (no side inputs: the DaskRunner recomputes them in every reader). The main pass streams each shard batch by
-batch through the whole chain and writes the shard under the same number, atomically. An aggregating step
+every shard of the later passes (no side inputs: the DaskRunner recomputes them in every reader). The main
+pass streams each shard batch by batch through the whole chain and writes the shard under the same number,
+atomically. An aggregating step
 (``dp.aggregate``) pre-aggregates per shard, sums per (account, partition) across shards and runs PipelineDP
 on its ``BeamBackend``. Everything goes to a staging area beside the run and is committed at the end with one
 rename (``pipelines.commit``), the manifest written last with ``chains[<chain>]`` (parameters with key
