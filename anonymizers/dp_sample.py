@@ -78,8 +78,9 @@ def population(model: SynthModel, seed: int, start: dt.date, days: int, events_p
         active = max(a.n, 0)
         groups.append(np.full(active + max(a.zero, 0), g))
         b = search_categorical(rng, np.cumsum(a.bins), active) if active else np.zeros(0, np.int64)
-        ev = np.floor(np.exp(rng.uniform(np.log(lo[b]), np.log(np.maximum(hi[b], lo[b] + 1))))).astype(np.int64)
-        events.append(np.r_[np.clip(ev, lo[b], np.maximum(hi[b] - 1, lo[b])).astype(np.int64),
+        top = hi[b] if a.max_events is None else np.minimum(hi[b], a.max_events + 1)  # [lo, top) per account
+        ev = np.floor(np.exp(rng.uniform(np.log(lo[b]), np.log(np.maximum(top, lo[b] + 1))))).astype(np.int64)
+        events.append(np.r_[np.clip(ev, lo[b], np.maximum(top - 1, lo[b])).astype(np.int64),
                             np.zeros(max(a.zero, 0), np.int64)])
     acc_group = np.concatenate(groups).astype(np.int64)
     acc_events = np.concatenate(events)
