@@ -22,7 +22,7 @@ from anonymizers.dp_measure import (
     spec_map,
     transition_cells,
 )
-from anonymizers.dp_sample import population
+from anonymizers.dp_sample import in_bin, octave_decay, population
 from anonymizers.dp_stats import GROUPS, AccountStats
 from anonymizers.dp_synthesize import DpSynthesize, DpSynthesizeParams
 from generators.catalog import markov_chain
@@ -139,3 +139,18 @@ def test_shrunk_week_flattens_noise_and_keeps_a_strong_profile() -> None:
     cv = [x.std() / x.mean() for x in noisy]
     cv_raw = [x.std() / x.mean() for x in raw]
     assert np.mean(cv) < 0.5 * np.mean(cv_raw)          # the noise of a flat profile is mostly removed
+
+
+def test_events_within_a_bin_follow_the_measured_decay() -> None:
+    w = np.array([0.0, 0.1, 0.4, 0.2, 0.05, 0.0])
+    alpha = octave_decay(w)
+    assert alpha[0] == 0 and alpha[-1] == 0               # empty bins
+    assert alpha[1] < 0 < alpha[3] < alpha[4]             # rising, then falling faster and faster
+    u = np.random.default_rng(0).random(20_000)
+    lo, hi = np.full(u.size, 512.0), np.full(u.size, 1024.0)
+    means = [in_bin(u, lo, hi, np.full(u.size, a)).mean() for a in (-2.0, 0.0, 3.0)]
+    assert means[0] > means[1] > means[2]                 # a falling tail puts the mass low in the bin
+    assert abs(means[1] - 512 / np.log(2)) < 3            # alpha 0: log-uniform, mean (hi - lo) / ln 2
+    for a in (-4.0, 0.0, 6.0):
+        x = in_bin(u, lo, hi, np.full(u.size, a))
+        assert x.min() >= 512 and x.max() < 1024
