@@ -148,6 +148,26 @@ def import_(
 
 
 @app.command()
+def fit(
+    out: Path = typer.Option(..., "--out", "-o", help="Generation config (YAML) to write."),
+    events: Path | None = typer.Option(None, "--events", help="The event log (Parquet, CSV or TSV), as for import."),
+    mapping: str | None = typer.Option(None, "--map", help="person=COL,time=COL,action=COL[,...] (as for import)."),
+    accounts: Path | None = typer.Option(None, "--accounts", help="Per-person attributes (Parquet/CSV)."),
+    map_accounts: str | None = typer.Option(None, "--map-accounts", help="person=COL[,timezone=,type=,role=,"
+                                            "org=,team=,...] (as for import)."),
+    run: Path | None = typer.Option(None, "--run", help="A run directory instead of --events."),
+    seed: int = typer.Option(0, "--seed", help="Seed written to the config and used by the comparison."),
+    compare_events: int = typer.Option(200_000, "--compare-events", help="Events of the quick generation."),
+    compare: bool = typer.Option(True, "--compare/--no-compare", help="Print log vs generated realism figures."),
+) -> None:
+    """Estimate the generator's parameters from a log; write a config that `generate` reads."""
+    from anonbench.commands import fit as cmd
+
+    _call(cmd.main, out=out, events=events, mapping=mapping, accounts=accounts, map_accounts=map_accounts,
+          run=run, seed=seed, compare_events=compare_events, compare=compare)
+
+
+@app.command()
 def evaluate(
     original: Path = typer.Option(..., "--original", help="CSV/Parquet, one row per person."),
     anonymized: Path = typer.Option(..., "--anonymized", help="The released table (CSV/Parquet)."),

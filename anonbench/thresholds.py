@@ -4,6 +4,12 @@ A threshold bounds one metric of one check (``check.metric``, see DESIGN.md): ``
 most the bound) or ``min`` (at least). ``where`` restricts it to rows whose ``params`` match (e.g. ``{p: 4}``
 for unicity), ``on`` picks the figure compared (``value`` by default; ``ci_high`` for a cautious gate).
 
+Knowledge sets: unicity and profile linkage report one row per attacker knowledge set (``params.knowledge``,
+e.g. ``1h:action``, ``1s:action``; ``attacks.knowledge`` in the run config). A threshold without
+``where: {knowledge: ...}`` gates *every* set — the defaults below do, so the finest knowledge the config
+lists decides; ``where: {knowledge: 1h:action}`` gates that one set only, and a set the attacks did not use
+fails the gate as not measured (a misspelt label never gates nothing silently).
+
 Chains have a role. A *candidate* passes when no figure breaches. A *control* (``none``, ``naive-hash``) is
 there to prove the harness has teeth: it passes only when it is *caught*, i.e. for every check its rule names,
 at least one figure of that check breaches. A control whose catching check did not run is not caught.
@@ -11,7 +17,8 @@ at least one figure of that check breaches. A control whose catching check did n
 A thresholds document (a ``--thresholds`` file or the run config's ``thresholds:`` section) looks like::
 
     quasi_identifiers.k: {min: 11, source: "max risk 1/11 ~ 0.09, EMA Policy 0070"}
-    unicity.reidentified_share: 0.05          # a bare number means {max: 0.05}
+    unicity.reidentified_share: 0.05          # a bare number means {max: 0.05}; every knowledge set
+    profile_linkage.top1_accuracy: {max: 0.09, where: {knowledge: "1h:action"}}   # one knowledge set
     utility.*: {max: 0.2}                     # every metric of a check
     profile_linkage.top1_accuracy: null       # switch a default off (also: off)
     cross_tenant: off                         # switch a whole check off: not run is then not a failure
@@ -124,16 +131,15 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = dict([
     _t("inference.risk", "max", 0.09, EMA + "; inference, Article 29 WP Opinion 05/2014, measured as in "
        "anonymeter (Giomi et al., PoPETs 2023)"),
     _t("cross_tenant.linked_share", "max", 0.09, EMA + "; applied to persons linked across tenants"),
-    _t("membership.advantage", "max", 0.05, "membership advantage TPR - FPR (Yeom et al., CSF 2018) of the "
-       "trace distance: 0.05 is the most any attacker gains against epsilon = 0.1, (e^0.1 - 1)/(e^0.1 + 1) "
-       "(Kairouz, Oh & Viswanath, ICML 2015), i.e. at most 5 points over a coin flip whatever epsilon a chain "
-       "claims. The attribute and joint modes are reported, not gated: controls come from other orgs, so they "
-       "also measure which orgs are in the data, which an account-level epsilon does not bound (Humphries et "
-       "al., CSF 2023)", where={"mode": "trace"}),
+    _t("membership.advantage", "max", 0.05, "membership advantage TPR - FPR (Yeom et al., CSF 2018) by trace, "
+       "attribute row and both: 0.05 is the most any attacker gains against epsilon = 0.1, (e^0.1 - 1)/(e^0.1 "
+       "+ 1) (Kairouz, Oh & Viswanath, ICML 2015), i.e. at most 5 points over a coin flip whatever epsilon a "
+       "chain claims. Every mode is gated: the controls are held-out accounts of the same orgs, so no mode "
+       "can tell members by which orgs are in the data"),
     _t("membership.advantage_over_cap", "max", 0.0, "Kairouz, Oh & Viswanath, ICML 2015: against the "
        "(epsilon, delta) a chain declares no attacker's advantage exceeds (e^eps - 1 + 2 delta)/(e^eps + 1); "
-       "above it even at the low end of the 95% interval (trace mode), the measurement falsifies the claim",
-       where={"mode": "trace"}, on="ci_low"),
+       "above it even at the low end of the 95% interval (any mode), the measurement falsifies the claim",
+       on="ci_low"),
     _t("dictionary.reversed_share", "max", 0.0, "ENISA, Pseudonymisation techniques and best practices "
        "(2019), and Article 29 WP Opinion 05/2014: a pseudonym that a dictionary of candidate values "
        "reverses is no pseudonym; no reversal is tolerated"),

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from anonymizers.dp_measure import ACTIVITY_EDGES, GAP_EDGES, LENGTH_EDGES, Measured, transition_cells
+from anonymizers.dp_measure import (
+    ACTIVITY_EDGES,
+    GAP_EDGES,
+    LENGTH_EDGES,
+    Measured,
+    activity_top_bin,
+    transition_cells,
+)
 from anonymizers.dp_stats import ACCOUNT_TYPES, GROUPS, ROLES, UA_FAMILIES, group_of
 from generators import geo
 from generators.catalog import PERSONAS, PRODUCTS, markov_chain
@@ -28,6 +35,8 @@ from generators.model import BehaviourModel
 from generators.population import AUTH_TYPES, P_ADMIN, P_BIZ, P_BOT, P_DEV, P_EXT
 
 GROUP_PERSONAS = ((P_DEV, P_BIZ), (P_ADMIN,), (P_EXT,), (P_BOT,))
+MIX_K = 1.0
+"""Action mixes (dense within a product): cells below this many noise standard deviations count as empty."""
 """Personas of the generator each behaviour group stands for (members cover developers and business users)."""
 
 
@@ -39,6 +48,8 @@ class Activity:
     n: int
     zero: int
     bins: np.ndarray
+    max_events: int | None = None
+    """At most this many events per account (the contribution bound the histogram was measured under)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,18 +118,24 @@ def fit_noisy(hist: np.ndarray, sigma: float, edges: np.ndarray, integer: bool =
     return max(0.0, float(hist[p > 2e-3].sum())), mu, s
 
 
-def _activity(m: Measured) -> tuple[Activity, ...]:
+def _activity(m: Measured, max_events: int | None = None) -> tuple[Activity, ...]:
     """Events per account per group, non-parametric: the noisy octave histogram, cells below 2 noise standard
     deviations emptied, and only the run of such cells around the group's largest cell kept (gaps of one
-    empty cell allowed); within the run the noisy values themselves (clipped at 0) are used. A noise spike far from the mass — which in a top bin would stand for millions of events —
-    is thus ignored; the price is that thin tails are cut (the release errs on the small side)."""
+    empty cell allowed); within the run the noisy values themselves (clipped at 0) are used. A noise spike
+    away from the mass is thus ignored; the price is that thin tails are cut (the release errs on the small
+    side). Accounts were counted up to the contribution bound ``max_events``: the bins above its bin are
+    empty by construction and set to 0 (a noise spike there would stand for thousands of events per
+    account: that, not the data, is what once inflated a release by half), and a synthetic account draws
+    at most ``max_events`` events."""
     h = m.values.reshape(len(GROUPS), len(ACTIVITY_EDGES))
+    top_bin = activity_top_bin(max_events)
     out = []
     for g in range(len(GROUPS)):
         zero = round(float(clean(h[g, :1], m.sigma, 2.0)[0]))
         strong = clean(h[g, 1:], m.sigma, 2.0)
+        strong[top_bin + 1:] = 0.0
         if strong.sum() <= 0:
-            out.append(Activity(0, zero, np.zeros(len(strong))))
+            out.append(Activity(0, zero, np.zeros(len(strong)), max_events))
             continue
         top = int(np.argmax(strong))
         keep = np.zeros(len(strong), bool)
@@ -133,7 +150,8 @@ def _activity(m: Measured) -> tuple[Activity, ...]:
         # Inside the run the noisy values are kept as they are (clipped at 0): thresholding there would only
         # select upward noise, which in the top bins stands for many events each.
         w = np.where(keep, np.maximum(h[g, 1:], 0.0), 0.0)
-        out.append(Activity(round(float(w.sum())), zero, w / w.sum()))
+        w[top_bin + 1:] = 0.0
+        out.append(Activity(round(float(w.sum())), zero, w / w.sum(), max_events))
     return tuple(out)
 
 
@@ -154,7 +172,9 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     # Denoised as a rank-1 day-of-week x hour-of-day table (the top singular pair of the 7 x 24 noisy table):
     # 31 free values instead of 168, so the noise averages out; weekly cycles of this kind are close to
     # rank 1 (a daily curve scaled per weekday).
-    how = np.stack([_rank1_week(raw_how[k]) for k in range(2)])
+    # Then shrunk towards its mean (flat) by the share of its variation that the noise explains (James-Stein /
+    # Wiener): a profile with little signal, e.g. a few hundred bots, would otherwise be mostly noise.
+    how = np.stack([_shrink_week(_rank1_week(raw_how[k]), how_m.sigma) for k in range(2)])
     # A profile whose total does not rise clearly above the noise takes the public prior: the generator's
     # workday profile for humans, flat for bots.
     prior = np.stack([_default_human_profile(), np.ones(168)])
@@ -162,42 +182,52 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     how = np.where(weak[:, None] | (how.sum(1, keepdims=True) <= 0), prior, how)
     hour_of_week = np.stack([how[1] if k == P_BOT else how[0] for k in range(n_pers)])
     prod_m = ms["sessions.product"]
-    prod = rows(clean(prod_m.values.reshape(len(GROUPS), n_prod), prod_m.sigma, 2.0))
+    prod = rows(clean(prod_m.values.reshape(len(GROUPS), n_prod), prod_m.sigma, MIX_K))
     product_mix = np.zeros((n_pers, n_prod))
     for g, group_personas in enumerate(GROUP_PERSONAS):
         product_mix[list(group_personas)] = prod[g]
     tr_m = ms["steps.transition"]
-    tr = clean(tr_m.values.reshape(2, -1), tr_m.sigma, 2.0)
+    n_tr = len(transition_cells())
+    tr = clean(tr_m.values[:n_tr], tr_m.sigma, 2.0)   # people's transitions; then the bots' action mix
     transitions = np.zeros((n_pers, n_states, n_states))
     entry = np.zeros((n_pers, n_prod, n_states))
     index = {s: i for i, s in enumerate(ch.states)}
-    cells = transition_cells()
-    # A row without signal falls back to the product's action mix over both groups (never to a self-loop,
-    # which would make a rare action absorbing).
-    act_m = ms["steps.action"]
-    acts = clean(act_m.values.reshape(2, n_states), act_m.sigma, 2.0)
-    mix = np.zeros((2, n_prod, n_states))   # per group (human, bot): the product's action mix
+    same_product = ch.state_product[:, None] == ch.state_product[None, :]
+    # Per group (people, bots): the action mix of each product after a session's first event, and of its
+    # first events; a product without signal takes the other group's (never a self-loop, which would make
+    # a rare action absorbing).
+    act_m, ent_m = ms["steps.action"], ms["sessions.entry"]
+    mix = np.zeros((2, n_prod, n_states))
+    first = np.zeros((2, n_prod, n_states))
+    # The bots' mix was measured twice (in steps.action and in the bots' block of steps.transition): the
+    # inverse-variance weighted mean of the two has the smaller noise 1 / sqrt(1/s_a^2 + 1/s_t^2).
+    wa, wt = act_m.sigma ** -2, tr_m.sigma ** -2
+    acts = [act_m.values[:n_states], (wa * act_m.values[n_states:] + wt * tr_m.values[n_tr:]) / (wa + wt)]
+    act_sigma = [act_m.sigma, (wa + wt) ** -0.5]
     for hb in range(2):
-        mix[hb, ch.state_product, np.arange(n_states)] = acts[hb]
-    pooled = mix.sum(0)
-    mix = np.where(mix.sum(2, keepdims=True) > 0, mix, pooled[None])
-    for hb in range(2):
-        personas: list[int] = [P_BOT] if hb == 1 else [P_DEV, P_BIZ, P_ADMIN, P_EXT]
-        for k, (prod_name, prev, action) in enumerate(cells):
-            p = PRODUCTS.index(prod_name)
-            j = _state(index, ch.state_product, p, action)
-            if prev == "^":
-                entry[personas, p, j] = tr[hb, k]
-            else:
-                transitions[personas, _state(index, ch.state_product, p, prev), j] = tr[hb, k]
-    # Every row also gets the group's product mix with a prior weight of 2 noise standard deviations: a row
-    # that kept only one strong cell (a bot's sticky self-loop) must not become absorbing.
+        mix[hb, ch.state_product, np.arange(n_states)] = clean(acts[hb], act_sigma[hb], MIX_K)
+        first[hb, ch.state_product, np.arange(n_states)] = clean(ent_m.values.reshape(2, n_states)[hb],
+                                                                 ent_m.sigma, MIX_K)
+    mix = np.where(mix.sum(2, keepdims=True) > 0, mix, mix.sum(0)[None])
+    first = np.where(first.sum(2, keepdims=True) > 0, first, mix)
     norm_mix = mix / np.maximum(mix.sum(2, keepdims=True), 1e-300)
-    for k in range(n_pers):
-        hb = int(k == P_BOT)
-        transitions[k] += 2.0 * tr_m.sigma * norm_mix[hb][ch.state_product] * (ch.state_product[:, None] ==
-                                                                              ch.state_product[None, :])
-        entry[k] += 2.0 * tr_m.sigma * norm_mix[hb]
+    norm_first = first / np.maximum(first.sum(2, keepdims=True), 1e-300)
+    people = [P_DEV, P_BIZ, P_ADMIN, P_EXT]
+    for k, (prod_name, prev, action) in enumerate(transition_cells()):
+        p = PRODUCTS.index(prod_name)
+        j = _state(index, ch.state_product, p, action)
+        if prev == "^":
+            entry[people, p, j] = tr[k]
+        else:
+            transitions[people, _state(index, ch.state_product, p, prev), j] = tr[k]
+    # People's rows also get their product's action mix with a prior weight of 2 noise standard deviations: a
+    # row that kept only one strong cell must not become absorbing. Bots: each action drawn from their mix
+    # (the first from their first-action mix), whatever the previous one.
+    for k in people:
+        transitions[k] += 2.0 * tr_m.sigma * norm_mix[0][ch.state_product] * same_product
+        entry[k] += 2.0 * tr_m.sigma * norm_first[0]
+    transitions[P_BOT] = norm_mix[1][ch.state_product] * same_product
+    entry[P_BOT] = norm_first[1]
     len_m, gap_m = ms["sessions.length_bin"], ms["steps.gap_bin"]
     mean_events = np.zeros(n_pers)
     gap_median = np.zeros(n_pers)
@@ -223,6 +253,16 @@ def _rank1_week(v: np.ndarray) -> np.ndarray:
     return np.maximum(r, 0.0).ravel()
 
 
+def _shrink_week(r: np.ndarray, sigma: float) -> np.ndarray:
+    """A rank-1 week ``r`` estimated from cells with Gaussian noise ``sigma``, shrunk towards its mean: the
+    noise puts about (7 + 24) sigma^2 of energy into a rank-1 7 x 24 estimate, so the deviations from the
+    mean keep the share 1 - 31 sigma^2 / |dev|^2 (0 when the noise explains them all; James & Stein 1961)."""
+    dev = r - r.mean()
+    energy = float((dev * dev).sum())
+    keep = max(0.0, 1.0 - 31.0 * sigma * sigma / energy) if energy > 0 else 0.0
+    return np.maximum(r.mean() + keep * dev, 0.0)
+
+
 def _default_human_profile() -> np.ndarray:
     """The generator's built-in human hour-of-week weights (Monday 00:00 first): a public prior."""
     import datetime as dt
@@ -243,8 +283,9 @@ def _state(index: dict[str, int], state_product: np.ndarray, product: int, actio
     raise KeyError(action)
 
 
-def fit(ms: dict[str, Measured]) -> SynthModel:
-    """The synthetic-population model from the noisy measurements (deterministic: same input, same model)."""
+def fit(ms: dict[str, Measured], max_events: int | None = None) -> SynthModel:
+    """The synthetic-population model from the noisy measurements (deterministic: same input, same model);
+    ``max_events``: the contribution bound of the activity measurement (public: a parameter)."""
     def table(name: str, shape: tuple[int, ...], k: float = 1.0) -> np.ndarray:
         m = ms[name]
         return clean(m.values.reshape(shape), m.sigma, k)
@@ -267,7 +308,7 @@ def fit(ms: dict[str, Measured]) -> SynthModel:
     au_w = clean(au.values.reshape(len(GROUPS), -1), au.sigma, 2.0)
     return SynthModel(
         behaviour=_behaviour(ms),
-        activity=_activity(ms["activity.group_events_bin"]),
+        activity=_activity(ms["activity.group_events_bin"], max_events),
         plan_size=plan_size,
         org_country_given_plan=rows(table("accounts.plan_org_country", (4, n_codes)), geo.COUNTRY_WEIGHTS),
         industry_given_plan=rows(table("accounts.plan_industry", (4, -1))),

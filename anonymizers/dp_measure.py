@@ -7,6 +7,22 @@ auth types and user-agent families: L2 sensitivity 1 whatever the account's acti
 in Abadi et al., CCS 2016). Adding or removing one account therefore moves each measurement by at most 1 in
 L2 norm, and by at most sqrt(cells an account can touch) in L1 norm.
 
+The cells of every measurement are fixed by the code and the parameters, never by the data. Per measurement:
+
+* ``accounts.*`` and ``activity.group_events_bin``: one-hot, one cell per account (sensitivity 1). Activity
+  counts an account's events up to the contribution bound ``max_events_per_account`` (its group and octave
+  bin of min(events, bound)): the bins above the bound's are empty by construction, so the fit ignores
+  them and no noise there can stand for thousands of events per synthetic account.
+* ``sessions.hour_of_week``, ``sessions.product``, ``sessions.length_bin``, ``steps.gap_bin``,
+  ``sessions.auth_ua``: the account's counts in its own row (its group or human/bot), clipped to L2 norm 1.
+* ``steps.transition``: a person's transition counts (within a product, from a session's start ``^`` or
+  from the previous action) *or* a bot's counts of actions after a session's first; the two blocks of cells
+  are disjoint and an account writes only to the block of its own kind, so its one clipped vector still
+  has L2 norm at most 1 (parallel composition within one Gaussian mechanism). The bots' block measures the
+  same quantity as their row of ``steps.action``; the fit averages the two (inverse-variance weights).
+* ``steps.action`` and ``sessions.entry``: the account's counts of actions after a session's first event,
+  and of sessions' first actions, in its human/bot row, each clipped to L2 norm 1.
+
 Accounting is zero-concentrated DP (Bun & Steinke, TCC 2016): the declared (epsilon, delta) is turned into
 rho = (sqrt(ln(1/delta) + epsilon) - sqrt(ln(1/delta)))^2 (their Prop. 1.3, inverted); rho is split across
 the measurements by fixed, data-independent weights (rho_i = rho * w_i / sum w, so the shares add up to rho
@@ -41,7 +57,15 @@ from generators.population import AUTH_TYPES
 
 ACTIVITY_EDGES = np.r_[0.5, 2.0 ** np.arange(0, 21)]
 """Events per account: bin 0 holds accounts without events, then octave bins from 1 to 2^20 (the last one
-open)."""
+open). An account's events are counted up to the contribution bound ``max_events_per_account``."""
+
+
+def activity_top_bin(max_events: int | None) -> int:
+    """Index (among the bins from 1 event, as in :class:`anonymizers.dp_fit.Activity`) of the highest bin
+    an account can reach when its events are counted up to ``max_events`` (the last bin when unbounded)."""
+    if max_events is None:
+        return len(ACTIVITY_EDGES) - 2
+    return int(np.searchsorted(ACTIVITY_EDGES, max_events, side="right")) - 2
 LENGTH_EDGES = 2.0 ** (np.arange(0, 23) / 2)
 """Events per session: half-octave bins from 1 to 2^11 (the last one open)."""
 GAP_EDGES = 2.0 ** (np.arange(-6, 33) / 2)
@@ -114,7 +138,12 @@ def _country_tz(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _activity(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    b = np.searchsorted(ACTIVITY_EDGES, s.attrs["events"].to_numpy(), side="right") - 1
+    """One-hot: the account's group and octave bin of its events, counted up to the contribution bound (so
+    the bins above the bound's are empty by construction, and the fit ignores them; see the docstring)."""
+    events = s.attrs["events"].to_numpy()
+    if s.max_events is not None:
+        events = np.minimum(events, s.max_events)
+    b = np.searchsorted(ACTIVITY_EDGES, events, side="right") - 1
     b = np.clip(b, 0, len(ACTIVITY_EDGES) - 1)
     g = s.attrs["group"].to_numpy().astype(np.int64)
     return s.attrs["a"].to_numpy(), g * len(ACTIVITY_EDGES) + b, np.ones(len(b))
@@ -191,18 +220,28 @@ def _transition_lut() -> np.ndarray:
 
 
 def _transitions(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """People: their action transitions. Bots: their actions after a session's first (any previous one), in
+    a block of cells of their own. Bots are modelled by action mixes (their few, sticky transitions would
+    leave every transition cell under the noise), and since no account touches both blocks this second
+    measurement of the bots' mix costs them nothing more (parallel composition within one vector)."""
     a = s.steps["a"].to_numpy().astype(np.int64)
     prev = s.steps["prev"].to_numpy().astype(np.int64)
     state = s.steps["state"].to_numpy().astype(np.int64)
-    cell = _transition_lut()[prev + 1, state]
-    return _count(a, _row_of(s, a, "human_bot") * len(transition_cells()) + cell, cell >= 0)
+    bot = _row_of(s, a, "human_bot") == 1
+    cell = np.where(bot, np.where(prev >= 0, len(transition_cells()) + state, -1), _transition_lut()[prev + 1, state])
+    return _count(a, cell, cell >= 0)
 
 
-def _actions(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counts of the account's kept events per action (the unigram mix: a row fallback for transitions)."""
-    a = s.steps["a"].to_numpy().astype(np.int64)
-    state = s.steps["state"].to_numpy().astype(np.int64)
-    return _count(a, _row_of(s, a, "human_bot") * len(markov_chain().states) + state, state >= 0)
+def _actions(*, first: bool) -> Contributions:
+    """Counts of the account's kept events per action: a session's first events (``first``) or the others
+    (the unigram mix: bots' action model and the people's fallback row for transitions)."""
+    def f(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a = s.steps["a"].to_numpy().astype(np.int64)
+        state = s.steps["state"].to_numpy().astype(np.int64)
+        at_start = s.steps["prev"].to_numpy() < 0
+        ok = (state >= 0) & (at_start if first else ~at_start)
+        return _count(a, _row_of(s, a, "human_bot") * len(markov_chain().states) + state, ok)
+    return f
 
 
 @functools.lru_cache(maxsize=1)
@@ -210,6 +249,9 @@ def specs() -> tuple[Spec, ...]:
     """The fixed, data-independent workload (cells and weights never depend on the data)."""
     ncodes = len(geo.CODES)
     hours = tuple(range(168))
+    ch = markov_chain()
+    actions = tuple((hb, PRODUCTS[p], a) for hb in HUMAN_BOT for p, a in zip(ch.state_product, ch.states,
+                                                                              strict=True))
     return (
         Spec("accounts.plan_size", _labelled(PLANS, SIZE_LABELS), 0.3,
              _onehot("plan", "size", sizes=(len(PLANS), len(SIZE_LABELS))), 1, False),
@@ -221,24 +263,23 @@ def specs() -> tuple[Spec, ...]:
              _onehot("plan", "opt_out", sizes=(len(PLANS), 2)), 1, False),
         Spec("accounts.type_role", _labelled(ACCOUNT_TYPES, ROLES), 0.3,
              _onehot("type", "role", sizes=(len(ACCOUNT_TYPES), len(ROLES))), 1, False),
-        Spec("accounts.country_timezone", _tz_pairs(), 1.0, _country_tz, 1, False),
-        Spec("activity.group_events_bin", _labelled(GROUPS, tuple(range(len(ACTIVITY_EDGES)))), 5.0,
+        Spec("accounts.country_timezone", _tz_pairs(), 0.8, _country_tz, 1, False),
+        Spec("activity.group_events_bin", _labelled(GROUPS, tuple(range(len(ACTIVITY_EDGES)))), 3.5,
              _activity, 1, False),
-        Spec("sessions.hour_of_week", _labelled(HUMAN_BOT, hours), 3.0,
+        Spec("sessions.hour_of_week", _labelled(HUMAN_BOT, hours), 4.0,
              _per_session("how", 168, "human_bot"), 168, True),
-        Spec("sessions.product", _labelled(GROUPS, PRODUCTS), 1.0,
+        Spec("sessions.product", _labelled(GROUPS, PRODUCTS), 2.0,
              _per_session("product", len(PRODUCTS), "group"), len(PRODUCTS), True),
-        Spec("steps.transition", tuple((hb, *c) for hb in HUMAN_BOT for c in transition_cells()), 1.5,
+        Spec("steps.transition", (*(("human", *c) for c in transition_cells()),
+                                  *(("bot", prod, "*", a) for _, prod, a in actions[len(ch.states):])), 2.5,
              _transitions, len(transition_cells()), True),
-        Spec("steps.action", tuple((hb, PRODUCTS[p], a) for hb in HUMAN_BOT
-                                   for p, a in zip(markov_chain().state_product, markov_chain().states,
-                                                   strict=True)), 1.5,
-             _actions, len(markov_chain().states), True),
-        Spec("sessions.length_bin", _labelled(HUMAN_BOT, tuple(range(len(LENGTH_EDGES)))), 0.8,
+        Spec("steps.action", actions, 3.0, _actions(first=False), len(markov_chain().states), True),
+        Spec("sessions.entry", actions, 1.0, _actions(first=True), len(markov_chain().states), True),
+        Spec("sessions.length_bin", _labelled(HUMAN_BOT, tuple(range(len(LENGTH_EDGES)))), 0.5,
              _binned("sessions", "length", LENGTH_EDGES), len(LENGTH_EDGES), True),
-        Spec("steps.gap_bin", _labelled(HUMAN_BOT, tuple(range(len(GAP_EDGES)))), 0.8,
+        Spec("steps.gap_bin", _labelled(HUMAN_BOT, tuple(range(len(GAP_EDGES)))), 0.5,
              _binned("gaps", "gap", GAP_EDGES), len(GAP_EDGES), True),
-        Spec("sessions.auth_ua", tuple((g, k) for g in GROUPS for k in (*AUTH_TYPES, *UA_FAMILIES)), 0.5,
+        Spec("sessions.auth_ua", tuple((g, k) for g in GROUPS for k in (*AUTH_TYPES, *UA_FAMILIES)), 0.4,
              _auth_ua, len(AUTH_TYPES) + len(UA_FAMILIES), True),
     )
 

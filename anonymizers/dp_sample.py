@@ -67,6 +67,32 @@ def _draw(rng: np.random.Generator, probs: np.ndarray, given: np.ndarray) -> np.
     return np.minimum(pos - given * probs.shape[1], probs.shape[1] - 1)
 
 
+def octave_decay(w: np.ndarray) -> np.ndarray:
+    """Per octave bin, how fast its neighbours' counts fall: alpha = log2(w[b-1] / w[b+1]) / 2 (one-sided at
+    the ends of the support, 0 alone), clipped to [-4, 6]. Counts per octave falling as 2^-alpha mean a
+    density falling as x^-(alpha + 1) inside the bin (a local power law, as in a heavy tail)."""
+    pos = w > 0
+    lw = np.log2(np.where(pos, w, 1.0))
+    prev = np.r_[False, pos[:-1]]
+    nxt = np.r_[pos[1:], False]
+    lp = np.r_[0.0, lw[:-1]]
+    ln = np.r_[lw[1:], 0.0]
+    alpha = np.where(prev & nxt, (lp - ln) / 2, np.where(nxt, lw - ln, np.where(prev, lp - lw, 0.0)))
+    return np.clip(np.where(pos, alpha, 0.0), -4.0, 6.0)
+
+
+def in_bin(u: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Inverse CDF on [lo, hi) of the density proportional to x^-(alpha + 1) at quantiles ``u`` (log-uniform
+    when alpha = 0): events of an account within its octave bin, shaped like the measured histogram around it
+    (a log-uniform draw would put the mass of a falling tail too high and inflate the volume)."""
+    lo, hi, alpha = (np.asarray(x, dtype=np.float64) for x in (lo, hi, alpha))
+    flat = np.abs(alpha) < 1e-9
+    a = np.where(flat, 1.0, alpha)
+    power = (lo ** -a - u * (lo ** -a - hi ** -a)) ** (-1.0 / a)
+    log_uniform = np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
+    return np.where(flat, log_uniform, power)
+
+
 def population(model: SynthModel, seed: int, start: dt.date, days: int, events_per_shard: int) -> Population:
     """The synthetic orgs and accounts (the same model and seed give the same population)."""
     rng = stream(seed, "synth/population")
@@ -78,8 +104,9 @@ def population(model: SynthModel, seed: int, start: dt.date, days: int, events_p
         active = max(a.n, 0)
         groups.append(np.full(active + max(a.zero, 0), g))
         b = search_categorical(rng, np.cumsum(a.bins), active) if active else np.zeros(0, np.int64)
-        ev = np.floor(np.exp(rng.uniform(np.log(lo[b]), np.log(np.maximum(hi[b], lo[b] + 1))))).astype(np.int64)
-        events.append(np.r_[np.clip(ev, lo[b], np.maximum(hi[b] - 1, lo[b])).astype(np.int64),
+        top = hi[b] if a.max_events is None else np.minimum(hi[b], a.max_events + 1)  # [lo, top) per account
+        ev = np.floor(in_bin(rng.random(len(b)), lo[b], np.maximum(top, lo[b] + 1), octave_decay(a.bins)[b]))
+        events.append(np.r_[np.clip(ev, lo[b], np.maximum(top - 1, lo[b])).astype(np.int64),
                             np.zeros(max(a.zero, 0), np.int64)])
     acc_group = np.concatenate(groups).astype(np.int64)
     acc_events = np.concatenate(events)

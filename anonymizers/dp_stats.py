@@ -146,6 +146,9 @@ class AccountStats:
     steps: pl.DataFrame
     gaps: pl.DataFrame
     bounded_events: int
+    max_events: int | None = None
+    """The contribution bound (events per account and period) the statistics were built with; the activity
+    measurement counts an account's events up to it (``None``: unbounded)."""
 
     @property
     def n_accounts(self) -> int:
@@ -191,7 +194,7 @@ def account_stats(parts: dict[str, list[pa.Table]], *, seed: int, start: dt.date
         attrs = attrs.with_columns(events=pl.lit(0, pl.Int64))
         return AccountStats(attrs.sort("a"), empty_sessions,
                             pl.DataFrame(schema={"a": pl.UInt32, "prev": pl.Int16, "state": pl.Int16}),
-                            pl.DataFrame(schema={"a": pl.UInt32, "gap": pl.Float64}), 0)
+                            pl.DataFrame(schema={"a": pl.UInt32, "gap": pl.Float64}), 0, max_events)
     ev = ev.join(acc, on="acc", how="left").sort("a", "sess", "t", "state", "auth", "ua")
     counts = ev.group_by("a").agg(events=pl.len().cast(pl.Int64))
     attrs = attrs.join(counts, on="a", how="left").with_columns(pl.col("events").fill_null(0)).sort("a")
@@ -225,4 +228,4 @@ def account_stats(parts: dict[str, list[pa.Table]], *, seed: int, start: dt.date
                              .otherwise((pl.col("t") - pl.col("t").shift(1)).cast(pl.Float64) / US))
     steps = kept.select("a", "prev", "state")
     gaps = kept.filter(pl.col("gap").is_not_null()).select("a", "gap")
-    return AccountStats(attrs, sessions, steps, gaps, kept.height)
+    return AccountStats(attrs, sessions, steps, gaps, kept.height, max_events)

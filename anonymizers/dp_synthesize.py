@@ -56,7 +56,7 @@ class DpSynthesizeParams(BaseModel):
     delta: float = Field(1e-6, gt=0, lt=1e-2, description="Privacy budget delta of the whole release.")
     start: dt.date = Field(dt.date(2026, 3, 2), description="First day (UTC) of the period modelled.")
     days: int = Field(28, ge=7, le=366, description="Length of the period; events outside it are left out.")
-    max_events_per_account: int = Field(1000, ge=1, description="Contribution bound: events per account and "
+    max_events_per_account: int = Field(2000, ge=1, description="Contribution bound: events per account and "
                                                                 "period (whole sessions).")
     max_session_events: int = Field(200, ge=2, description="Contribution bound: events per session.")
     bounding_seed: int = Field(0, ge=0, description="Seed of the hash that picks the sessions an account keeps.")
@@ -163,7 +163,7 @@ class DpSynthesize(Anonymizer):
     def fit_release(self, state: AccountStats) -> SynthRelease:
         """Measure (with noise), fit, and draw the synthetic population."""
         p = self.params
-        model = fit(self.measure(state, noise=True))
+        model = fit(self.measure(state, noise=True), p.max_events_per_account)
         return SynthRelease(model, population(model, p.seed, p.start, p.days, p.events_per_shard))
 
     def release_from_model(self, model: SynthModel) -> SynthRelease:

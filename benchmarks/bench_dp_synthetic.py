@@ -7,8 +7,9 @@
 (b) Frontier: on the default config (1M events, 28 days; 200k when quick) every chain of the sweep
     (``configs/chains/sweep/dp-synthetic-eps<E>.yaml``, E in 0.25 ... 8) and ``dp-aggregates`` are
     anonymized and attacked; per chain the utility figures (hour-of-week correlation, action TVD, KS of
-    events per account, relative error of weekly counts per product, session-length KS — computed here with
-    ``reid.utility`` functions) and every risk figure that has a threshold (value, threshold, passed).
+    events per account, 1-/2-/3-way workload error, relative error of weekly counts per product, session-length
+    KS, synthetic/raw events — as the run's ``utility`` check wrote them) and every risk figure that has a
+    threshold (value, threshold, passed).
 """
 
 from __future__ import annotations
@@ -23,36 +24,30 @@ import numpy as np
 import polars as pl
 
 from benchmarks.measure import ROOT, anonbench, measure
-from reid.utility import event_utility, ks_distance, rel_error
+from reid.utility import utility
 
 EPSILONS = ("0.25", "0.5", "1", "2", "4", "8")
 SWEEP = tuple(ROOT / "configs" / "chains" / "sweep" / f"dp-synthetic-eps{e}.yaml" for e in EPSILONS)
 
 
-def _events(run: Path, chain: str | None) -> pl.LazyFrame:
-    folder = run / "raw" / "events" if chain is None else run / "anon" / chain / "events"
-    return pl.scan_parquet(str(folder / "part-*.parquet"))
-
-
-def _weekly(lf: pl.LazyFrame, time_col: str = "event_time", count: pl.Expr | None = None) -> pl.DataFrame:
-    return lf.group_by(pl.col(time_col).dt.truncate("1w").dt.date().alias("w"), "product") \
-        .agg((count if count is not None else pl.len()).cast(pl.Float64).alias("n")).collect()
+UTILITY = ("hourly_profile_correlation", "action_tv_distance", "events_per_account_ks", "workload_1way_error",
+           "workload_2way_error", "workload_3way_error", "weekly_product_counts_rel_error", "session_length_ks",
+           "retained_rows")
 
 
 def utility_of(run: Path, chain: str) -> dict[str, float]:
-    """Utility figures of one chain's release against the raw events."""
-    raw = _events(run, None)
-    if chain == "dp-aggregates":
-        agg = pl.scan_parquet(str(run / "anon" / chain / "event_counts" / "part-*.parquet"))
-        err, _ = rel_error(_weekly(raw), _weekly(agg, "period_start", pl.col("count").clip(lower_bound=0).sum()),
-                           ["w", "product"])
-        return {"weekly_product_rel_error": err}
-    rel = _events(run, chain)
-    out = {m.metric: m.value for m in event_utility(raw, rel)}
-    per_acc = [lf.group_by("account_id").len().collect()["len"].to_numpy() for lf in (raw, rel)]
-    out["events_per_account_ks"] = ks_distance(*per_acc)
-    out["weekly_product_rel_error"] = rel_error(_weekly(raw), _weekly(rel), ["w", "product"])[0]
-    return {k: round(float(v), 4) for k, v in out.items()}
+    """The chain's utility figures as the run's ``utility`` check wrote them (``risk/<chain>/utility.parquet``,
+    :func:`reid.utility.utility`: the same figures the report and the gate read); computed here with that
+    function when the attack did not write them."""
+    path = run / "risk" / chain / "utility.parquet"
+    if path.exists():
+        df = pl.read_parquet(path).filter(pl.col("metric").is_in(UTILITY))
+        return {r["metric"]: round(float(r["value"]), 4) for r in df.iter_rows(named=True)}
+    tables = ("events", "users", "orgs")
+    raw = {t: pl.scan_parquet(str(run / "raw" / t / "part-*.parquet")) for t in tables}
+    anon = {p.name: pl.scan_parquet(str(p / "part-*.parquet")) for p in (run / "anon" / chain).iterdir()
+            if p.is_dir() and any(p.glob("part-*.parquet"))}
+    return {m.metric: round(float(m.value), 4) for m in utility(raw, anon) if m.metric in UTILITY}
 
 
 def risk_of(run: Path, chain: str) -> dict[str, Any]:
@@ -117,11 +112,12 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
 
 def summary(result: dict[str, Any]) -> list[str]:
     """Markdown lines of the frontier (for RESULTS.md or a report)."""
-    lines = ["| chain | ε | hour-of-week r | action TVD | KS events/account | weekly rel. error | breaches |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| chain | ε | hour-of-week r | action TVD | KS events/account | 2-way error | weekly rel. error | "
+             "breaches |", "|---|---|---|---|---|---|---|---|"]
     for name, p in (result.get("frontier") or {}).get("points", {}).items():
         u = p.get("utility", {})
         lines.append(f"| {name} | {p.get('epsilon')} | {u.get('hourly_profile_correlation', np.nan):.3f} | "
                      f"{u.get('action_tv_distance', np.nan):.3f} | {u.get('events_per_account_ks', np.nan):.3f} | "
-                     f"{u.get('weekly_product_rel_error', np.nan):.3f} | {p.get('risk', {}).get('breaches')} |")
+                     f"{u.get('workload_2way_error', np.nan):.3f} | "
+                     f"{u.get('weekly_product_counts_rel_error', np.nan):.3f} | {p.get('risk', {}).get('breaches')} |")
     return lines

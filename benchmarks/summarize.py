@@ -120,6 +120,22 @@ def render() -> str:
                 f"{gt['gate_run']['seconds']:.0f} s + `check --baseline` {gt['check_baseline']['seconds']:.1f} s "
                 f"({gt['cells_compared']} figures compared, {gt['cells_regressed']} regressed): **{gt['ratio']}×** "
                 f"({gt['ratio_same_run']}× on one and the same run; target ≤ {gt['target_ratio']}×).", ""]
+    if ft := _load("fit"):
+        f = ft["fit"]
+        out += [f"## `anonbench fit` ({ft['events']:,} events, foreign schema, no comparison run)", "",
+                f"{f['seconds']:.1f} s wall, {f.get('cpu_seconds', float('nan')):.1f} s CPU, peak RSS "
+                f"{_f(f['peak_rss_tree_mb'])} MB: target < {ft['target_max_seconds']:.0f} s "
+                f"{'✅' if ft['met'] else '❌'}", ""]
+    if im := _load("import"):
+        out += [f"## Import (`anonbench import`, {im['events']:,} events in a foreign schema)", "",
+                "| file | import s | pyarrow sink s | import / sink | target |", "|---|---|---|---|---|"]
+        for fmt in ("parquet", "csv"):
+            if fmt in im:
+                r = im[fmt]
+                out.append(f"| {fmt} | {r['import']['seconds']:.1f} | {r['pyarrow_sink']['seconds']:.1f} | "
+                           f"**{r['ratio_import_to_sink']}×** | ≤ {r['target_max_ratio']}× "
+                           f"{'✅' if r['met'] else '❌'} |")
+        out.append("")
     if machine:
         out += [f"Machine: {machine['cpus']} CPUs, {machine['memory_gb']} GB, Python {machine['python']}, "
                 f"{machine['platform']}.", ""]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from generators.catalog import PERSONAS, PRODUCTS, markov_chain
+from generators.params import GROUPS, FittedBehaviour, SessionShape
 
 HOURS_OF_WEEK = 168
 
@@ -83,3 +84,170 @@ class BehaviourModel:
         entry_cum = np.cumsum(e / e.sum(2, keepdims=True), axis=2)
         assert cum.shape[1] == n
         return cum, entry_cum
+
+
+# --- fitted behaviour: the config form (generators.params.FittedBehaviour) and count tables -------------------
+
+GROUP_PERSONAS = ((0, 1), (2,), (3,), (4,))
+"""Personas each group of :data:`generators.params.GROUPS` stands for (member: developer and business)."""
+assert PERSONAS == ("developer", "business", "admin", "external", "bot") and len(GROUP_PERSONAS) == len(GROUPS)
+
+
+@dataclass(frozen=True, eq=False)
+class GroupCounts:
+    """Counts observed in a log, per behaviour group (``GROUPS``): the sufficient statistics of the model.
+
+    ``hour_of_week`` (groups, 168) session starts per local hour of week, divided by how often that hour
+    occurs in the period; ``product`` (groups, products) sessions; ``entry`` (groups, products, states) first
+    actions; ``transitions`` (groups, states, states) consecutive actions within sessions; ``sessions``,
+    ``extra_events`` (groups,) sessions and events beyond each session's first (the binomial session model
+    of :func:`generators.behaviour.build_events`: 1/mean_events = sessions beyond the first / events beyond
+    the first, per account); ``gap_log_mean``, ``gap_log_sd`` (groups,) moments of the log in-session gaps."""
+
+    hour_of_week: np.ndarray
+    product: np.ndarray
+    entry: np.ndarray
+    transitions: np.ndarray
+    sessions_beyond_first: np.ndarray
+    events_beyond_first: np.ndarray
+    gap_log_mean: np.ndarray
+    gap_log_sd: np.ndarray
+    events: np.ndarray
+
+
+def from_counts(c: GroupCounts, min_events: int = 200) -> BehaviourModel:
+    """The behaviour model of counted data (non-private maximum-likelihood estimates: normalized counts).
+
+    A group with fewer than ``min_events`` events borrows the pooled tables of all human groups (bots: the
+    generator's flat profile and defaults when they are absent); a transition row never observed takes the
+    group's action mix within the product, so that no rare action becomes absorbing."""
+    ch = markov_chain()
+    n_groups = len(GROUPS)
+    human = [g for g in range(n_groups) if GROUPS[g] != "bot"]
+
+    def pooled(a: np.ndarray, g: int) -> np.ndarray:
+        if c.events[g] >= min_events:
+            return a[g]
+        if GROUPS[g] == "bot":
+            return np.zeros_like(a[g])
+        return a[human].sum(0)
+
+    how = np.stack([pooled(c.hour_of_week, g) for g in range(n_groups)])
+    prod = np.stack([pooled(c.product, g) for g in range(n_groups)])
+    entry = np.stack([pooled(c.entry, g) for g in range(n_groups)])
+    trans = np.stack([pooled(c.transitions, g) for g in range(n_groups)])
+    default_cum, default_entry = ch.cum, ch.entry_cum
+    default_t = np.diff(np.concatenate([np.zeros((*default_cum.shape[:2], 1)), default_cum], 2), axis=2)
+    default_e = np.diff(np.concatenate([np.zeros((*default_entry.shape[:2], 1)), default_entry], 2), axis=2)
+    same_product = ch.state_product[:, None] == ch.state_product[None, :]
+    out: dict[str, list[np.ndarray]] = {k: [] for k in ("how", "prod", "entry", "trans", "mean", "gmed", "gsd")}
+    for g, personas in enumerate(GROUP_PERSONAS):
+        k0 = personas[0]
+        if how[g].sum() <= 0:  # no data at all: the generator's own behaviour for this persona
+            how_g = np.ones(HOURS_OF_WEEK) if GROUPS[g] == "bot" else how[human].sum(0)
+            how_g = how_g if how_g.sum() > 0 else np.ones(HOURS_OF_WEEK)
+        else:
+            how_g = how[g]
+        prod_g = prod[g] if prod[g].sum() > 0 else np.ones(len(PRODUCTS))
+        targets = trans[g].sum(0) + entry[g].sum(0)
+        mix = np.where(same_product, targets[None, :], 0.0)  # the group's action mix within each product
+        t = trans[g].copy()
+        empty = t.sum(1) == 0
+        t[empty] = np.where(mix[empty].sum(1, keepdims=True) > 0, mix[empty], default_t[k0][empty])
+        e = entry[g].copy()
+        e_empty = e.sum(1) == 0
+        e[e_empty] = default_e[k0][e_empty]
+        sb, eb = c.sessions_beyond_first[g], c.events_beyond_first[g]
+        mean = float(np.clip(eb / sb, 1.05, 1e4)) if sb > 0 and c.events[g] >= min_events else \
+            (40.0 if GROUPS[g] == "bot" else 14.0)
+        ok = c.events[g] >= min_events and np.isfinite(c.gap_log_mean[g]) and c.gap_log_sd[g] > 0
+        gmed = float(np.exp(c.gap_log_mean[g])) if ok else (2.0 if GROUPS[g] == "bot" else 35.0)
+        gsd = float(np.clip(c.gap_log_sd[g], 0.05, 4.0)) if ok else 1.1
+        for _ in personas:
+            out["how"].append(how_g)
+            out["prod"].append(prod_g)
+            out["entry"].append(e)
+            out["trans"].append(t)
+            out["mean"].append(np.array(mean))
+            out["gmed"].append(np.array(gmed))
+            out["gsd"].append(np.array(gsd))
+    a = {k: np.stack(v).astype(np.float64) for k, v in out.items()}
+    return BehaviourModel(hour_of_week=a["how"], product_mix=a["prod"], transitions=a["trans"], entry=a["entry"],
+                          mean_events=a["mean"], gap_median_seconds=a["gmed"], gap_sigma=a["gsd"])
+
+
+def to_fitted(m: BehaviourModel, digits: int = 5) -> FittedBehaviour:
+    """The config form of a model (one table per group; zero weights left out), rounded to ``digits``
+    significant digits so that the YAML stays readable."""
+    ch = markov_chain()
+    names = ch.states
+
+    def r(x: float) -> float:
+        return float(f"{x:.{digits}g}")
+
+    how, prod, entry, trans, sess = {}, {}, {}, {}, {}
+    for g, personas in enumerate(GROUP_PERSONAS):
+        k = personas[0]
+        name = GROUPS[g]
+        how[name] = [r(v) for v in self_norm(m.hour_of_week[k]) * HOURS_OF_WEEK]
+        prod[name] = {p: r(v) for p, v in zip(PRODUCTS, self_norm(m.product_mix[k]), strict=True)}
+        entry[name] = {p: {names[j]: r(v) for j, v in enumerate(self_norm(m.entry[k, pi])) if v > 0}
+                       for pi, p in enumerate(PRODUCTS)}
+        trans[name] = {p: {names[i]: {names[j]: r(v) for j, v in enumerate(self_norm(m.transitions[k, i])) if v > 0}
+                           for i in np.nonzero(ch.state_product == pi)[0] if m.transitions[k, i].sum() > 0}
+                       for pi, p in enumerate(PRODUCTS)}
+        sess[name] = SessionShape(mean_events=r(float(m.mean_events[k])),
+                                  gap_median_seconds=r(float(m.gap_median_seconds[k])),
+                                  gap_sigma=r(float(m.gap_sigma[k])))
+    return FittedBehaviour(hour_of_week=how, product_mix=prod, entry=entry, transitions=trans, sessions=sess)
+
+
+def self_norm(v: np.ndarray) -> np.ndarray:
+    s = float(np.sum(v))
+    return v / s if s > 0 else v
+
+
+def from_fitted(b: FittedBehaviour) -> BehaviourModel:
+    """The model of a config's ``behaviour:`` section (a group left out takes ``member``'s tables).
+
+    Raises ``ValueError`` naming the key for a table of the wrong length or an unknown product or action."""
+    ch = markov_chain()
+    n_states = len(ch.states)
+    index = {(int(p), a): i for i, (p, a) in enumerate(zip(ch.state_product, ch.states, strict=True))}
+
+    def state(product: str, action: str, where: str) -> int:
+        if product not in PRODUCTS:
+            raise ValueError(f"behaviour.{where}: unknown product {product!r} (products: {', '.join(PRODUCTS)})")
+        key = (PRODUCTS.index(product), action)
+        if key not in index:
+            raise ValueError(f"behaviour.{where}: unknown action {action!r} of product {product!r}")
+        return index[key]
+
+    n_pers = len(PERSONAS)
+    how = np.zeros((n_pers, HOURS_OF_WEEK))
+    prod = np.zeros((n_pers, len(PRODUCTS)))
+    entry = np.zeros((n_pers, len(PRODUCTS), n_states))
+    trans = np.zeros((n_pers, n_states, n_states))
+    mean, gmed, gsd = np.zeros(n_pers), np.zeros(n_pers), np.zeros(n_pers)
+    for g, personas in enumerate(GROUP_PERSONAS):
+        name = GROUPS[g]
+        h = b.hour_of_week.get(name, b.hour_of_week["member"])
+        if len(h) != HOURS_OF_WEEK:
+            raise ValueError(f"behaviour.hour_of_week.{name}: {len(h)} values, expected {HOURS_OF_WEEK}")
+        s = b.sessions.get(name, b.sessions["member"])
+        for k in personas:
+            how[k] = h
+            for p, w in b.product_mix.get(name, b.product_mix["member"]).items():
+                if p not in PRODUCTS:
+                    raise ValueError(f"behaviour.product_mix.{name}: unknown product {p!r}")
+                prod[k, PRODUCTS.index(p)] = w
+            for p, row in b.entry.get(name, b.entry["member"]).items():
+                for a, w in row.items():
+                    entry[k, PRODUCTS.index(p) if p in PRODUCTS else -1, state(p, a, f"entry.{name}")] = w
+            for p, rows in b.transitions.get(name, b.transitions["member"]).items():
+                for a, row in rows.items():
+                    i = state(p, a, f"transitions.{name}")
+                    for a2, w in row.items():
+                        trans[k, i, state(p, a2, f"transitions.{name}")] = w
+            mean[k], gmed[k], gsd[k] = s.mean_events, s.gap_median_seconds, s.gap_sigma
+    return BehaviourModel(how, prod, trans, entry, mean, gmed, gsd)

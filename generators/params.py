@@ -28,6 +28,9 @@ class ActivityParams(BaseModel):
     occasional_single: float = Field(0.5, ge=0, le=1, description="Occasional users with exactly one event.")
     occasional_mean_extra: float = Field(2.0, ge=0, description=(
         "Mean events beyond two of the other occasional users (geometric)."))
+    events_per_seat_day: float = Field(3.0, gt=0, description=(
+        "Mean events per seat and day over all seats (unused ones included): sets how many accounts a run "
+        "holds for its events."))
 
 
 class SessionParams(BaseModel):
@@ -42,6 +45,51 @@ MAX_CHUNKS = 100_000
 """Shards are named ``part-NNNNN`` (five digits) and read in name order: at most this many per table."""
 MAX_EVENTS_PER_CHUNK = 10_000_000
 """A chunk is generated in memory by one worker: beyond this it would not fit a worker of a few GB."""
+
+
+GROUPS = ("member", "admin", "external", "bot")
+"""Behaviour groups of a fitted model: what a log tells apart (members stand for developers and business
+users; admins by role, externals and bots by account type)."""
+
+
+class SessionShape(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mean_events: float = Field(gt=1, description="Mean events per session.")
+    gap_median_seconds: float = Field(gt=0, description="Median gap between events in a session.")
+    gap_sigma: float = Field(gt=0, le=4, description="Lognormal sigma of in-session gaps.")
+
+
+class FittedBehaviour(BaseModel):
+    """Behaviour tables fitted to a log (``anonbench fit``); with them ``generate`` samples sessions, times,
+    products and actions from the tables (:class:`generators.model.BehaviourModel`) instead of its built-in
+    constants. Per group (see ``GROUPS``); a group left out takes ``member``'s tables. Weights need not sum
+    to 1; products and actions are the catalog's (``generators.catalog``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    hour_of_week: dict[str, list[float]] = Field(description=(
+        "Session-start weight per local hour of week (168 values, Monday 00:00 first)."))
+    product_mix: dict[str, dict[str, float]] = Field(description="Weight of a session's product.")
+    entry: dict[str, dict[str, dict[str, float]]] = Field(description="Product -> first action -> weight.")
+    transitions: dict[str, dict[str, dict[str, dict[str, float]]]] = Field(description=(
+        "Product -> action -> next action -> weight (within a session)."))
+    sessions: dict[str, SessionShape]
+
+    @field_validator("hour_of_week", "product_mix", "entry", "transitions", "sessions")
+    @classmethod
+    def _groups(cls, v: dict[str, object]) -> dict[str, object]:
+        unknown = set(v) - set(GROUPS)
+        if unknown:
+            raise ValueError(f"unknown group(s) {sorted(unknown)}; groups are {list(GROUPS)}")
+        if "member" not in v:
+            raise ValueError("the 'member' group is required (other groups default to it)")
+        return v
+
+    @model_validator(mode="after")
+    def _tables(self) -> FittedBehaviour:
+        from generators.model import from_fitted  # the tables' shapes, products and actions are checked there
+
+        from_fitted(self)
+        return self
 
 
 class GenerationParams(BaseModel):
@@ -69,10 +117,13 @@ class GenerationParams(BaseModel):
     config_changes_per_org: float = Field(6.0, ge=0, description="Mean config changes per org besides admin events.")
     rare_config_share: float = Field(0.15, ge=0, le=1, description=(
         "Share of a numeric setting's changes to a less common value (free-form settings have their own tail)."))
-    control_share: float = Field(0.25, ge=0, le=1,
-                                 description="Size of the held-out control population relative to the main one.")
+    control_share: float = Field(1.0, ge=0, le=1, description=(
+        "Held-out control accounts per org, relative to the org's own accounts (same orgs, never released). 1: "
+        "as many controls as members, so anonymeter's control rates need no size correction."))
     activity: ActivityParams = Field(default_factory=lambda: ActivityParams())
     session: SessionParams = Field(default_factory=lambda: SessionParams())
+    behaviour: FittedBehaviour | None = Field(None, description=(
+        "Fitted behaviour tables (written by `anonbench fit`); none: the generator's built-in behaviour."))
 
     @field_validator("plan_mix")
     @classmethod

@@ -6,8 +6,15 @@ accounts in several orgs (contractors), and the chunk layout: contiguous runs of
 ``events_per_chunk`` events, so an org's sessions are never cut apart. Everything per account and per event
 is generated later, chunk by chunk, from streams derived from (seed, scope, chunk).
 
-Scopes: ``main`` (the published population) and ``control`` (a held-out population generated the same way,
-never anonymized or published; its size is ``control_share`` of the main one).
+Scopes: ``main`` (the published population) and ``control``: held-out accounts *of the same orgs*, generated
+the same way and never anonymized or published — anonymeter's control set, a random held-out part of the same
+population (Giomi et al., PoPETs 2023). Each org keeps its row (same ``org_id``, plan, size band, country,
+industry); the control plan draws ``control_share`` × the org's own accounts afresh (stochastic rounding), its
+own multi-org persons among the same orgs, and as many events per account as the main population. A control
+drawn from *other* orgs made the attacks measure which tenants are in the data (org mix, countries and time
+zones of a few large orgs), not whether a person is; and a control much smaller than the original made
+anonymeter's size correction decide the singling-out risk. The main plan never reads the control's streams,
+so the raw tables do not depend on ``control_share``.
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ from generators.pools import build_pools
 from generators.rng import hex_ids, search_categorical, stream, to_hex
 
 SCOPES = ("main", "control")
+PERSON_PREFIX = {"main": "p-", "control": "pc-"}  # person ids of the two scopes never collide
 # Mean over all seats (humans, bots, unused and occasional seats together); sets how many accounts a run holds.
 # Real seats are sparse: the median active person is active in a few distinct hours of a 28-day period.
-EVENTS_PER_ACCOUNT_DAY = 3.0
+EVENTS_PER_ACCOUNT_DAY = 3.0  # the default of ActivityParams.events_per_seat_day
 SIZE_BANDS = ((10, "1-10"), (50, "11-50"), (200, "51-200"), (1000, "201-1000"), (5000, "1001-5000"),
               (10**12, "5001+"))
 US_PER_DAY = 86_400 * 1_000_000
@@ -68,7 +76,7 @@ def _scope_key(scope: str) -> int:
 def _org_sizes(rng: np.random.Generator, p: GenerationParams, target_accounts: float) -> np.ndarray:
     # The largest org must fit in one chunk (an org is never split), so that memory per chunk stays flat
     # however many events a run has; and no org takes more than a fifth of a small population.
-    fits_chunk = int(p.events_per_chunk / (EVENTS_PER_ACCOUNT_DAY * p.days))
+    fits_chunk = int(p.events_per_chunk / (p.activity.events_per_seat_day * p.days))
     cap = max(p.org_size_min + 1, min(p.org_size_max, fits_chunk, int(target_accounts * 0.2) + p.org_size_min))
     sizes: list[np.ndarray] = []
     total = 0.0
@@ -89,10 +97,12 @@ def _org_sizes(rng: np.random.Generator, p: GenerationParams, target_accounts: f
 def build_plan(seed: int, scope: str, params_json: str) -> Plan:
     """The plan of one scope. Cached per process: chunks of the same run share it."""
     p = GenerationParams.model_validate_json(params_json)
+    if scope == "control":
+        return _control_plan(build_plan(seed, "main", params_json), p)
     k = _scope_key(scope)
     rng = stream(seed, "plan", k)
-    target_events = p.events if scope == "main" else max(1000, round(p.events * p.control_share))
-    target_accounts = target_events / (EVENTS_PER_ACCOUNT_DAY * p.days)
+    target_events = p.events
+    target_accounts = target_events / (p.activity.events_per_seat_day * p.days)
     base_sizes = _org_sizes(rng, p, max(target_accounts, p.org_size_min))
     n = len(base_sizes)
 
@@ -125,46 +135,12 @@ def build_plan(seed: int, scope: str, params_json: str) -> Plan:
     occ[order] = np.arange(n) - grp_start
     suffix = np.where(occ == 0, "", occ.astype(str))
     domain = (slugs.astype(str) + suffix.astype(object) + "." + tld.astype(str)).astype(object)
-    if scope == "control":
-        domain = ("c-" + domain.astype(str)).astype(object)
-
-    # Contractors: persons with accounts in 2-3 orgs, drawn with probability ~ sqrt(size).
-    est_humans = base_sizes.sum() * (1 - p.bot_share - p.external_share)
-    n_con = int(np.round(p.multi_org_persons * est_humans)) if n >= 2 else 0
-    crng = stream(seed, "plan/contractors", k)
-    n_orgs_each = np.where(crng.random(n_con) < 0.8, 2, 3)
-    cum = np.cumsum(np.sqrt(base_sizes))
-    picks = search_categorical(crng, cum, int(n_orgs_each.sum()))
-    person_of_pick = np.repeat(np.arange(n_con), n_orgs_each)
-    pairs = np.unique(np.stack([person_of_pick, picks], 1), axis=0)  # drops a repeated org
-    slot_order = np.lexsort((pairs[:, 0], pairs[:, 1]))
-    slot_person, slot_org = pairs[slot_order, 0], pairs[slot_order, 1]
-    con_country = search_categorical(crng, np.cumsum(geo.COUNTRY_WEIGHTS), n_con)
-    con_tz = geo.pick_per_country(crng, con_country, "tz")
-    con_locale = geo.pick_per_country(crng, con_country, "locale")
-    contractors = pa.table({
-        "person_id": to_hex(hex_ids(crng, n_con, 8), "p-"),
-        "country": pa.array(con_country, pa.int32()),
-        "tz": pa.array(con_tz, pa.int32()),
-        "locale": pa.array(con_locale, pa.int32()),
-        "first": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
-        "last": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
-        "ua": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
-        "home_ip": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
-        "shared_email": pa.array(crng.random(n_con) < p.shared_email_share),
-        "email_domain": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
-        "shift": pa.array(rhythm.draw_shift(crng, n_con), pa.int8()),
-        "weight": pa.array(crng.lognormal(0.3, p.activity.sigma * 0.8, n_con)),
-        "evening": pa.array(rhythm.draw_propensities(crng, n_con, p.activity.evening_level,
-                                                     p.activity.propensity_concentration)),
-        "weekend": pa.array(rhythm.draw_propensities(crng, n_con, p.activity.weekend_level,
-                                                     p.activity.propensity_concentration)),
-    })
+    contractors, slot_org, slot_person = _contractors(seed, scope, p, base_sizes)
 
     accounts = base_sizes + np.bincount(slot_org, minlength=n)
     erng = stream(seed, "plan/events", k)
     org_events = erng.multinomial(target_events, accounts / accounts.sum())
-    org_ids = to_hex(hex_ids(rng, n, 6), "org-" if scope == "main" else "ctl-")
+    org_ids = to_hex(hex_ids(rng, n, 6), "org-")
     orgs = pa.table({
         "org_id": org_ids,
         "name": pools.companies.take(pa.array(name_idx)),
@@ -183,17 +159,83 @@ def build_plan(seed: int, scope: str, params_json: str) -> Plan:
         "_tz": pa.array(tz, pa.int32()),
         "_plan": pa.array(plan, pa.int8()),
     })
+    return Plan(scope, seed, orgs, org_events, accounts, _chunk_layout(org_events, p.events_per_chunk), contractors,
+                np.asarray(slot_org), np.asarray(slot_person))
+
+
+def _chunk_layout(org_events: np.ndarray, events_per_chunk: int) -> tuple[tuple[int, int], ...]:
+    """Contiguous runs of whole orgs of about ``events_per_chunk`` events."""
+    n = len(org_events)
     chunks: list[tuple[int, int]] = []
     start, acc = 0, 0
     for i, e in enumerate(org_events.tolist()):
         acc += e
-        if acc >= p.events_per_chunk:
+        if acc >= events_per_chunk:
             chunks.append((start, i + 1))
             start, acc = i + 1, 0
     if start < n:
         chunks.append((start, n))
-    return Plan(scope, seed, orgs, org_events, accounts, tuple(chunks), contractors,
-                np.asarray(slot_org), np.asarray(slot_person))
+    return tuple(chunks)
+
+
+def _contractors(seed: int, scope: str, p: GenerationParams,
+                 base_sizes: np.ndarray) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """Persons with accounts in 2-3 orgs, drawn with probability ~ sqrt(the org's own accounts): their table,
+    and the slots (org index, sorted; contractor row)."""
+    k = _scope_key(scope)
+    n = len(base_sizes)
+    est_humans = base_sizes.sum() * (1 - p.bot_share - p.external_share)
+    n_con = int(np.round(p.multi_org_persons * est_humans)) if n >= 2 else 0
+    crng = stream(seed, "plan/contractors", k)
+    n_orgs_each = np.where(crng.random(n_con) < 0.8, 2, 3)
+    cum = np.cumsum(np.sqrt(base_sizes))
+    picks = search_categorical(crng, cum, int(n_orgs_each.sum()))
+    person_of_pick = np.repeat(np.arange(n_con), n_orgs_each)
+    pairs = np.unique(np.stack([person_of_pick, picks], 1), axis=0)  # drops a repeated org
+    slot_order = np.lexsort((pairs[:, 0], pairs[:, 1]))
+    slot_person, slot_org = pairs[slot_order, 0], pairs[slot_order, 1]
+    con_country = search_categorical(crng, np.cumsum(geo.COUNTRY_WEIGHTS), n_con)
+    con_tz = geo.pick_per_country(crng, con_country, "tz")
+    con_locale = geo.pick_per_country(crng, con_country, "locale")
+    contractors = pa.table({
+        "person_id": to_hex(hex_ids(crng, n_con, 8), PERSON_PREFIX[scope]),
+        "country": pa.array(con_country, pa.int32()),
+        "tz": pa.array(con_tz, pa.int32()),
+        "locale": pa.array(con_locale, pa.int32()),
+        "first": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
+        "last": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
+        "ua": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
+        "home_ip": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
+        "shared_email": pa.array(crng.random(n_con) < p.shared_email_share),
+        "email_domain": pa.array(crng.integers(0, 1 << 30, n_con), pa.int64()),
+        "shift": pa.array(rhythm.draw_shift(crng, n_con), pa.int8()),
+        "weight": pa.array(crng.lognormal(0.3, p.activity.sigma * 0.8, n_con)),
+        "evening": pa.array(rhythm.draw_propensities(crng, n_con, p.activity.evening_level,
+                                                     p.activity.propensity_concentration)),
+        "weekend": pa.array(rhythm.draw_propensities(crng, n_con, p.activity.weekend_level,
+                                                     p.activity.propensity_concentration)),
+    })
+    return contractors, np.asarray(slot_org), np.asarray(slot_person)
+
+
+def _control_plan(main: Plan, p: GenerationParams) -> Plan:
+    """Held-out accounts of the main plan's orgs: ``control_share`` × each org's own accounts (stochastic
+    rounding, so small orgs hold controls in proportion), multi-org persons of their own among the same orgs,
+    and the main population's events per account. Orgs rows are the main plan's; no chunk when no account."""
+    n = main.orgs.num_rows
+    own = main.org_accounts - np.bincount(main.slot_org, minlength=n)
+    rng = stream(main.seed, "plan/control", _scope_key("control"))
+    base = np.floor(own * p.control_share + rng.random(n)).astype(np.int64)
+    contractors, slot_org, slot_person = _contractors(main.seed, "control", p, base)
+    accounts = base + np.bincount(slot_org, minlength=n)
+    total = int(accounts.sum())
+    if total == 0:
+        return Plan("control", main.seed, main.orgs, np.zeros(n, np.int64), accounts, (), contractors,
+                    slot_org, slot_person)
+    target = round(int(main.org_events.sum()) * total / int(main.org_accounts.sum()))
+    org_events = stream(main.seed, "plan/events", _scope_key("control")).multinomial(target, accounts / total)
+    return Plan("control", main.seed, main.orgs, org_events, accounts,
+                _chunk_layout(org_events, p.events_per_chunk), contractors, slot_org, slot_person)
 
 
 def plan_for(seed: int, scope: str, params: GenerationParams) -> Plan:

@@ -17,7 +17,7 @@ import pyarrow as pa
 from generators import geo, rhythm
 from generators.catalog import ACCOUNT_TYPE, BOT_APPS, PERSONAS
 from generators.params import GenerationParams
-from generators.plan import US_PER_DAY, Plan, epoch_us
+from generators.plan import PERSON_PREFIX, US_PER_DAY, Plan, epoch_us
 from generators.pools import Pools, take
 from generators.rng import grouped_categorical, hex_ids, search_categorical, stream, to_hex
 
@@ -232,7 +232,7 @@ def build_accounts(plan: Plan, chunk: int, p: GenerationParams, pools: Pools) ->
 
     # --- ids, roles, dates ------------------------------------------------------------------------------------
     account_id = to_hex(hex_ids(rng, n, 12))
-    person_id = to_hex(hex_ids(rng, n, 8), "p-")
+    person_id = to_hex(hex_ids(rng, n, 8), PERSON_PREFIX[plan.scope])
     if is_con.any():
         person_id = pa.compute.if_else(pa.array(is_con), contractors["person_id"].take(pa.array(cr)), person_id)
     org_ids = orgs["org_id"].take(pa.array(org_of))

@@ -83,3 +83,11 @@ IDENTIFIER_COLUMNS: dict[str, list[str]] = {
     "events": ["account_id", "actor_email", "session_id", "client_ip", "event_id"],
     "config_changes": ["account_id"],
 }
+
+# Raw ids of what people worked on: not a person's, but what an attacker's knowledge of containers and objects
+# is matched on, and a key back into the tenant's systems. A release keeps them only pseudonymized: the leak
+# scan looks for these too (ids of one tenant, 10 characters or more: an id several tenants share, or a short
+# one such as "cfg-450", names nothing).
+OBJECT_ID_COLUMNS: dict[str, list[str]] = {"events": ["object_id", "container_id"]}
+LEAK_SCAN_COLUMNS: dict[str, list[str]] = {
+    t: IDENTIFIER_COLUMNS.get(t, []) + OBJECT_ID_COLUMNS.get(t, []) for t in {**IDENTIFIER_COLUMNS, **OBJECT_ID_COLUMNS}}

@@ -2,8 +2,10 @@
 
 One Beam element per raw shard. For every stateful step, a first pass pushes each shard through the steps
 before it and reduces it to the step's ``partial``; ``CombinePerKey`` merges the partials per table and the
-step's ``finalize`` turns them into a side input for the main pass. The main pass streams each shard batch by
-batch through the whole chain and writes the shard under the same number, atomically. An aggregating step
+step's ``finalize`` turns them into a state that is handed off once (``pipelines.handoff``) and joined to
+every shard of the later passes (no side inputs: the DaskRunner recomputes them in every reader). The main
+pass streams each shard batch by batch through the whole chain and writes the shard under the same number,
+atomically. An aggregating step
 (``dp.aggregate``) pre-aggregates per shard, sums per (account, partition) across shards and runs PipelineDP
 on its ``BeamBackend``. Everything goes to a staging area beside the run and is committed at the end with one
 rename (``pipelines.commit``), the manifest written last with ``chains[<chain>]`` (parameters with key
@@ -28,10 +30,10 @@ from anonymizers import registry as registry_mod
 from anonymizers.chain import Chain, find_chain, load_spec, resolve_chain, secret_references
 from anonymizers.dp_aggregate import rows_of
 from anonymizers.local import TableStats, apply_steps, first_pass_tables, step_partial
-from pipelines import commit
+from pipelines import commit, handoff
 from pipelines.integrity import require_intact
 from pipelines.manifest import RunError
-from pipelines.options import converge, make_pipeline_options
+from pipelines.options import converge, gather, make_pipeline_options
 from pipelines.runio import (
     PARQUET_OPTS,
     atomic_path,
@@ -141,6 +143,37 @@ def shard_partial(element: Element, chain: Chain, step_index: int, **states) -> 
             yield table, part
 
 
+def _job(kv: tuple[Element, Any]) -> tuple[Element, dict[str, handoff.Ticket]]:
+    element, values = kv
+    tickets = [v for v in values if v is not None]
+    assert len(tickets) == 1, f"{element[0]} shard {element[1]}: {len(tickets)} state tickets"
+    return tuple(element), tickets[0]  # type: ignore[return-value]
+
+
+def _loaded(tickets: Mapping[str, handoff.Ticket]) -> dict[str, Any]:
+    return {k: handoff.get(t) for k, t in tickets.items()}
+
+
+def shard_partial_job(job: tuple[Element, Mapping[str, handoff.Ticket]], chain: Chain,
+                      step_index: int) -> Iterator[tuple[str, Any]]:
+    """:func:`shard_partial` of a job (a shard element and the tickets of the states before the step)."""
+    element, tickets = job
+    return shard_partial(element, chain, step_index, **_loaded(tickets))
+
+
+def anonymize_job(job: tuple[Element, Mapping[str, handoff.Ticket]], chain: Chain, out_dir: str,
+                  stats_dir: str) -> None:
+    """:func:`anonymize_shard` of a job (a shard element and the tickets of every stateful step's state)."""
+    element, tickets = job
+    anonymize_shard(element, chain, out_dir, stats_dir, **_loaded(tickets))
+
+
+def add_state(pair: list[tuple[int, Any]], name: str) -> tuple[list[Element], dict[str, handoff.Ticket]]:
+    """(elements, tickets) with the ticket of one more state."""
+    (_, (elements, tickets)), (_, ticket) = sorted(pair, key=lambda kv: kv[0])
+    return elements, {**tickets, name: ticket}
+
+
 class MergePartials(beam.CombineFn):
     """Merges a stateful step's partials of one table (the step's own ``merge``)."""
 
@@ -171,6 +204,13 @@ def finalize_state(pairs: list[tuple[str, Any]], chain: Chain, step_index: int, 
     return state
 
 
+def finalize_state_ticket(pairs: list[tuple[str, Any]], chain: Chain, step_index: int,
+                          stats_dir: str) -> handoff.Ticket:
+    """:func:`finalize_state`, the state handed off once to the passes that need it."""
+    state = finalize_state(pairs, chain, step_index, stats_dir)
+    return handoff.put(state, Path(stats_dir) / "handoff", f"state-{step_index}")
+
+
 def write_release(results: list[Any], chain: Chain, step_index: int, out_dir: str) -> None:
     step = chain.steps[step_index]
     assert isinstance(step.releases, str)
@@ -186,6 +226,26 @@ def fit_release(pairs: list[tuple[str, Any]], chain: Chain, step_index: int, sta
     release = step.anonymizer.fit_release(state)
     _write_json(Path(stats_dir) / f"step-{step_index}.json", step.anonymizer.report(release))
     return release
+
+
+def fit_release_ticket(pairs: list[tuple[str, Any]], chain: Chain, step_index: int,
+                       stats_dir: str) -> handoff.Ticket:
+    """:func:`fit_release`, the release handed off once to the shard writers (see :mod:`pipelines.handoff`:
+    a side input would be recomputed, noise included, by every reader on the DaskRunner)."""
+    release = fit_release(pairs, chain, step_index, stats_dir)
+    return handoff.put(release, Path(stats_dir) / "handoff", f"release-{step_index}")
+
+
+def release_jobs(ticket: handoff.Ticket, chain: Chain, step_index: int) -> list[tuple[int, handoff.Ticket]]:
+    """One (shard number, ticket) per output shard of the handed-off release."""
+    n = chain.steps[step_index].anonymizer.release_shards(handoff.get(ticket))
+    return [(i, ticket) for i in range(n)]
+
+
+def write_release_job(job: tuple[int, handoff.Ticket], chain: Chain, step_index: int, out_dir: str,
+                      stats_dir: str) -> None:
+    i, ticket = job
+    write_release_shard(i, chain, step_index, out_dir, stats_dir, handoff.get(ticket))
 
 
 def write_release_shard(i: int, chain: Chain, step_index: int, out_dir: str, stats_dir: str,
@@ -216,42 +276,55 @@ class AnonymizeChain(beam.PTransform):
         self.chain, self.out_dir, self.stats_dir = chain, str(out_dir), str(stats_dir)
 
     def expand(self, elements: beam.PCollection) -> Any:
+        # No side inputs: Beam's DaskRunner recomputes a side input's whole upstream graph in every task that
+        # reads it. Each stateful step's finalized state is handed off once (pipelines.handoff) and its ticket
+        # joined to every shard element; the first passes and the main pass take (element, tickets) jobs.
         chain = self.chain
-        views: dict[str, Any] = {}
+        states = gather(elements, "ListShards") | "NoStateYet" >> beam.Map(lambda es: (es, {}))
         for step in chain.steps:
             if not step.stateful:
                 continue
             tables = set(first_pass_tables(step))
             i = step.index
-            partials = (elements
-                        | f"Step{i}ShardsFor{step.use}" >> beam.Filter(lambda e, ts=tables: e[0] in ts)
-                        | f"Step{i}Partial" >> beam.FlatMap(shard_partial, chain, i, **views))
+            partials = (self._jobs(elements, states, f"Step{i}")
+                        | f"Step{i}ShardsFor{step.use}" >> beam.Filter(lambda j, ts=tables: j[0][0] in ts)
+                        | f"Step{i}Partial" >> beam.FlatMap(shard_partial_job, chain, i))
             if step.shard_release:
                 self._release_shards(partials, step.index)
                 continue
             if step.releases:
                 self._release(partials, step.index)
                 continue
-            state = (partials
-                     | f"Step{i}MergePerTable" >> beam.CombinePerKey(MergePartials(chain, i))
-                     | f"Step{i}Gather" >> beam.combiners.ToList()
-                     | f"Step{i}Finalize" >> beam.Map(finalize_state, chain, i, self.stats_dir))
-            views[f"s{i}"] = beam.pvalue.AsSingleton(state)
-        return elements | "AnonymizeShards" >> beam.Map(anonymize_shard, chain, self.out_dir, self.stats_dir,
-                                                           **views)
+            merged = partials | f"Step{i}MergePerTable" >> beam.CombinePerKey(MergePartials(chain, i))
+            ticket = (gather(merged, f"Step{i}Gather")
+                      | f"Step{i}Finalize" >> beam.Map(finalize_state_ticket, chain, i, self.stats_dir))
+            both = ((states | f"Step{i}TagStates" >> beam.Map(lambda s: (0, s)),
+                     ticket | f"Step{i}TagTicket" >> beam.Map(lambda t: (1, t)))
+                    | f"Step{i}Both" >> beam.Flatten())
+            states = gather(both, f"Step{i}Pair") | f"Step{i}AddState" >> beam.Map(add_state, f"s{i}")
+        return (self._jobs(elements, states, "Main")
+                | "AnonymizeShards" >> beam.Map(anonymize_job, chain, self.out_dir, self.stats_dir))
+
+    @staticmethod
+    def _jobs(elements: beam.PCollection, states: beam.PCollection, label: str) -> beam.PCollection:
+        """(element, tickets) for every shard element: the tickets fanned out and joined to the elements by
+        key (the join also spreads the jobs over the elements' partitions on Dask, where Reshuffle does not)."""
+        return ((elements | f"{label}KeyShards" >> beam.Map(lambda e: (e, None)),
+                 states | f"{label}FanOut" >> beam.FlatMap(lambda s: [(e, s[1]) for e in s[0]]))
+                | f"{label}JoinFlatten" >> beam.Flatten()
+                | f"{label}Join" >> beam.GroupByKey()
+                | f"{label}Jobs" >> beam.Map(_job))
 
     def _release_shards(self, partials: beam.PCollection, i: int) -> None:
         chain = self.chain
-        release = (partials
-                   | f"Step{i}MergePerTable" >> beam.CombinePerKey(MergePartials(chain, i))
-                   | f"Step{i}Gather" >> beam.combiners.ToList()
-                   | f"Step{i}FitRelease" >> beam.Map(fit_release, chain, i, self.stats_dir))
-        anonymizer = chain.steps[i].anonymizer
-        (release
-         | f"Step{i}Shards" >> beam.FlatMap(lambda r: range(anonymizer.release_shards(r)))
+        # The release is computed once and reaches the shard writers in the main input, by ticket (not as a
+        # side input: the DaskRunner recomputes a side input, noise included, in every task that reads it).
+        merged = partials | f"Step{i}MergePerTable" >> beam.CombinePerKey(MergePartials(chain, i))
+        (gather(merged, f"Step{i}Gather")
+         | f"Step{i}FitRelease" >> beam.Map(fit_release_ticket, chain, i, self.stats_dir)
+         | f"Step{i}Shards" >> beam.FlatMap(release_jobs, chain, i)
          | f"Step{i}Spread" >> beam.Reshuffle()
-         | f"Step{i}WriteShards" >> beam.Map(write_release_shard, chain, i, self.out_dir, self.stats_dir,
-                                             release=beam.pvalue.AsSingleton(release)))
+         | f"Step{i}WriteShards" >> beam.Map(write_release_job, chain, i, self.out_dir, self.stats_dir))
 
     def _release(self, partials: beam.PCollection, i: int) -> None:
         import pipeline_dp
@@ -263,8 +336,7 @@ class AnonymizeChain(beam.PTransform):
         aggregator: Any = step.anonymizer
         released, accountant = aggregator.release(summed, pipeline_dp.BeamBackend())
         accountant.compute_budgets()
-        (released
-         | f"Step{i}GatherRelease" >> beam.combiners.ToList()
+        (gather(released, f"Step{i}GatherRelease")
          | f"Step{i}WriteRelease" >> beam.Map(write_release, self.chain, i, self.out_dir))
 
 

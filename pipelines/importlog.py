@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,6 @@ ACCOUNT_FIELDS = {"person": "account_id", "timezone": "timezone", "type": "accou
 ACCOUNT_TYPES = {"app": ("app", "bot", "integration", "service", "automation", "api", "system"),
                  "customer": ("customer", "external", "guest", "collaborator", "contractor")}
 ROWS_PER_SHARD = 250_000
-OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
 
 class ImportError_(InputError):
@@ -135,8 +135,12 @@ def _time_expr(col: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
 
 def _text_times(text: pl.Expr, fast: bool) -> tuple[pl.Expr, pl.Expr]:
     """Text times: ``fast`` parses the column in the one ISO 8601 format Polars infers from its first value
-    (offsets become UTC directly); the general path parses each value on its own (used for what the fast
-    path leaves unparsed: mixed formats, some values with an offset and some without)."""
+    (offsets become UTC directly) and reads the offset at its fixed place at the end of the text (``Z``,
+    ``+HH:MM``, ``+HHMM``; slices, no regex: the regex was most of the import's time); the general path
+    parses each value on its own, trailing blanks stripped (used for what the fast path leaves unparsed: mixed
+    formats, some values with an offset and some without)."""
+    if fast:
+        return text.str.to_datetime(time_unit="us", time_zone="UTC", strict=False), _offset_minutes(text)
     off = text.str.strip_chars_end().str.slice(-6).str.extract(r"(Z|[+-]\d{2}:?\d{2})$", 1)  # short strings
     sign = pl.when(off.str.starts_with("-")).then(-1).otherwise(1)
     digits = off.str.replace_all(r"[^0-9]", "")
@@ -144,12 +148,39 @@ def _text_times(text: pl.Expr, fast: bool) -> tuple[pl.Expr, pl.Expr]:
                .when(off.is_not_null()).then(sign * (digits.str.slice(0, 2).cast(pl.Int32, strict=False) * 60
                                                      + digits.str.slice(2, 2).cast(pl.Int32, strict=False)))
                .otherwise(None)).cast(pl.Int16)
-    if fast:
-        return text.str.to_datetime(time_unit="us", time_zone="UTC", strict=False), minutes
     bare = text.str.strip_chars().str.replace(" ", "T", literal=True).str.replace(r"(Z|[+-]\d{2}:?\d{2})$", "")
     local = bare.str.to_datetime(time_unit="us", strict=False)
     utc = (local - pl.duration(minutes=minutes.fill_null(0))).dt.replace_time_zone("UTC")
     return utc, minutes
+
+
+def _two_digits(text: pl.Expr) -> pl.Expr:
+    """A two-character text of digits as an integer, else null (a leading sign or blank is not a digit; the
+    cast rejects any other non-digit)."""
+    first = text.str.head(1)
+    return pl.when((first >= "0") & (first <= "9")).then(text.cast(pl.Int32, strict=False))
+
+
+def _offsets_by_tail(text: pl.Series) -> pl.Series:
+    """:func:`_offset_minutes` of each value, worked out once per distinct six-character tail (the offset
+    lives there, and a log holds few distinct offsets)."""
+    tails = text.str.tail(6)
+    distinct = tails.drop_nulls().unique()
+    if distinct.len() > 100_000:  # e.g. naive times ending in microseconds: no gain
+        return pl.select(_offset_minutes(pl.lit(text))).to_series()
+    minutes = pl.select(_offset_minutes(pl.lit(distinct))).to_series()
+    return tails.replace_strict(distinct, minutes, default=None, return_dtype=pl.Int16)
+
+
+def _offset_minutes(text: pl.Expr) -> pl.Expr:
+    """The UTC offset at the end of an ISO 8601 text in minutes (``Z`` 0, ``+HH:MM``, ``+HHMM``), else null."""
+    t6 = text.str.tail(6)
+    colon = t6.str.slice(3, 1) == ":"
+    sign_char = pl.when(colon).then(t6.str.head(1)).otherwise(text.str.tail(5).str.head(1))
+    hours = _two_digits(pl.when(colon).then(t6.str.slice(1, 2)).otherwise(text.str.tail(4).str.head(2)))
+    minutes = _two_digits(text.str.tail(2))
+    sign = pl.when(sign_char == "+").then(1).when(sign_char == "-").then(-1)
+    return pl.when(text.str.ends_with("Z")).then(0).otherwise(sign * (hours * 60 + minutes)).cast(pl.Int16)
 
 
 def _string(col: str) -> pl.Expr:
@@ -167,7 +198,8 @@ def events_frame(path: Path, mapping: Mapping_, option: str = "--map") -> pl.Dat
     except TypeError:
         raise ImportError_(f"{path}: {option} time={f['time']}: column {f['time']!r} is "
                            f"{schema[f['time']]}, expected a timestamp, a date, epoch seconds or text") from None
-    exprs: dict[str, pl.Expr] = {"event_time": t, "utc_offset_minutes": offset}
+    text = schema[f["time"]] == pl.String
+    exprs: dict[str, pl.Expr] = {"event_time": t, "utc_offset_minutes": pl.lit(None, pl.Int16) if text else offset}
     for key, target in EVENT_FIELDS.items():
         if key in ("time",) or target in exprs:
             continue
@@ -179,10 +211,14 @@ def events_frame(path: Path, mapping: Mapping_, option: str = "--map") -> pl.Dat
         df = lf.select([e.alias(k) for k, e in exprs.items()]).collect()
     except pl.exceptions.PolarsError as e:
         raise ImportError_(f"{path}: cannot read the mapped columns ({type(e).__name__})") from None
+    if text:
+        df = df.with_columns(_offsets_by_tail(df["_time_text"]).alias("utc_offset_minutes"))
     missed = df["event_time"].is_null() & df["_time_text"].is_not_null()
-    if missed.any() and schema[f["time"]] == pl.String:
-        utc, _ = _text_times(pl.col("_time_text"), fast=False)
-        df = df.with_columns(pl.when(missed).then(utc).otherwise(pl.col("event_time")).alias("event_time"))
+    if missed.any() and text:
+        utc, minutes = _text_times(pl.col("_time_text"), fast=False)
+        df = df.with_columns(pl.when(missed).then(utc).otherwise(pl.col("event_time")).alias("event_time"),
+                             pl.when(missed).then(minutes).otherwise(pl.col("utc_offset_minutes"))
+                             .alias("utc_offset_minutes"))
         missed = df["event_time"].is_null() & df["_time_text"].is_not_null()
     bad = int(missed.sum())
     df = df.drop("_time_text")
@@ -236,20 +272,32 @@ def users_frame(path: Path, mapping: Mapping_, persons: pl.Series, option: str =
 
 
 def _to_schema(df: pl.DataFrame, schema: pa.Schema, extra: tuple[str, ...] = ()) -> pa.Table:
+    """``df`` in ``schema`` (then the ``extra`` columns), strings as Arrow string views: Polars hands those over
+    without a copy, and a Parquet file written without the Arrow schema (``_write_shard``) reads back as
+    ``schema`` says (strings as ``string``)."""
     df = df.with_columns([pl.lit(None, pl.String).alias(c.name) for c in schema if c.name not in df.columns])
     names = [c.name for c in schema] + [c for c in extra if c in df.columns]
-    table = df.select(names).to_arrow()
-    cols = [pa.field(c.name, c.type) for c in schema] + [table.schema.field(c) for c in names[len(schema):]]
+    table = df.select(names).to_arrow(compat_level=pl.CompatLevel.newest())
+    cols = [pa.field(c.name, pa.string_view() if c.type == pa.string() else c.type) for c in schema] \
+        + [table.schema.field(c) for c in names[len(schema):]]
     return table.cast(pa.schema(cols))
 
 
+def _write_shard(table: pa.Table, path: Path) -> None:
+    """One Parquet file; without the Arrow schema, so string views read back as strings."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, store_schema=False, **PARQUET_OPTS)
+
+
 def _write_shards(table: pa.Table, folder: Path) -> int:
-    n = 0
-    for start in range(0, max(table.num_rows, 1), ROWS_PER_SHARD):
-        with atomic_path(folder / shard_name(n)) as tmp:
-            pq.write_table(table.slice(start, ROWS_PER_SHARD), tmp, **PARQUET_OPTS)
-        n += 1
-    return n
+    """``ROWS_PER_SHARD`` rows per shard, the shards written by two threads (pyarrow encodes and compresses
+    without the GIL)."""
+    starts = range(0, max(table.num_rows, 1), ROWS_PER_SHARD)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(_write_shard, table.slice(start, ROWS_PER_SHARD), folder / shard_name(n))
+                     for n, start in enumerate(starts)]:
+            done.result()
+    return len(starts)
 
 
 def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None = None,
@@ -286,9 +334,24 @@ def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None =
         key_col = lf.select(pl.col(key).cast(pl.String)).collect()[key]
         if key_col.null_count() or key_col.n_unique() != len(key_col):
             raise ImportError_(f"{events}: --key {key}: column {key!r} has duplicate or empty keys")
+    hasher = ThreadPoolExecutor(max_workers=1)  # the source's digest, read while the log is parsed
+    try:
+        return _import(events, emap, out, amap=amap, accounts=accounts, anonymized=anonymized, key=key,
+                       key_col=key_col, map_anonymized=map_anonymized, mapping=mapping, name=name, t0=t0,
+                       digest=hasher.submit(sha256_file, events).result)
+    finally:
+        hasher.shutdown(wait=False, cancel_futures=True)
+
+
+def _import(events: Path, emap: Mapping_, out: Path, *, amap: Mapping_ | None, accounts: Path | None,
+            anonymized: Path | None, key: str | None, key_col: pl.Series | None, map_anonymized: str | None,
+            mapping: str, name: str, t0: float, digest: Callable[[], str]) -> dict[str, Any]:
     ev = events_frame(events, emap)
-    order = ev.with_row_index("_row").sort("event_time", "_row", maintain_order=True)["_row"]
-    ev = ev[order]
+    order = None
+    if not ev["event_time"].is_sorted():  # a stable sort by time: equal times keep the log's order
+        order = ev.select(pl.int_range(pl.len(), dtype=pl.UInt32).sort_by("event_time", maintain_order=True)
+                          ).to_series()
+        ev = ev[order]
     users = users_frame(accounts, amap, ev["account_id"]) if accounts is not None and amap is not None else None
     if users is not None and "org" not in emap.fields and "org" in amap.fields:  # type: ignore[union-attr]
         ev = ev.drop("org_id").join(users.select("account_id", "org_id"), on="account_id", how="left") \
@@ -298,8 +361,8 @@ def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None =
     if anonymized is not None:
         release_name = anonymized.name
         rmap = Mapping_.parse(map_anonymized or mapping, EVENT_FIELDS, ("person",), "--map-anonymized")
-        release = _release_frame(anonymized, rmap, key, key_col[order] if key_col is not None else None,
-                                 ev.height)
+        raw_keys = key_col if key_col is None or order is None else key_col[order]
+        release = _release_frame(anonymized, rmap, key, raw_keys, ev.height)
     # Written beside ``out`` and swapped in with one rename, manifest last (pipelines.commit): a kill at any
     # moment leaves the earlier run (with --overwrite) or no run, never a half-written one.
     with commit.staging(out) as tmp:
@@ -307,14 +370,14 @@ def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None =
         truth = ev.group_by("account_id").agg(pl.col("org_id").first()).sort("account_id") \
             .with_columns(pl.col("account_id").alias("person_id")).select("account_id", "person_id", "org_id")
         (tmp / "truth").mkdir()
-        pq.write_table(_to_schema(truth, ACCOUNTS_TRUTH), tmp / "truth" / "accounts.parquet", **PARQUET_OPTS)
+        _write_shard(_to_schema(truth, ACCOUNTS_TRUTH), tmp / "truth" / "accounts.parquet")
         if users is not None:
             users = users.with_columns(pl.lit(None, pl.String).alias("email"),
                                        pl.lit(None, pl.String).alias("display_name"))
             _write_shards(_to_schema(users.sort("account_id"), USERS), tmp / "raw" / "users")
         if release is not None:
             _write_release(release, tmp / "anon" / name / "events")
-        section = {"events_file": events.name, "events_sha256": sha256_file(events), "rows": ev.height,
+        section = {"events_file": events.name, "events_sha256": digest(), "rows": ev.height,
                    "accounts": int(truth.height), "mapping": dict(emap.fields), "shards": shards,
                    "accounts_file": accounts.name if accounts else None,
                    "accounts_mapping": dict(amap.fields) if amap else None,

@@ -18,6 +18,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from generators.errors import InputError
 
 IN_PROCESS = "InProcess"
+DASK_NPARTITIONS = "--dask_npartitions=2"
+"""The DaskRunner's default unless ``--dask_npartitions``/``--dask_partition_size`` is given: the shard elements
+in two Dask partitions (raise it to the cluster's worker count). Beam 2.77's own default puts up to 128 elements
+in one partition, so a run of fewer shards went through one task chain on one worker (measured on a 2-worker
+cluster: 10 tasks on one worker, 1 on the other); one element per partition multiplies the tasks of every
+shuffle and join (kanon: 30,741 tasks, 422 s on a busy 2-core machine, for ~23 s of work per worker)."""
 _ALIASES = {
     None: IN_PROCESS,
     "": IN_PROCESS,
@@ -81,6 +87,9 @@ def make_pipeline_options(runner: str | None = None, beam_args: Sequence[str] = 
     is_in_process = not isinstance(runner_obj, str) and type(runner_obj).__name__ == "FnApiRunner"
     if is_in_process and workers and workers > 1 and not any(a.startswith("--direct_num_workers") for a in args):
         args.append(f"--direct_num_workers={workers}")
+    if not isinstance(runner_obj, str) and type(runner_obj).__name__ == "DaskRunner" and not any(
+            a.startswith(("--dask_npartitions", "--dask_partition_size")) for a in args):
+        args.append(DASK_NPARTITIONS)
     opts = PipelineOptions(args, save_main_session=False, pickle_library="cloudpickle")
     try:  # Beam parses the options lazily with argparse, which prints its usage and exits on a bad value
         with contextlib.redirect_stderr(io.StringIO()) as err:
@@ -117,6 +126,27 @@ def converge(pipeline: Any) -> None:
     pipeline.visit(_Leaves())
     leaves = [pc for pc in produced if id(pc) not in consumed]
     if len(leaves) > 1:
+        # without_defaults: a CombineGlobally with defaults reads its result back as a side input, which the
+        # DaskRunner materializes by recomputing the whole pipeline inside one task (see ``gather``)
         _ = (tuple(leaves)
              | "ConvergeLeaves" >> beam.Flatten()
-             | "AllSinksDone" >> beam.combiners.Count.Globally())
+             | "AllSinksDone" >> beam.combiners.Count.Globally().without_defaults())
+
+
+def gather(pcoll: Any, label: str) -> Any:
+    """All elements of ``pcoll`` as one list (``[]`` when it is empty), without side inputs.
+
+    ``beam.combiners.ToList()`` injects its default for an empty input through a side input, and Beam's
+    DaskRunner (2.77) materializes a side input inside every task that reads it by recomputing the side
+    input's whole upstream graph there (``DaskBagWindowedIterator.__iter__``: ``list(bag)``). That repeats
+    the upstream work, draws the noise of a DP step again, and can return an element twice (its ``OneReceiver``
+    keeps the outputs of earlier bundles). Here a seed element keeps the group non-empty instead.
+    """
+    import apache_beam as beam
+
+    seed = pcoll.pipeline | f"{label}Seed" >> beam.Create([None])
+    return ((pcoll | f"{label}Key" >> beam.Map(lambda x: (0, (1, x))),
+             seed | f"{label}KeySeed" >> beam.Map(lambda _: (0, (0, None))))
+            | f"{label}Flatten" >> beam.Flatten()
+            | f"{label}Group" >> beam.GroupByKey()
+            | f"{label}List" >> beam.Map(lambda kv: [x for tag, x in kv[1] if tag]))

@@ -14,8 +14,9 @@ Kinds, for the gate:
   ``lower`` means better (an error, a distance);
 * ``info``: context (baselines, control rates, counts of targets) — shown, never gated on regressions.
 
-Params: ``key`` params tell rows of one metric apart (``p`` for unicity, ``qi_set``…): they identify a cell
-when a run is compared with a baseline. ``info`` params describe a row (seeds, row counts) and may be used in a
+Params: ``key`` params tell rows of one metric apart (``p`` for unicity, ``qi_set``…, and ``knowledge``, the
+attacker's knowledge set of the event-trace attacks, e.g. ``1h:action``): they identify a cell when a run is
+compared with a baseline. ``info`` params describe a row (seeds, row counts) and may be used in a
 threshold's ``where:`` too. ``COMMON_PARAMS`` may appear on any row (``applicable``/``reason`` of a check
 that cannot apply, ``error`` of a check that raised, ``measured: false`` or ``ran_short: true`` of one that
 ran short: its figure understates and the gate reads it as not measured).
@@ -32,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from reid.params import FIELD_OF_COLUMN
 
 Kind = Literal["risk", "utility", "info"]
 Direction = Literal["higher", "lower"]
@@ -135,20 +138,21 @@ def _build() -> dict[str, CheckSpec]:
         CheckSpec("leak_scan", {"leaked_values": risk(margin=0.0), "leaked_values_in_column": risk(margin=0.0)},
                   ("table", "column"), ("tables", "embedded", "identifier_columns"),
                   description="raw identifiers found in the release (a count)"),
-        CheckSpec("dictionary", {"reversed_share": risk(proportion=True)}, ("table", "column"),
-                  ("domain", "algorithms", "candidates", "ipv4_prefix", "max_prefixes"),
+        CheckSpec("dictionary", {"reversed_share": risk(proportion=True)}, ("table", "column", "attack"),
+                  ("domain", "algorithms", "candidates", "ipv4_prefix", "max_prefixes", "keys_tried", "keys_hit"),
                   description="pseudonyms reversed by a dictionary of candidate values"),
         CheckSpec("unicity", {"unique_share": risk(proportion=True), "reidentified_share": risk(proportion=True),
                               "baseline": info(), "control_unique_share": info(proportion=True)},
-                  ("p", "reading"), ("actor_column", "match_resolution", "point_columns", "time_bucket", "n_control"),
+                  ("p", "knowledge", "reading"),
+                  ("actor_column", "match_resolution", "point_columns", "time_bucket", "n_control", "left_out"),
                   description="de Montjoye et al., Sci. Rep. 2013"),
         CheckSpec("profile_linkage", {"top1_accuracy": risk(proportion=True),
                                       "top10_accuracy": risk(proportion=True), "baseline": info(),
                                       "baseline_top10": info(), "targets_present": info(proportion=True),
                                       "top1_copy_share": risk(proportion=True),
                                       "top10_copy_share": risk(proportion=True)},
-                  ("reading",), ("actor_column", "blocks", "min_events", "resolution", "split", "near_copy",
-                                 "n_control"),
+                  ("knowledge", "reading"), ("actor_column", "blocks", "min_events", "resolution", "split",
+                                              "near_copy", "n_control", "left_out"),
                   description="Tournier & de Montjoye, Sci. Adv. 2022"),
         CheckSpec("quasi_identifiers", {
             "k": risk("lower", margin=0.0), "equivalence_classes": info(),
@@ -179,13 +183,17 @@ def _build() -> dict[str, CheckSpec]:
                               "distance_cutoff", "exact_copies_targets", "exact_copies_controls"),
                   description="membership inference, member vs control traces (Yeom et al., CSF 2018)"),
         CheckSpec("dp_audit", {"sensitivity_ok": risk("lower", margin=0.0), "epsilon_lower_bound": info(),
-                               "passed": info()},
+                               "passed": info(), "epsilon_claimed": risk(margin=0.0),
+                               "budget_ok": risk("lower", margin=0.0), "fresh_noise_ok": risk("lower", margin=0.0)},
                   ("step", "mode", "measurement"),
                   ("claimed_epsilon", "claimed_delta", "unit", "units_in_D", "confidence", "l1_sensitivity",
                    "max_l1_ratio", "max_l0_excess", "exclusive_released", "problems", "cells_released_D",
                    "screening_runs", "event", "event_likelier_under", "hits_other_side", "moved_cells",
-                   "hits_shifted", "seconds_step"),
+                   "hits_shifted", "seconds_step", "split", "measurement_epsilons", "noise_repeated"),
                   description="a DP step audited against its own promise"),
+        CheckSpec("passthrough", {"exact_share": risk(proportion=True), "shared_offset": risk(proportion=True)},
+                  ("table", "column"), ("alignment", "unit"),
+                  description="quasi-identifying values released at raw precision; shared time offsets"),
         CheckSpec("validation", {"failed_expectations": risk(margin=0.0)}, (), (), event_mode=False,
                   description="the chain's privacy contract (Great Expectations)"),
     ]
@@ -230,8 +238,24 @@ def unknown(check: str, metric: str | None = None, params: tuple[str, ...] = ())
     return None
 
 
+def legacy_knowledge(check: str, params: Mapping[str, object]) -> str | None:
+    """The knowledge set of a unicity or profile-linkage row written before rows named theirs: unicity's
+    ``time_bucket`` and ``point_columns`` (the default was 1 h and the action), profile linkage's action mix."""
+    if check not in ("unicity", "profile_linkage") or "knowledge" in params:
+        return None
+    if check == "profile_linkage":
+        return "1h:action"
+    columns = params.get("point_columns") or ["action"]
+    fields = [FIELD_OF_COLUMN.get(str(c), str(c)) for c in columns] if isinstance(columns, list) else [str(columns)]
+    return f"{params.get('time_bucket') or '1h'}:{'+'.join(fields)}"
+
+
 def key_of(check: str, params: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
-    """The params that identify a cell of ``check`` (sorted, as text): what a baseline comparison matches on."""
+    """The params that identify a cell of ``check`` (sorted, as text): what a baseline comparison matches on.
+    A row from before knowledge sets gets the set it was measured with (:func:`legacy_knowledge`)."""
     spec = CATALOG.get(check)
     names = spec.key_params if spec else tuple(params)
+    legacy = legacy_knowledge(check, params)
+    if legacy is not None:
+        params = {**params, "knowledge": legacy}
     return tuple(sorted((k, str(params[k])) for k in names if k in params))

@@ -133,7 +133,7 @@ def dictionary_attack(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.Laz
     ``n`` is the number of distinct released values of the column; the CI is Wilson's. A column missing from
     the anonymized table (dropped) yields a row with value null, ``n`` 0 and ``applicable: false``.
     """
-    domains, space = _domains(raw, ipv4_prefix, max_prefixes, seed)
+    domains, space = candidate_domains(raw, ipv4_prefix, max_prefixes, seed)
     out = []
     for table, cols in columns.items():
         for column, domain in cols.items():
@@ -155,8 +155,8 @@ def dictionary_attack(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.Laz
     return out
 
 
-def _domains(raw: Mapping[str, pl.LazyFrame], prefix: int, max_prefixes: int,
-             seed: int) -> tuple[dict[str, pl.Series], int]:
+def candidate_domains(raw: Mapping[str, pl.LazyFrame], prefix: int, max_prefixes: int,
+                      seed: int) -> tuple[dict[str, pl.Series], int]:
     """What the attacker enumerates — raw account ids, raw e-mails (also lower-cased), the IPv4 blocks —
     and the size of the enumerated IPv4 space."""
     def distinct(pairs: list[tuple[str, str]]) -> pl.Series:

@@ -31,9 +31,22 @@ Three tests, each reported as a row of ``risk/<chain>/dp_audit.parquet``:
    noise-off ones must be noise that makes a shift of the whole ``l1_sensitivity`` in one cell cost at most the
    measurement's epsilon (the Laplace mechanism's claim, Dwork & Roth 2014, Thm 3.6): P(N >= -l1/2) <= e^eps
    P(N >= l1/2), one cell per run so samples are independent; screened on the screening runs, tested on fresh
-   ones when suspicious. Catches noise scaled down by 10 (not by 2: that needs thousands of runs). It reads
+   ones when suspicious. Besides that one-step event, events k = 2, 3 steps apart from the centre
+   (:data:`reid.dp_stats.CALIBRATION_EVENTS`, the best picked on the screening runs) see noise scaled down by
+   2 in about 200 fresh samples, by 10 in a few dozen. It reads
    the claim as "data-independent additive noise", which clipping or post-processing inside ``dp_measure``
    would break (``values`` are the unrounded noisy measurements).
+
+4. **budget accounting** (noise off, basic composition): each measurement spends at most the share of epsilon
+   the step declares for it (``privacy_budget().split``) and the shares add up to at most the claim — an
+   accountant that hands every mechanism the whole budget passes test 3 (the noise fits the epsilon it was
+   given) and fails here (``budget_ok``);
+5. **fresh noise** (:mod:`reid.dp_repeat`): D released once in each of two new processes must give different
+   values — noise seeded with a constant is reproducible across processes although it looks random within
+   one (``fresh_noise_ok``).
+
+``epsilon_claimed`` reports the declared epsilon itself (a declared value: its interval is the value), so that
+``check --baseline`` sees a chain that now spends more.
 
 Each test fails a correct mechanism with probability at most ``alpha`` (default 1e-3: picking the event on
 other runs than those that estimate it keeps that exact); a correct mechanism's true distinguishability is far
@@ -43,11 +56,12 @@ a step whose audit cannot run (nothing released even from copies of the run's un
 
 Cost: two noise-off releases per neighbour and ``2 * (screen_runs + min_runs)`` noisy ones in the usual case,
 each a PipelineDP LocalBackend aggregation of D's pre-aggregated rows (about 0.1 s for the 400 accounts of
-``configs/ci.yaml``).
+``configs/ci.yaml``), and two short-lived processes for the fresh-noise test (a few seconds, in parallel).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import time
@@ -63,6 +77,7 @@ from anonymizers.base import Anonymizer, DPMeasurement
 from anonymizers.chain import Chain, Step
 from reid import dp_stats
 from reid.dp_neighbours import MARKER, Neighbours, Tables, chain_of_run, run_neighbours, union
+from reid.dp_repeat import fresh_noise
 from reid.result import Metric
 
 CHECK = "dp_audit"
@@ -70,7 +85,7 @@ MIN_SAMPLES = 10
 """Fewest noisy values the calibration test accepts (below: not measured)."""
 MAX_COPIES = 16
 """D grows up to this many copies of the run's units when fewer release nothing."""
-METRICS = ("sensitivity_ok", "epsilon_lower_bound", "passed")
+METRICS = ("sensitivity_ok", "epsilon_lower_bound", "passed", "epsilon_claimed", "budget_ok", "fresh_noise_ok")
 
 
 @dataclass(frozen=True)
@@ -135,6 +150,24 @@ def _compare(d0: Mapping[tuple, float], d1: Mapping[tuple, float], decl: Mapping
     return worst
 
 
+def budget_problems(budget: Any, decl: Mapping[str, DPMeasurement]) -> list[str]:
+    """What the measurements spend against what the step declares (basic composition only): each measurement
+    named in ``budget.split`` spends at most its share, and the shares plus the measurements not named add up
+    to at most the claimed epsilon (Dwork & Roth 2014, Thm 3.16). A library whose accountant hands every
+    mechanism the whole budget passes the per-cell noise test — the noise matches the epsilon it was given —
+    and fails here."""
+    if str(budget.accounting).lower() != "basic":
+        return []
+    split = dict(budget.split or {})
+    out = [f"{name}: spends epsilon {m.epsilon:.6g} > its declared share {split[name]:.6g}"
+           for name, m in sorted(decl.items()) if name in split and m.epsilon > split[name] * (1 + 1e-9)]
+    total = sum(split.values()) + sum(m.epsilon for name, m in decl.items() if name not in split)
+    total = max(total, sum(m.epsilon for m in decl.values()))
+    if total > budget.epsilon * (1 + 1e-9):
+        out.append(f"the measurements spend epsilon {total:.6g} > the claimed {budget.epsilon:.6g}")
+    return out
+
+
 def _residuals(runs: Sequence[Mapping[tuple, float]], centers: Mapping[tuple, float], name: str,
                floor: float) -> list[float]:
     """Noisy minus noise-off value of one cell per run (cycling through the cells whose noise-off value is at
@@ -176,7 +209,12 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     common = {"step": label or step.name, "claimed_epsilon": budget.epsilon, "claimed_delta": budget.delta,
               "unit": budget.unit, "units_in_D": nb.units}
     sens_ok = not problems
-    rows = [Metric(CHECK, "sensitivity_ok", float(sens_ok), len(checks) + 2, passed=sens_ok, params={
+    spent = budget_problems(budget, decl)
+    budget_ok = not spent
+    rows = [Metric(CHECK, "budget_ok", float(budget_ok), len(decl), passed=budget_ok, params={
+        **common, "mode": "accounting", "split": dict(budget.split or {}), "problems": spent[:5],
+        "measurement_epsilons": {n: m.epsilon for n, m in sorted(decl.items())}})]
+    rows += [Metric(CHECK, "sensitivity_ok", float(sens_ok), len(checks) + 2, passed=sens_ok, params={
         **common, "mode": "sensitivity", "max_l1_ratio": max(c["l1_ratio"] for c in checks),
         "max_l0_excess": max(c["l0_excess"] for c in checks),
         "exclusive_released": sum(c["exclusive_released"] for c in checks), "problems": problems[:5],
@@ -224,15 +262,26 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     # noise calibration (pure-DP measurements): screened on the screening runs of D, tested on fresh runs
     # when the screening looks suspicious, else on the screening runs themselves
     cal_ok = True
+    picked: tuple[float, int] | None
     for name, m in sorted(decl.items()):
         if m.delta != 0 or m.epsilon <= 0 or m.l1_sensitivity <= 0:
             continue
         floor = m.l1_sensitivity / 2
+        l1 = m.l1_sensitivity
         res = _residuals(screen0, f0, name, floor) + _residuals(screen1, f1, name, floor)
-        if (len(res) < MIN_SAMPLES or dp_stats.calibration_bound(
-                np.array(res), m.l1_sensitivity, dp_stats.SELECT_ALPHA)[0] > m.epsilon / 2):
-            res = _residuals(est0 if suspicious else releases(nb.base, fresh_runs), f0, name, floor)
-        clb, k_top, k_shift = dp_stats.calibration_bound(np.array(res), m.l1_sensitivity, settings.alpha)
+        cal_event = dp_stats.best_calibration_event(np.array(res), l1) if res else dp_stats.CALIBRATION_EVENTS[0]
+        if len(res) < MIN_SAMPLES or dp_stats.calibration_event(np.array(res), l1, dp_stats.SELECT_ALPHA,
+                                                                 *cal_event)[0] > m.epsilon / 2:
+            # suspicious (or too few): the event picked on the screening runs, estimated on fresh runs of D and
+            # D' alike (noise around each one's own noise-off output)
+            fresh = (_residuals(est0, f0, name, floor) + _residuals(est1, f1, name, floor)) if suspicious \
+                else (_residuals(releases(nb.base, fresh_runs), f0, name, floor)
+                      + _residuals(releases(d1_tables, fresh_runs), f1, name, floor))
+            clb, k_top, k_shift = dp_stats.calibration_event(np.array(fresh), l1, settings.alpha, *cal_event)
+            res, picked = fresh, cal_event
+        else:   # nothing suspicious: every event on the screening runs, Bonferroni over the events
+            clb, k_top, k_shift = dp_stats.calibration_bound(np.array(res), l1, settings.alpha)
+            picked = None
         if len(res) < MIN_SAMPLES:   # the noisy releases hardly release a cell: not measured, which fails
             clb = math.nan
         ok = clb <= m.epsilon
@@ -240,8 +289,10 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
         rows.append(Metric(CHECK, "epsilon_lower_bound", clb, len(res), ci_low=clb, passed=ok, successes=k_top,
                            params={**common, "mode": "noise_calibration", "measurement": name,
                                    "claimed_epsilon": m.epsilon, "l1_sensitivity": m.l1_sensitivity,
-                                   "confidence": 1 - settings.alpha, "hits_shifted": k_shift}))
-    ok = sens_ok and bb_ok and cal_ok
+                                   "confidence": 1 - settings.alpha, "hits_shifted": k_shift,
+                                   "event": (f"N >= {picked[0]:g} l1 vs N >= {picked[0] + picked[1]:g} l1"
+                                             if picked else "best of the calibration events (Bonferroni)")}))
+    ok = sens_ok and bb_ok and cal_ok and budget_ok
     rows.append(Metric(CHECK, "passed", float(ok), 2 * half + n_est, passed=ok,
                        params={**common, "seconds_step": round(time.perf_counter() - t_start, 3)}))
     return rows
@@ -261,15 +312,26 @@ def dp_audit(run: str | Path, chain: str, settings: AuditSettings) -> list[Metri
         return not_applicable("no step of the chain declares differential privacy")
     rows: list[Metric] = []
     for s in steps:
+        rows.append(declared(s))
         try:
-            rows.extend(_audit_in_run(run, the_chain, s, settings))
+            rows.extend(_audit_in_run(run, the_chain, s, settings, chain))
         except (ValueError, KeyError, NotImplementedError, FileNotFoundError) as e:
             reason = f"the audit could not run: {type(e).__name__}: {e}"[:300]
             rows.append(Metric(CHECK, "passed", 0.0, 0, passed=False, params={"step": s.label, "reason": reason}))
     return rows
 
 
-def _audit_in_run(run: Path, chain: Chain, s: Step, settings: AuditSettings) -> list[Metric]:
+def declared(s: Step) -> Metric:
+    """``epsilon_claimed``: the epsilon the step declares (``privacy_budget()``), as a figure of its own so
+    that ``check --baseline`` sees a chain that now spends more (a declared value: no sampling error, its
+    interval is the value itself). Read it with the privacy unit and delta in ``params``."""
+    b = s.anonymizer.privacy_budget()
+    return Metric(CHECK, "epsilon_claimed", float(b.epsilon), 1, ci_low=float(b.epsilon), ci_high=float(b.epsilon),
+                  params={"step": s.label, "mode": "declared", "claimed_delta": b.delta, "unit": b.unit,
+                          "what": "declared by the step, not measured"})
+
+
+def _audit_in_run(run: Path, chain: Chain, s: Step, settings: AuditSettings, name: str) -> list[Metric]:
     """One step; D grows (doubling its units, then copying them under new ids) until the step releases
     something with the noise off."""
     unit = s.anonymizer.privacy_budget().unit
@@ -278,10 +340,17 @@ def _audit_in_run(run: Path, chain: Chain, s: Step, settings: AuditSettings) -> 
         nb = run_neighbours(run, chain, s, unit, accounts=accounts, candidates=settings.candidates,
                             heavy_events=settings.heavy_events, seed=settings.seed)
         try:
-            return audit_step(s.anonymizer, s.columns, nb, settings, label=s.label)
+            rows = audit_step(s.anonymizer, s.columns, nb, settings, label=s.label)
         except NothingReleased:
             if nb.units >= max(MAX_COPIES * nb.population, settings.accounts):
                 reason = (f"with the noise off the step releases nothing from {nb.units} units "
                           f"({nb.population} in the run, copied): nothing to audit (not measured)")
                 return [Metric(CHECK, "passed", 0.0, 0, passed=False, params={"step": s.label, "reason": reason})]
             accounts *= 2
+            continue
+        # noise reproducible across processes (a constant seed) looks random within this one: two fresh ones
+        common = {"step": s.label, "claimed_epsilon": s.anonymizer.privacy_budget().epsilon, "units_in_D": nb.units}
+        fresh = fresh_noise(run, name, s.index, nb.base, s.columns, common)
+        if fresh.passed is not True:
+            rows = [dataclasses.replace(r, value=0.0, passed=False) if r.metric == "passed" else r for r in rows]
+        return [*rows, fresh]

@@ -199,13 +199,36 @@ def estimate(event: Event, f: Callable[[Output], float], runs0: Sequence[Output]
     return _bound(event, t0, t1, delta, alpha)
 
 
-def calibration_bound(residuals: np.ndarray, l1: float, alpha: float) -> tuple[float, int, int]:
-    """Lower bound on a pure-DP measurement's epsilon from its noise alone: with data-independent additive
-    noise N, epsilon-DP for every L1 shift up to ``l1`` (one cell moved by all of it) implies
-    P(N >= -l1/2) <= e^eps P(N >= l1/2) — the event {value >= center + l1/2} seen from centers l1 apart
-    (for Laplace noise at the claimed scale the ratio is exactly e^eps). Only these upper-tail events are
-    used: they survive clipping below -l1/2 and release conditioned on a large noisy value.
-    Returns (bound, #{N >= -l1/2}, #{N >= l1/2})."""
+CALIBRATION_EVENTS: tuple[tuple[float, int], ...] = ((-0.5, 1), (-0.5, 2), (-0.5, 3), (-0.5, 4))
+"""(t, k) of the calibration events {N >= t * l1} against {N >= (t + k) * l1}: the symmetric one-step event,
+and events k steps apart, whose far tail thins out much faster when the noise is too small (Laplace noise at
+half the scale: P(N >= 2.5 l1) falls from e^-1.25eps/2 to e^-2.5eps/2 while P(N >= -l1/2) stays above 1/2).
+All start at -l1/2, so that clipping below it (cells of noise-off value at least l1/2) cannot touch them."""
+
+
+def calibration_event(residuals: np.ndarray, l1: float, alpha: float, t: float, k: int) -> tuple[float, int, int]:
+    """Lower bound on a pure-DP measurement's epsilon from its noise alone, on one event: with data-independent
+    additive noise N, epsilon-DP for every L1 shift up to ``l1`` (one cell moved by all of it) implies
+    P(N >= a) <= e^eps P(N >= a + l1) for every a, hence P(N >= t l1) <= e^(k eps) P(N >= (t + k) l1): the
+    event {value >= center + (t + k) l1} seen from centers k l1 apart, divided by k. Only upper-tail events
+    are used: they survive clipping below -l1/2 and release conditioned on a large noisy value.
+    Returns (bound, #{N >= t l1}, #{N >= (t + k) l1})."""
     n = len(residuals)
-    k_top, k_shift = int((residuals >= -l1 / 2).sum()), int((residuals >= l1 / 2).sum())
-    return eps_lower_bound(k_top, n, k_shift, n, 0.0, alpha), k_top, k_shift
+    k_top, k_shift = int((residuals >= t * l1).sum()), int((residuals >= (t + k) * l1).sum())
+    return eps_lower_bound(k_top, n, k_shift, n, 0.0, alpha) / k, k_top, k_shift
+
+
+def calibration_bound(residuals: np.ndarray, l1: float, alpha: float,
+                      events: Sequence[tuple[float, int]] = CALIBRATION_EVENTS) -> tuple[float, int, int]:
+    """The largest :func:`calibration_event` bound over ``events``, each at ``alpha / len(events)`` (Bonferroni:
+    a correct mechanism still fails with probability at most ``alpha``). Returns (bound, hits, hits shifted)
+    of the best event."""
+    best = max((calibration_event(residuals, l1, alpha / len(events), t, k) for t, k in events),
+               key=lambda r: r[0])
+    return best
+
+
+def best_calibration_event(residuals: np.ndarray, l1: float,
+                           events: Sequence[tuple[float, int]] = CALIBRATION_EVENTS) -> tuple[float, int]:
+    """The event with the largest bound on these (selection) residuals, at the lenient ``SELECT_ALPHA``."""
+    return max(events, key=lambda e: calibration_event(residuals, l1, SELECT_ALPHA, *e)[0])

@@ -43,21 +43,25 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from generators.schema import IDENTIFIER_COLUMNS
+from generators.schema import LEAK_SCAN_COLUMNS, OBJECT_ID_COLUMNS
 from reid import profiles
 from reid.cross_tenant import cross_tenant
-from reid.dictionary import dictionary_attack
+from reid.dictionary import candidate_domains, dictionary_attack
 from reid.dp_audit import AuditSettings, dp_audit
 from reid.leak_scan import leak_scan
 from reid.membership import declared_budget, membership
-from reid.params import AttackParams
-from reid.profile_linkage import profile_linkage
+from reid.params import AttackParams, KnowledgeSet
+from reid.passthrough import passthrough
+from reid.profile_linkage import profile_linkage, profile_resolution
 from reid.result import Metric
 from reid.synthetic import profile_linkage_synthetic, unicity_synthetic
-from reid.unicity import detect_resolution, unicity
+from reid.unicity import comparable_columns, detect_resolution, unicity
 from reid.utility import utility
+from reid.weak_keys import candidate_keys, weak_key_attack
 
 log = logging.getLogger(__name__)
+_OBJECT_IDS = {(t, c) for t, cs in OBJECT_ID_COLUMNS.items() for c in cs}
+MIN_ID_CHARS = 10  # the leak scan's object and container ids: shorter ones recur by chance
 ERROR_METRIC = "error"
 
 FINGERPRINT = ("object_id", "container_id", "action", "product", "outcome", "auth_type", "geo_country",
@@ -239,6 +243,11 @@ def not_applicable(check: str, metrics: tuple[str, ...], reason: str) -> list[Me
     return [Metric(check, m, float("nan"), 0, params={"applicable": False, "reason": reason}) for m in metrics]
 
 
+def not_measured(check: str, metrics: tuple[str, ...], reason: str) -> list[Metric]:
+    """Rows of a check that applies but could not be measured (e.g. no control population): a failure."""
+    return [Metric(check, m, float("nan"), 0, params={"measured": False, "reason": reason}) for m in metrics]
+
+
 def raised(check: str, error: BaseException) -> list[Metric]:
     """The row of a check that raised: not measured, and saying so (the exception type only)."""
     return [Metric(check, ERROR_METRIC, float("nan"), 0,
@@ -289,63 +298,128 @@ def _leak_scan(data: RunData, p: AttackParams) -> list[Metric]:
     if "users" in raw and "account_type" in raw["users"].collect_schema().names():
         # an integration's display name is its product's ("Jenkins"), not a person's: persons' rows only
         raw["users"] = raw["users"].filter(pl.col("account_type").is_in(p.target_account_types))
-    return leak_scan(raw, data.anon, IDENTIFIER_COLUMNS, extract_embedded=p.leak_scan.extract_embedded)
+    columns = {t: [c for c in cs if (t, c) not in _OBJECT_IDS] for t, cs in LEAK_SCAN_COLUMNS.items()}
+    for t, cs in p.leak_scan.extra_columns.items():
+        columns[t] = list(dict.fromkeys([*columns.get(t, []), *cs]))
+    events = raw.get("events")
+    if events is not None and "org_id" in events.collect_schema().names():
+        # object and container ids of one tenant, of at least MIN_ID_CHARS characters: an id several tenants
+        # hold, or a short one such as "cfg-450", names nothing (independent data holds it by chance)
+        kept = sorted(c for t, c in _OBJECT_IDS if t == "events" and c in events.collect_schema().names())
+        if kept:
+            raw["events.object_ids"] = pl.concat([
+                events.group_by(c).agg(pl.col("org_id").n_unique().alias("orgs"))
+                .filter((pl.col("orgs") == 1) & (pl.col(c).cast(pl.String).str.len_chars() >= MIN_ID_CHARS))
+                .select(pl.col(c).cast(pl.String).alias("id")) for c in kept])
+            columns["events.object_ids"] = ["id"]
+    return leak_scan(raw, data.anon, columns, extract_embedded=p.leak_scan.extract_embedded)
 
 
 def _dictionary(data: RunData, p: AttackParams) -> list[Metric]:
     d = p.dictionary
-    return dictionary_attack(data.raw, data.anon, d.columns, ipv4_prefix=d.ipv4_prefix,
+    rows = dictionary_attack(data.raw, data.anon, d.columns, ipv4_prefix=d.ipv4_prefix,
                              max_prefixes=d.max_prefixes, seed=p.seed)
+    if d.weak_keys:
+        domains, _ = candidate_domains(data.raw, d.ipv4_prefix, d.max_prefixes, p.seed)
+        rows += weak_key_attack(data.anon, domains, d.columns, candidate_keys(short_bytes=d.weak_key_bytes))
+    return rows
 
 
-def _unicity_na(points: list[int], reason: str) -> list[Metric]:
-    """Not applicable, still one row per metric and p (reports plot unicity against p)."""
-    rows = [Metric("unicity", m, float("nan"), 0, params={"p": k, "applicable": False, "reason": reason})
+def _unicity_na(points: list[int], reason: str, sets: list[KnowledgeSet]) -> list[Metric]:
+    """Not applicable, still one row per knowledge set, metric and p (reports plot unicity against p)."""
+    out: list[Metric] = []
+    for ks in sets:
+        rows = [Metric("unicity", m, float("nan"), 0, params={"p": k, "applicable": False, "reason": reason})
+                for k in points for m in ("unique_share", "reidentified_share")]
+        out += _with([*rows, *not_applicable("unicity", ("baseline",), reason)], knowledge=ks.label)
+    return out
+
+
+def _known_columns(data: RunData, ks: KnowledgeSet) -> tuple[list[str], dict[str, object]]:
+    """The columns of ``ks`` the release carries comparably, and the params that name the set (and what of it
+    the release does not carry)."""
+    cache = data.cache.setdefault("comparable_columns", {})
+    assert isinstance(cache, dict)
+    for c in ks.event_columns:
+        if c not in cache:
+            kept, _ = comparable_columns(data.raw["events"], data.anon["events"], [c])
+            cache[c] = bool(kept)
+    kept = [c for c in ks.event_columns if cache[c]]
+    left_out = [c for c in ks.event_columns if not cache[c]]
+    return kept, {"knowledge": ks.label, **({"left_out": left_out} if left_out else {})}
+
+
+def _unicity_unmeasured(points: list[int], reason: str) -> list[Metric]:
+    rows = [Metric("unicity", m, float("nan"), 0, params={"p": k, "measured": False, "reason": reason})
             for k in points for m in ("unique_share", "reidentified_share")]
-    return [*rows, *not_applicable("unicity", ("baseline",), reason)]
+    return [*rows, *not_measured("unicity", ("baseline",), reason)]
 
 
 def _unicity(data: RunData, p: AttackParams) -> list[Metric]:
     u = p.unicity
+    sets = p.knowledge_sets
     ctx = _event_context(data, p)
     if ctx is None:
-        return _unicity_na(u.points, "no event-level actors released")
+        return _unicity_na(u.points, "no event-level actors released", sets)
     column, truth, mode, res = ctx
-    missing = [c for c in ["event_time", *u.point_columns] if c not in data.anon["events"].collect_schema().names()]
-    if missing:
-        return _unicity_na(u.points, f"released events lack {missing}")
-    if data.synthetic:
-        if "events" not in data.control:
-            return _unicity_na(u.points, "synthetic release: copies are told from chance by control persons, "
-                                         "and truth/control has no events")
-        return unicity_synthetic(data.raw["events"], data.control["events"], data.anon["events"],
-                                 actor_column=column, targets=data.targets(p.target_account_types),
-                                 control_targets=data.control_targets(p.target_account_types), points=u.points,
-                                 time_bucket=u.time_bucket, point_columns=u.point_columns, n_targets=u.targets,
-                                 seed=p.seed, release_resolution=res)
-    return _with(unicity(data.raw["events"], data.anon["events"], actor_column=column, actor_truth=truth,
-                         targets=data.targets(p.target_account_types), points=u.points, time_bucket=u.time_bucket,
-                         point_columns=u.point_columns, n_targets=u.targets, seed=p.seed,
-                         release_resolution=res), truth_alignment=mode)
+    if "event_time" not in data.anon["events"].collect_schema().names():
+        return _unicity_na(u.points, "released events lack ['event_time']", sets)
+    if data.synthetic and "events" not in data.control:
+        reason = "synthetic release: copies are told from chance by control persons, and truth/control has no events"
+        return [m for ks in sets for m in _with(_unicity_unmeasured(u.points, reason), knowledge=ks.label)]
+    out: list[Metric] = []
+    for ks in sets:
+        columns, named = _known_columns(data, ks)
+        if data.synthetic:
+            rows = unicity_synthetic(data.raw["events"], data.control["events"], data.anon["events"],
+                                     actor_column=column, targets=data.targets(p.target_account_types),
+                                     control_targets=data.control_targets(p.target_account_types), points=u.points,
+                                     time_bucket=ks.time, point_columns=columns, n_targets=u.targets,
+                                     seed=p.seed, release_resolution=res)
+        else:
+            rows = _with(unicity(data.raw["events"], data.anon["events"], actor_column=column, actor_truth=truth,
+                                 targets=data.targets(p.target_account_types), points=u.points,
+                                 time_bucket=ks.time, point_columns=columns, n_targets=u.targets, seed=p.seed,
+                                 release_resolution=res), truth_alignment=mode)
+        out += _with(rows, **named)
+    return out
 
 
 def _profile_linkage(data: RunData, p: AttackParams) -> list[Metric]:
     ctx = _event_context(data, p)
     names = ("top1_accuracy", "top10_accuracy", "baseline", "baseline_top10")
+    sets = p.knowledge_sets
+
+    def na(reason: str) -> list[Metric]:
+        return [m for ks in sets for m in _with(not_applicable("profile_linkage", names, reason), knowledge=ks.label)]
     if ctx is None or "event_time" not in data.anon["events"].collect_schema().names():
-        return not_applicable("profile_linkage", names, "no event-level actors with times released")
+        return na("no event-level actors with times released")
     column, truth, mode, res = ctx
-    if data.synthetic:
-        if "events" not in data.control:
-            return not_applicable("profile_linkage", names, "synthetic release: copies are told from chance by "
-                                                            "control persons, and truth/control has no events")
-        return profile_linkage_synthetic(data.raw["events"], data.control["events"], data.anon["events"],
-                                         actor_column=column, targets=data.targets(p.target_account_types),
-                                         control_targets=data.control_targets(p.target_account_types),
-                                         params=p.profile_linkage, seed=p.seed, release_resolution=res)
-    return _with(profile_linkage(data.raw["events"], data.anon["events"], actor_column=column, actor_truth=truth,
-                                 targets=data.targets(p.target_account_types), params=p.profile_linkage,
-                                 seed=p.seed, release_resolution=res), truth_alignment=mode)
+    if data.synthetic and "events" not in data.control:
+        return [m for ks in sets for m in _with(not_measured(
+            "profile_linkage", names, "synthetic release: copies are told from chance by control persons, and "
+            "truth/control has no events"), knowledge=ks.label)]
+    out: list[Metric] = []
+    done: dict[tuple[str, tuple[str, ...]], list[Metric]] = {}
+    for ks in sets:
+        columns, named = _known_columns(data, ks)
+        # hour-of-week profiles cannot tell times finer than an hour apart: 1 s, 15 m and 1 h knowledge of the
+        # same columns give one profile, computed once
+        same = (profile_resolution(ks.time, res), tuple(columns))
+        if same not in done:
+            if data.synthetic:
+                done[same] = profile_linkage_synthetic(
+                    data.raw["events"], data.control["events"], data.anon["events"], actor_column=column,
+                    targets=data.targets(p.target_account_types),
+                    control_targets=data.control_targets(p.target_account_types), params=p.profile_linkage,
+                    seed=p.seed, release_resolution=res, knowledge_time=ks.time, known_columns=columns)
+            else:
+                done[same] = _with(profile_linkage(
+                    data.raw["events"], data.anon["events"], actor_column=column, actor_truth=truth,
+                    targets=data.targets(p.target_account_types), params=p.profile_linkage, seed=p.seed,
+                    release_resolution=res, knowledge_time=ks.time, known_columns=columns), truth_alignment=mode)
+        out += _with(done[same], **named)
+    return out
 
 
 def _cross_tenant(data: RunData, p: AttackParams) -> list[Metric]:
@@ -383,6 +457,10 @@ def _dp_audit(data: RunData, p: AttackParams) -> list[Metric]:
     return dp_audit(data.run, data.chain, settings)
 
 
+def _passthrough(data: RunData, p: AttackParams) -> list[Metric]:
+    return passthrough(data, p.passthrough.columns, seed=p.seed)
+
+
 CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
     "leak_scan": _leak_scan,
     "dictionary": _dictionary,
@@ -396,4 +474,5 @@ CHECKS: dict[str, Callable[[RunData, AttackParams], list[Metric]]] = {
     "cross_tenant": _cross_tenant,
     "utility": _utility,
     "dp_audit": _dp_audit,
+    "passthrough": _passthrough,
 }

@@ -7,10 +7,17 @@ behavioural profile — hour-of-week histogram, action mix, user agents, IP pref
 the released actors by cosine similarity (a weighted sum of per-block cosines). Behaviour persists over time,
 so disjoint periods and fresh pseudonyms do not protect.
 
-Blocks whose released values the attacker cannot reproduce from raw data (hashed user agents, tokenized IPs:
-less than ``min_overlap`` of the released values occur in the raw vocabulary) are dropped, as a real attacker
-would. Times are compared at the release's resolution (hour-of-week degrades to day-of-week under daily
-buckets).
+**What the attacker knows** is a knowledge set (:class:`reid.params.KnowledgeSet`, ``params.knowledge``): the
+time at a resolution, which makes the time block (hour of the week; day of the week at 1 d), and the known
+fields of each event (action, product, container, object…), one block each. Besides, a profiling attacker
+holds its targets' devices and networks (user agents, IP prefixes), as in the paper. The default set
+(1 h, action) gives the classic profile: hour of week, action mix, user agents, IP prefixes.
+
+Blocks whose released values the attacker cannot reproduce from raw data (hashed user agents, tokenized IPs,
+pseudonymized containers: less than ``min_overlap`` of the released values occur in the raw vocabulary) are
+dropped, as a real attacker would. Times are compared at the coarser of the attacker's and the release's
+resolution: an attacker who knows exact times matches them to the release's hour buckets, and hour-of-week
+degrades to day-of-week under daily buckets (or daily knowledge).
 
 How to read it: ``top1_accuracy`` is the share of targets whose own later-period trace ranks first;
 ``top10_accuracy`` within the first ten — both among targets present in the later release, as in the paper;
@@ -29,12 +36,30 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from reid.params import ProfileLinkageParams
+from reid.params import FIELD_OF_COLUMN, ProfileLinkageParams, parse_duration
 from reid.result import Metric
 from reid.unicity import duration_text, rng_for, sample_targets
 
 CHECK = "profile_linkage"
 BLOCKS = ("hour_of_week", "action", "user_agent", "ip_prefix")
+CONTEXT_BLOCKS = ("user_agent", "ip_prefix")   # devices and networks: known to every profiling attacker
+
+
+def block_order(known_columns: list[str] | tuple[str, ...] = ("action",)) -> list[str]:
+    """The blocks of a profile: the time, one per known column (named by its knowledge field), the context."""
+    return ["hour_of_week", *(FIELD_OF_COLUMN.get(c, c) for c in known_columns), *CONTEXT_BLOCKS]
+
+
+def time_resolution(knowledge_time: str, release: dt.timedelta | None) -> str:
+    """The coarser of the attacker's and the release's time resolution."""
+    return duration_text(max(parse_duration(knowledge_time), release or dt.timedelta(seconds=1)))
+
+
+def profile_resolution(knowledge_time: str, release: dt.timedelta | None) -> str:
+    """The resolution at which hour-of-week profiles differ: any resolution that divides an hour gives the
+    profile of 1 h."""
+    secs = int(parse_duration(time_resolution(knowledge_time, release)).total_seconds())
+    return "1h" if 3600 % secs == 0 else duration_text(dt.timedelta(seconds=secs))
 
 
 def ip_prefix_expr(column: str, prefix: int) -> pl.Expr:
@@ -45,14 +70,17 @@ def ip_prefix_expr(column: str, prefix: int) -> pl.Expr:
     return pl.col(column).cast(pl.String).str.extract(pattern, 1)
 
 
-def feature_counts(events: pl.LazyFrame, entity: str, resolution: str, ipv4_prefix: int) -> pl.DataFrame:
-    """``(entity, block, value, n)``: per actor, how many events fall on each hour of the week, action,
-    user agent and IP prefix. Each block is counted with its native type first and turned into strings only
-    once aggregated (formatting millions of hours as strings would dominate)."""
+def feature_counts(events: pl.LazyFrame, entity: str, resolution: str, ipv4_prefix: int,
+                   known_columns: list[str] | tuple[str, ...] = ("action",)) -> pl.DataFrame:
+    """``(entity, block, value, n)``: per actor, how many events fall on each hour of the week, each value of
+    the known columns (a block per column, named by its knowledge field: ``action``, ``container``…), user
+    agent and IP prefix. Each block is counted with its native type first and turned into strings only once
+    aggregated (formatting millions of hours as strings would dominate)."""
     names = events.collect_schema().names()
     blocks: dict[str, pl.Expr] = {"hour_of_week": hour_of_week_expr(resolution)}
-    if "action" in names:
-        blocks["action"] = pl.col("action")
+    for c in known_columns:
+        if c in names:
+            blocks[FIELD_OF_COLUMN.get(c, c)] = pl.col(c)
     if "user_agent" in names:
         blocks["user_agent"] = pl.col("user_agent")
     if "client_ip" in names:
@@ -76,11 +104,13 @@ def block_counts(events: pl.LazyFrame, entity: str, blocks: dict[str, pl.Expr]) 
     return pl.concat(pl.collect_all(plans, engine="streaming"))
 
 
-def vocabulary(events: pl.LazyFrame, ipv4_prefix: int) -> pl.DataFrame:
+def vocabulary(events: pl.LazyFrame, ipv4_prefix: int,
+               known_columns: list[str] | tuple[str, ...] = ("action",)) -> pl.DataFrame:
     """``(block, value)``: every value the attacker's raw data holds per block (hours of the week: all)."""
     names = events.collect_schema().names()
     parts = [pl.LazyFrame({"block": ["hour_of_week"] * 168, "value": [str(h) for h in range(168)]})]
-    for block, column, expr in (("action", "action", pl.col("action")),
+    known = [(FIELD_OF_COLUMN.get(c, c), c, pl.col(c)) for c in known_columns]
+    for block, column, expr in (*known,
                                 ("user_agent", "user_agent", pl.col("user_agent")),
                                 ("ip_prefix", "client_ip", ip_prefix_expr("client_ip", ipv4_prefix))):
         if column in names:
@@ -89,15 +119,17 @@ def vocabulary(events: pl.LazyFrame, ipv4_prefix: int) -> pl.DataFrame:
     return pl.concat(parts).collect(engine="streaming")
 
 
-def usable_blocks(attacker: pl.DataFrame, release: pl.DataFrame, min_overlap: float) -> list[str]:
-    """Blocks present on both sides whose released rows mostly carry values the attacker has seen."""
+def usable_blocks(attacker: pl.DataFrame, release: pl.DataFrame, min_overlap: float,
+                  order: list[str] | tuple[str, ...] = BLOCKS) -> list[str]:
+    """Blocks (of ``order``) present on both sides whose released rows mostly carry values the attacker has
+    seen."""
     known = attacker.select("block", "value").unique()
     counts = (release.group_by("block", "value").agg(pl.col("n").sum())
               .join(known.with_columns(pl.lit(True).alias("seen")), on=["block", "value"], how="left")
               .group_by("block").agg((pl.col("n") * pl.col("seen").fill_null(False)).sum() / pl.col("n").sum())
               )
     share = dict(zip(counts["block"].to_list(), counts["n"].to_list(), strict=True))
-    return [b for b in BLOCKS if share.get(b, 0.0) >= min_overlap and b in set(known["block"].to_list())]
+    return [b for b in order if share.get(b, 0.0) >= min_overlap and b in set(known["block"].to_list())]
 
 
 def profile_matrix(counts: pl.DataFrame, entities: pl.Series, blocks: list[str], weights: dict[str, float],
@@ -169,25 +201,29 @@ def linkage_ranks(target_profiles: sp.csr_matrix, candidate_profiles: sp.csr_mat
 
 def profile_linkage(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, actor_column: str,
                     actor_truth: pl.DataFrame, targets: pl.DataFrame, params: ProfileLinkageParams,
-                    seed: int = 0, release_resolution: dt.timedelta | None = None) -> list[Metric]:
+                    seed: int = 0, release_resolution: dt.timedelta | None = None, knowledge_time: str = "1h",
+                    known_columns: list[str] | tuple[str, ...] = ("action",)) -> list[Metric]:
     """``top1_accuracy``, ``top10_accuracy``, ``baseline``, ``baseline_top10`` (Tournier & de Montjoye 2022).
 
-    ``raw_events``: account_id, event_time, action, user_agent, client_ip (what the attacker knows, first
-    period). ``anon_events``: the actor column, event_time and whatever of the rest was released.
+    ``raw_events``: account_id, event_time, the known columns, user_agent, client_ip (what the attacker knows,
+    first period). ``anon_events``: the actor column, event_time and whatever of the rest was released.
     ``actor_truth``: actor -> person_id (scorer only). ``targets``: eligible accounts (account_id, person_id).
+    ``knowledge_time``/``known_columns``: the knowledge set (its time resolution, the events columns known).
     """
     t0 = time.perf_counter()
     res = duration_text(max(release_resolution or dt.timedelta(seconds=1), dt.timedelta(seconds=1)))
+    t_res = time_resolution(knowledge_time, release_resolution)   # the time blocks: attacker's or release's
     bounds = raw_events.select(pl.col("event_time").min().alias("lo"), pl.col("event_time").max().alias("hi")) \
         .collect()
     lo, hi = bounds["lo"][0], bounds["hi"][0]
     split = pl.select(pl.lit(lo + (hi - lo) * params.split).dt.truncate(res)).item()
     earlier = raw_events.filter(pl.col("event_time") < split)
-    release = feature_counts(anon_events.filter(pl.col("event_time") >= split), actor_column, res,
-                             params.ipv4_prefix)
-    blocks = [b for b in usable_blocks(vocabulary(earlier, params.ipv4_prefix), release, params.min_overlap)
+    release = feature_counts(anon_events.filter(pl.col("event_time") >= split), actor_column, t_res,
+                             params.ipv4_prefix, known_columns)
+    blocks = [b for b in usable_blocks(vocabulary(earlier, params.ipv4_prefix, known_columns), release,
+                                       params.min_overlap, block_order(known_columns))
               if params.weights.get(b, 1.0) > 0]
-    base = {"split": params.split, "resolution": res, "blocks": blocks, "actor_column": actor_column,
+    base = {"split": params.split, "resolution": t_res, "blocks": blocks, "actor_column": actor_column,
             "min_events": params.min_events, "seed": seed}
     active_raw = (earlier.group_by("account_id").agg(pl.len().alias("n"))
                   .filter(pl.col("n") >= params.min_events).select("account_id").collect(engine="streaming"))
@@ -201,7 +237,7 @@ def profile_linkage(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, acto
     chosen = sample_targets(eligible, params.targets, seed, "profile_linkage.targets")
     # the attacker profiles its targets only
     attacker = feature_counts(earlier.filter(pl.col("account_id").is_in(chosen["account_id"].implode())),
-                              "account_id", res, params.ipv4_prefix)
+                              "account_id", t_res, params.ipv4_prefix, known_columns)
     n_cand = candidates.height
     if chosen.height == 0 or n_cand == 0 or not blocks:
         reason = "no released actors" if n_cand == 0 else ("no usable blocks" if not blocks else "no targets")

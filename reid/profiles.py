@@ -6,8 +6,11 @@ the user's attributes (time zone, locale, country, role, account type), its org'
 country, industry) and its behaviour (main product, activity band = ⌊log2 events⌋, peak UTC hour, weekend
 share in tenths). The same function builds the raw profiles (the "original" records the release was made
 from), the released ones (what an analyst receives, summarised the same way from ``anon/<chain>``) and the
-control ones (``truth/control/``: same population model, never released — anonymeter's control set, Giomi
-et al., PoPETs 2023). Persons only: bots (account type ``app``) are left out.
+control ones (``truth/control/``: held-out accounts of the same orgs, generated alike and never released,
+as many as the raw accounts — anonymeter's control set, a held-out part of the same population, Giomi et al.,
+PoPETs 2023; so the control rates need no size correction and the org columns are no tell). Persons only: bots
+(account type ``app``) are left out. Without a control population the three anonymeter checks are *not
+measured* (``measured: false``), which fails the gate: their chance level is unknown.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ USER_COLUMNS = ("timezone", "locale", "country", "role", "account_type")
 ORG_COLUMNS = {"plan": "org_plan", "size_band": "org_size_band", "country": "org_country",
                "industry": "org_industry"}
 ANONYMETER_METRICS = ("risk", "attack_rate", "control_rate", "baseline_rate")
+NO_CONTROL = "no control population in truth/control: the attack's chance level cannot be measured"
 
 
 def behaviour(events: pl.LazyFrame, key: str) -> pl.DataFrame:
@@ -151,7 +155,9 @@ def _anonymeter_inputs(data: RunData, p: AttackParams, check: str, needed: list[
     if ori is None:
         return None, _na(check, ANONYMETER_METRICS, "no raw users or events")
     if ctl is None or ctl.height == 0:
-        return None, _na(check, ANONYMETER_METRICS, "no control population in truth/control")
+        # the attack applies but its chance level cannot be measured: not measured, never a pass
+        return None, [Metric(check, m, float("nan"), 0, params={"measured": False, "reason": NO_CONTROL})
+                      for m in ANONYMETER_METRICS]
     cols = [c for c in p.anonymeter.columns if c in ori.columns and c in syn.columns and c in ctl.columns]
     missing = [c for c in needed if c not in cols]
     if missing or not cols:

@@ -38,18 +38,36 @@ import polars as pl
 
 from reid.anonymeter_stats import AttackCounts
 from reid.params import ProfileLinkageParams
-from reid.profile_linkage import feature_counts, profile_matrix, usable_blocks, vocabulary
+from reid.profile_linkage import (
+    block_order,
+    feature_counts,
+    profile_matrix,
+    time_resolution,
+    usable_blocks,
+    vocabulary,
+)
 from reid.result import Metric
-from reid.unicity import count_traces, duration_text, match_resolution, point_matches, rng_for, sample_targets
+from reid.unicity import (
+    count_traces,
+    declare_empty,
+    duration_text,
+    match_resolution,
+    point_matches,
+    rng_for,
+    sample_targets,
+)
 
 READING = "synthetic release: a match counts only as a copy, in excess of control persons (chance)"
 
 
 def _excess(check: str, metric: str, hits: int, n: int, ctl_hits: int, n_ctl: int, params: dict[str, Any]) -> Metric:
     """(attack − control)/(1 − control) with anonymeter's interval; n = targets."""
-    if n == 0 or n_ctl == 0:
+    if n == 0:
         return Metric(check, metric, float("nan"), n, params={**params, "applicable": False,
-                                                              "reason": "no targets or no control persons"})
+                                                              "reason": "no targets"})
+    if n_ctl == 0:   # targets exist but chance cannot be measured: not measured, never a pass
+        return Metric(check, metric, float("nan"), n, params={**params, "measured": False,
+                                                              "reason": "no control persons"})
     risk, lo, hi = AttackCounts(n, hits, 0, 0, ctl_hits, n_ctl).risk()
     return Metric(check, metric, risk, n, ci_low=lo, ci_high=hi, params={**params, "n_control": n_ctl})
 
@@ -62,7 +80,7 @@ def unicity_synthetic(raw_events: pl.LazyFrame, control_events: pl.LazyFrame, an
     """``unique_share``, ``control_unique_share`` and ``reidentified_share`` (excess) per p, and ``baseline``."""
     t0 = time.perf_counter()
     check = "unicity"
-    point_columns = list(point_columns or ["action"])
+    point_columns = list(point_columns) if point_columns is not None else ["action"]
     res = match_resolution(time_bucket, release_resolution)
 
     def matches(events: pl.LazyFrame, who: pl.DataFrame, side: str) -> dict[int, pl.DataFrame]:
@@ -85,16 +103,17 @@ def unicity_synthetic(raw_events: pl.LazyFrame, control_events: pl.LazyFrame, an
     out.append(Metric(check, "baseline", 1.0 / n_traces if n_traces else float("nan"), n_traces,
                       params={**base, "what": "blind guess among released traces"}))
     seconds = time.perf_counter() - t0
-    return [dataclasses.replace(m, seconds=seconds) for m in out]
+    return [dataclasses.replace(m, seconds=seconds) for m in declare_empty(out)]
 
 
 def _copy_hits(events: pl.LazyFrame, chosen: pl.Series, split: Any, cmat, blocks: list[str],
                weights: dict[str, float], params: ProfileLinkageParams, res: str, near_copy: float,
-               rng: np.random.Generator) -> tuple[int, int]:
+               rng: np.random.Generator, known_columns: list[str] | tuple[str, ...] = ("action",)
+               ) -> tuple[int, int]:
     """(top-1 near copies, top-10 near copies) among ``chosen`` accounts of ``events``."""
     def matrix(lf: pl.LazyFrame):
         counts = feature_counts(lf.filter(pl.col("account_id").is_in(chosen.implode())), "account_id", res,
-                                params.ipv4_prefix)
+                                params.ipv4_prefix, known_columns)
         return profile_matrix(counts, chosen, blocks, weights, params.hash_buckets)
     earlier = matrix(events.filter(pl.col("event_time") < split))
     later = matrix(events.filter(pl.col("event_time") >= split))
@@ -118,22 +137,26 @@ def _copy_hits(events: pl.LazyFrame, chosen: pl.Series, split: Any, cmat, blocks
 def profile_linkage_synthetic(raw_events: pl.LazyFrame, control_events: pl.LazyFrame,
                               anon_events: pl.LazyFrame, *, actor_column: str, targets: pl.DataFrame,
                               control_targets: pl.DataFrame, params: ProfileLinkageParams, seed: int = 0,
-                              release_resolution: dt.timedelta | None = None) -> list[Metric]:
+                              release_resolution: dt.timedelta | None = None, knowledge_time: str = "1h",
+                              known_columns: list[str] | tuple[str, ...] = ("action",)) -> list[Metric]:
     """``top1_accuracy``/``top10_accuracy`` (excess near copies), ``top1_copy_share``/``top10_copy_share``
-    (targets), ``baseline``/``baseline_top10`` (control persons)."""
+    (targets), ``baseline``/``baseline_top10`` (control persons); the attacker's knowledge set as in
+    :func:`reid.profile_linkage.profile_linkage`."""
     t0 = time.perf_counter()
     check = "profile_linkage"
     res = duration_text(max(release_resolution or dt.timedelta(seconds=1), dt.timedelta(seconds=1)))
+    t_res = time_resolution(knowledge_time, release_resolution)
     bounds = raw_events.select(pl.col("event_time").min().alias("lo"), pl.col("event_time").max().alias("hi")) \
         .collect()
     lo, hi = bounds["lo"][0], bounds["hi"][0]
     split = pl.select(pl.lit(lo + (hi - lo) * params.split).dt.truncate(res)).item()
-    release = feature_counts(anon_events.filter(pl.col("event_time") >= split), actor_column, res,
-                             params.ipv4_prefix)
+    release = feature_counts(anon_events.filter(pl.col("event_time") >= split), actor_column, t_res,
+                             params.ipv4_prefix, known_columns)
     blocks = [b for b in usable_blocks(vocabulary(raw_events.filter(pl.col("event_time") < split),
-                                                  params.ipv4_prefix), release, params.min_overlap)
+                                                  params.ipv4_prefix, known_columns), release,
+                                       params.min_overlap, block_order(known_columns))
               if params.weights.get(b, 1.0) > 0]
-    base = {"split": params.split, "resolution": res, "blocks": blocks, "actor_column": actor_column,
+    base = {"split": params.split, "resolution": t_res, "blocks": blocks, "actor_column": actor_column,
             "min_events": params.min_events, "near_copy": params.near_copy, "seed": seed, "synthetic": True,
             "reading": READING}
     names = ("top1_accuracy", "top10_accuracy", "baseline", "baseline_top10", "top1_copy_share",
@@ -158,8 +181,10 @@ def profile_linkage_synthetic(raw_events: pl.LazyFrame, control_events: pl.LazyF
     weights = {b: params.weights.get(b, 1.0) for b in blocks}
     cmat = profile_matrix(release, candidates, blocks, weights, params.hash_buckets)
     rng = rng_for(seed, "profile_linkage.ties")
-    t1, t10 = _copy_hits(raw_events, mine, split, cmat, blocks, weights, params, res, params.near_copy, rng)
-    c1, c10 = _copy_hits(control_events, chance, split, cmat, blocks, weights, params, res, params.near_copy, rng)
+    t1, t10 = _copy_hits(raw_events, mine, split, cmat, blocks, weights, params, t_res, params.near_copy, rng,
+                         known_columns)
+    c1, c10 = _copy_hits(control_events, chance, split, cmat, blocks, weights, params, t_res, params.near_copy,
+                         rng, known_columns)
     n, m = mine.len(), chance.len()
     out = [_excess(check, "top1_accuracy", t1, n, c1, m, base),
            _excess(check, "top10_accuracy", t10, n, c10, m, base),

@@ -2,11 +2,20 @@
 privacy bounds of human mobility", Sci. Rep. 3, 1376, 2013).
 
 The attacker knows ``p`` points of a target's activity — when (rounded to the attacker's time resolution) and
-what (the action, or the product) — e.g. from a colleague's calendar, a ticket history, a screenshot. It
-searches the released events for pseudonymous traces that contain all ``p`` points. A target whose points
-match exactly one trace is *unique*; it is *re-identified* when that one trace is truly the target's
-(scored with the ground truth, which the attacker never sees). Points are compared at the coarser of the
-attacker's and the release's time resolution, so generalizing time helps only as much as it coarsens.
+what (the columns of its knowledge set: the action, the product, the space or the object worked on) — e.g.
+from a colleague's calendar, a ticket history, a screenshot. It searches the released events for pseudonymous
+traces that contain all ``p`` points. A target whose points match exactly one trace is *unique*; it is
+*re-identified* when that one trace is truly the target's (scored with the ground truth, which the attacker
+never sees). The check runs once per knowledge set (:class:`reid.params.KnowledgeSet`; ``params.knowledge``).
+
+**Knowledge against a coarsened release.** The attacker compares what it knows with what was released at the
+*release's* resolution when that is coarser: an attacker who knows the exact second of an event can match it
+to the 1 h bucket the release shows, so points are compared at the coarser of the attacker's and the
+release's time resolution — generalizing time helps only as much as it coarsens, and an attacker's finer
+knowledge never makes a coarse release look safer. A known column the release does not carry comparably
+(dropped, or pseudonymized: fewer than half of its released values occur raw; :func:`comparable_columns`) is
+left out of the points (``params.left_out``): the attacker is left with the time and the other columns. That
+is a lower bound for such a column: an attacker who also learns the pseudonyms' equality pattern does better.
 
 How to read it: ``unique_share`` at p = 4 is the paper's headline (95% of 1.5M people were unique with four
 spatio-temporal points). Pseudonymization leaves it untouched: only aggregation, coarsening or suppression
@@ -25,6 +34,7 @@ import zlib
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from reid.params import parse_duration
 from reid.result import Metric
@@ -67,6 +77,25 @@ def match_resolution(attacker: str, release: dt.timedelta | None) -> str:
     return duration_text(max(mine, release)) if release is not None else duration_text(mine)
 
 
+def comparable_columns(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, columns: list[str],
+                       min_overlap: float = 0.5, sample: int = 200_000) -> tuple[list[str], list[str]]:
+    """(kept, left out) of ``columns``: a column is kept when the release has it and at least ``min_overlap``
+    of its distinct released values (in the first ``sample`` rows) occur in the raw column — a value released
+    as it is can be matched, a pseudonym or a generalized value cannot."""
+    raw_names, anon_names = raw_events.collect_schema().names(), anon_events.collect_schema().names()
+    kept: list[str] = []
+    left_out: list[str] = []
+    for c in columns:
+        if c not in raw_names or c not in anon_names:
+            left_out.append(c)
+            continue
+        released = anon_events.select(pl.col(c).cast(pl.String)).head(sample).drop_nulls().unique()
+        seen = released.join(raw_events.select(pl.col(c).cast(pl.String)).drop_nulls().unique(), on=c, how="semi")
+        n_rel, n_seen = pl.collect_all([released.select(pl.len()), seen.select(pl.len())], engine="streaming")
+        (kept if n_rel.item() and n_seen.item() >= min_overlap * n_rel.item() else left_out).append(c)
+    return kept, left_out
+
+
 def sample_targets(eligible: pl.DataFrame, n: int, seed: int, purpose: str) -> pl.DataFrame:
     """``n`` rows of ``eligible`` (all when fewer), sampled with a derived seed after sorting by account."""
     eligible = eligible.unique("account_id").sort("account_id")
@@ -93,18 +122,48 @@ def point_matches(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, chosen: p
     n_points = target_points.group_by("account_id").agg(pl.len().alias("n_points"))
     released = (anon_events.select(pl.col(actor_column).alias("actor"),
                                    pl.col("event_time").dt.truncate(res).alias("t"), *point_columns)
-                .drop_nulls().join(target_points.lazy().select(keys).unique(), on=keys, how="semi").unique())
-    matched = (target_points.lazy().join(released, on=keys, how="inner")
-               .group_by("account_id", "actor")
-               .agg([(pl.col("rank") <= p).sum().alias(f"m{p}") for p in points])
-               .collect(engine="streaming"))
+                .drop_nulls().join(target_points.lazy().select(keys).unique(), on=keys, how="semi").unique()
+                .collect(engine="streaming"))
+    # Incidence matrices instead of a (target point x released actor) join: with coarse knowledge (a day, no
+    # column) every point is held by most actors, and the join would list them all. T (targets x points) @
+    # R (points x actors) counts, per target and actor, the target's points the actor's trace contains.
+    key_index = target_points.select(keys).unique(maintain_order=True).with_row_index("k")
+    actors = released.select("actor").unique(maintain_order=True).with_row_index("a")
+    accounts = target_points.select("account_id").unique(maintain_order=True).with_row_index("i")
+    rel = released.join(key_index, on=keys).join(actors, on="actor")
+    tgt = target_points.join(key_index, on=keys).join(accounts, on="account_id")
+    r = sp.csr_matrix((np.ones(rel.height, np.int32), (rel["k"].to_numpy(), rel["a"].to_numpy())),
+                      shape=(key_index.height, actors.height))
+    rank, row, col = tgt["rank"].to_numpy(), tgt["i"].to_numpy(), tgt["k"].to_numpy()
+    names = actors["actor"]
     out = {}
     for p in points:
-        per_target = (matched.filter(pl.col(f"m{p}") == p).group_by("account_id")
-                      .agg(pl.len().alias("matches"), pl.col("actor").first()))
+        first = rank <= p
+        t = sp.csr_matrix((np.ones(int(first.sum()), np.int32), (row[first], col[first])),
+                          shape=(accounts.height, key_index.height))
+        full = (t @ r).tocoo()
+        hit = full.data == p                      # the actor's trace holds all p points of the target
+        who, actor = full.row[hit], full.col[hit]
+        matches = np.bincount(who, minlength=accounts.height)
+        one = np.full(accounts.height, -1, np.int64)
+        one[who] = actor                          # one of the matching traces (the unique one when matches = 1)
+        found = pl.Series("idx", one).set(pl.Series(one < 0), None)
+        per_target = accounts.with_columns(pl.Series("matches", matches, dtype=pl.UInt32),
+                                           names.gather(found).alias("actor") if names.len()
+                                           else pl.lit(None, names.dtype).alias("actor"))
         out[p] = (n_points.filter(pl.col("n_points") >= p).join(per_target, on="account_id", how="left")
                   .with_columns(pl.col("matches").fill_null(0)).select("account_id", "matches", "actor"))
     return out
+
+
+NO_POINTS = "no sampled target holds p distinct points of this knowledge set (nobody can be known by that many)"
+
+
+def declare_empty(metrics: list[Metric]) -> list[Metric]:
+    """Rows of a p that no sampled target reaches (n = 0) say so: not applicable, rather than a NaN that reads
+    as "not measured"."""
+    return [dataclasses.replace(m, params={**m.params, "applicable": False, "reason": NO_POINTS})
+            if m.n == 0 and "p" in m.params and m.params.get("applicable") is not False else m for m in metrics]
 
 
 def count_traces(anon_events: pl.LazyFrame, actor_column: str) -> int:
@@ -119,12 +178,13 @@ def unicity(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, actor_column
 
     ``raw_events``: account_id, event_time and the point columns (the attacker's knowledge).
     ``anon_events``: ``actor_column``, event_time and the point columns (the release).
+    ``point_columns``: the columns the attacker knows besides the time (``[]``: the time only).
     ``actor_truth``: actor -> person_id (the scorer's truth; never used by the attack itself).
     ``targets``: eligible target accounts (account_id, person_id).
     ``n`` of each row is the number of sampled targets holding at least p distinct points.
     """
     t0 = time.perf_counter()
-    point_columns = list(point_columns or ["action"])
+    point_columns = list(point_columns) if point_columns is not None else ["action"]
     res = match_resolution(time_bucket, release_resolution)
     chosen = sample_targets(targets.select("account_id", "person_id"), n_targets, seed, "unicity.targets")
     per_p = point_matches(raw_events, anon_events, chosen, actor_column=actor_column, points=points, res=res,
@@ -147,4 +207,4 @@ def unicity(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, actor_column
     seconds = time.perf_counter() - t0
     out.append(Metric(CHECK, "baseline", 1.0 / n_traces if n_traces else float("nan"), int(n_traces),
                       params={**base, "what": "blind guess among released traces"}))
-    return [dataclasses.replace(m, seconds=seconds) for m in out]
+    return [dataclasses.replace(m, seconds=seconds) for m in declare_empty(out)]

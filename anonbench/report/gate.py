@@ -220,6 +220,20 @@ def not_measured(chain: str, outcomes: list[Outcome], expected: tuple[str, ...],
     return lines
 
 
+def unmatched_knowledge(chain: str, outcomes: list[Outcome], ts: th.ThresholdSet) -> list[str]:
+    """A threshold restricted to a knowledge set (``where: {knowledge: 1h:action}``) that no row of its check
+    carries gates nothing — a misspelt or dropped set: one line each, read as not measured."""
+    lines = []
+    for key, t in sorted(ts.thresholds.items()):
+        if "knowledge" not in t.where or ts.is_off(t.check) or (not key.endswith("*") and ts.is_off(*key.split(".", 1))):
+            continue
+        sets = sorted({str(o.params["knowledge"]) for o in outcomes if o.check == t.check and "knowledge" in o.params})
+        if any(o.check == t.check for o in outcomes) and str(t.where["knowledge"]) not in sets:
+            lines.append(f"chain {chain}: check {t.check} not measured: threshold {key} names knowledge set "
+                         f"{t.where['knowledge']}, which the attacks did not use (sets: {', '.join(sets) or 'none'})")
+    return lines
+
+
 def judge_chain(info: ChainInfo, outcomes: list[Outcome], ts: th.ThresholdSet,
                 expected: tuple[str, ...] = ()) -> ChainVerdict:
     """Candidate: pass iff nothing breaches and every expected check was measured. Control: pass iff caught by
@@ -233,7 +247,7 @@ def judge_chain(info: ChainInfo, outcomes: list[Outcome], ts: th.ThresholdSet,
             problems.append(f"chain {info.name}: no risk results (was it attacked?)")
             missing: list[str] = []
         else:
-            missing = not_measured(info.name, outcomes, expected, ts)
+            missing = not_measured(info.name, outcomes, expected, ts) + unmatched_knowledge(info.name, outcomes, ts)
         return ChainVerdict(info, tuple(outcomes), not problems and not missing, None,
                             tuple(problems + missing), tuple(accepted), ts.known_weak.get(info.name, ""),
                             tuple(missing))

@@ -72,9 +72,9 @@ GLOSSARY: dict[str, Entry] = {
         "record: by trace (hour of week, actions, products, activity), by attribute row, and both (joint). The "
         "attacker flags the closer half as members; risk = (attack − control)/(1 − control), advantage = "
         "TPR − FPR. Where the chain declares ε, params.cap is the most any attacker can reach.",
-        "Near 0 is safe; an advantage above the ε cap contradicts the chain's DP claim. The attribute and joint "
-        "modes also see which orgs are in the data (controls come from other orgs), which account-level ε does "
-        "not bound; the trace mode is gated.",
+        "Near 0 is safe; an advantage above the ε cap contradicts the chain's DP claim. The controls are "
+        "held-out accounts of the same orgs, so every mode asks whether an account was in the data and every "
+        "mode is gated.",
         "Chen et al., GAN-Leaks, CCS 2020 (distance to the closest record); Hayes et al., LOGAN, PoPETs 2019; "
         "Yeom et al., CSF 2018 (advantage); Kairouz, Oh & Viswanath, ICML 2015 (the cap)."),
     "cross_tenant": Entry(
@@ -83,6 +83,17 @@ GLOSSARY: dict[str, Entry] = {
         "attacker link.",
         "Near 0 is safe; shared e-mails or stable behaviour make it high.",
         "Narayanan & Shmatikov, Robust De-anonymization of Large Sparse Datasets, IEEE S&P 2008."),
+    "passthrough": Entry(
+        "Raw precision passed through",
+        "For each quasi-identifying column the chain may coarsen or shift (org sizes, creation dates, settings "
+        "values), compares the released value of each org or account with its raw one: exact_share is the "
+        "share released unchanged; for times, shared_offset the share whose released-minus-raw offset equals "
+        "another random unit's (an insider who knows their own offset undoes a shared one).",
+        "No absolute bound: compare with a baseline. A coarsened column is near 0, a column with rare values "
+        "suppressed a little below 1, a raw one 1; per-person date shifts give a shared_offset near 1/61, a "
+        "constant shift 1.",
+        "Hundepool et al., Statistical Disclosure Control, Wiley 2012 (quasi-identifiers and their precision); "
+        "El Emam & Arbuckle, Anonymizing Health Data, O'Reilly 2013 (date shifting per person)."),
     "utility": Entry(
         "Utility",
         "The same queries asked of every release: the 1-, 2- and 3-way marginals over product, action, hour of "

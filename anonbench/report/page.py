@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from anonbench.report import svg
 from anonbench.report.gate import ChainVerdict, CheckResult, Outcome
 from anonbench.report.glossary import GLOSSARY
@@ -19,6 +21,7 @@ from anonbench.report.results import RunData, section, step_text
 from anonbench.report.scores import headline, pareto
 from anonbench.report.summary import verdict_word
 from anonbench.report.svg import escape
+from reid.params import AttackParams
 from reid.utility import DIRECTION
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -148,14 +151,53 @@ def frontier_section(result: CheckResult, colours: Mapping[str, str]) -> str:
             "direction (1 = as the raw data, 0 = nothing of it released).</figcaption></figure>" + table + note)
 
 
+def _knowledge_sets(result: CheckResult, data: RunData | None = None) -> list[str]:
+    """The attacker knowledge sets of the unicity rows, in the order of the run config's ``attacks.knowledge``
+    (then any other)."""
+    seen = list(dict.fromkeys(str(o.params["knowledge"]) for v in result.chains for o in v.outcomes
+                              if o.check == "unicity" and "knowledge" in o.params))
+    attacks = section(data.manifest, "config").get("attacks") if data is not None else None
+    try:
+        order = [k.label for k in AttackParams.model_validate(attacks or {}).knowledge_sets]
+    except ValidationError:
+        order = []
+    return [k for k in order if k in seen] + [k for k in seen if k not in order]
+
+
+def knowledge_table(result: CheckResult, data: RunData | None = None) -> str:
+    """Re-identified share per chain and knowledge set, at the largest p measured (with its 95% CI and n)."""
+    sets = _knowledge_sets(result, data)
+    if len(sets) < 2:
+        return ""
+    rows = []
+    for v in result.chains:
+        cells = []
+        for k in sets:
+            got = [o for o in v.outcomes if o.check == "unicity" and o.metric == "reidentified_share"
+                   and str(o.params.get("knowledge")) == k and o.value is not None and "p" in o.params]
+            top = max(got, key=lambda o: float(o.params["p"])) if got else None
+            cells.append("<td class='num'>—</td>" if top is None else
+                         f"<td class='num'>{_f(top.value)} [{_f(top.ci_low)}, {_f(top.ci_high)}] "
+                         f"(p={top.params['p']}, n={top.n})</td>")
+        rows.append(f"<tr><td>{escape(v.chain.name)}</td>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{escape(k)}</th>" for k in sets)
+    return ("<table><tr><th>chain</th>" + head + "</tr>" + "".join(rows) + "</table><p class='note'>Re-identified "
+            "share per attacker knowledge set (time resolution : fields known of each event), at the largest "
+            "number of known points measured. Times are compared at the coarser of the attacker's and the "
+            "release's resolution; a field the release does not carry comparably is left out.</p>")
+
+
 def unicity_section(data: RunData, result: CheckResult, colours: Mapping[str, str]) -> str:
     charts = []
     limit = result.thresholds.thresholds.get("unicity.reidentified_share")
+    sets = _knowledge_sets(result, data)
+    shown = sets[0] if sets else None   # the curves of one knowledge set; the others in the table below
     for metric, title in (("reidentified_share", "Re-identified share"), ("unique_share", "Unique share")):
         series = []
         for v in result.chains:
             pts = sorted((float(o.params["p"]), o.value) for o in v.outcomes
-                         if o.check == "unicity" and o.metric == metric and "p" in o.params and o.value is not None)
+                         if o.check == "unicity" and o.metric == metric and "p" in o.params and o.value is not None
+                         and (shown is None or str(o.params.get("knowledge")) == shown))
             if pts:
                 series.append(svg.Series(v.chain.name, tuple(p for p, _ in pts), tuple(y for _, y in pts),
                                          colours[v.chain.name], v.chain.is_control))
@@ -167,9 +209,10 @@ def unicity_section(data: RunData, result: CheckResult, colours: Mapping[str, st
             lim = limit.bound if metric == "reidentified_share" and limit and limit.op == "max" else None
             charts.append("<figure>" + svg.lines(series, "known points p", title.lower(), f"{title} vs p", lim) +
                           f"<figcaption>{title} of targets against the number p of their events an attacker "
-                          "knows (dashed: controls)." + (f" Curves on top of each other: {escape(overlap)}."
+                          "knows (dashed: controls)" + (f", knowledge set {escape(shown)}" if shown else "") +
+                          "." + (f" Curves on top of each other: {escape(overlap)}."
                                                           if overlap else "") + "</figcaption></figure>")
-    body = "<div class='grid'>" + "".join(charts) + "</div>" if charts else \
+    body = "<div class='grid'>" + "".join(charts) + "</div>" + knowledge_table(result, data) if charts else \
         "<p class='note'>No unicity results in this run.</p>"
     return "<h2 id='unicity'>Unicity against known points</h2>" + body
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-IDENTIFYING = ("qi_set", "mode", "table", "column", "p", "period", "domain")
+IDENTIFYING = ("qi_set", "mode", "table", "column", "p", "period", "domain", "attack", "step", "measurement")
 HIGHER_IS_WORSE = {
     "unicity": {"unique_share", "reidentified_share"},
     "profile_linkage": {"top1_accuracy", "top10_accuracy"},
@@ -36,17 +36,19 @@ HIGHER_IS_WORSE = {
     "quasi_identifiers": {"unique_share", "prosecutor_risk_max", "prosecutor_risk_avg", "class_risk_avg",
                           "equivalence_classes", "t_closeness"},
     "membership": {"risk", "advantage"},
-    "dp_audit": {"epsilon_lower_bound"},
+    "dp_audit": {"epsilon_lower_bound", "epsilon_claimed"},
+    "passthrough": {"exact_share", "shared_offset"},
     "validation": {"failed_expectations"},
 }
 LOWER_IS_WORSE = {
     "quasi_identifiers": {"k", "l_distinct", "l_entropy"},
-    "dp_audit": {"sensitivity_ok", "passed"},
+    "dp_audit": {"sensitivity_ok", "passed", "budget_ok", "fresh_noise_ok"},
 }
 SAMPLED_SHARES = {("unicity", "unique_share"), ("unicity", "reidentified_share"),
                   ("profile_linkage", "top1_accuracy"), ("profile_linkage", "top10_accuracy"),
                   ("cross_tenant", "linked_share"), ("cross_tenant", "linked_share_behaviour"),
-                  ("cross_tenant", "linked_share_identifier"), ("dictionary", "reversed_share")}
+                  ("cross_tenant", "linked_share_identifier"), ("dictionary", "reversed_share"),
+                  ("passthrough", "exact_share"), ("passthrough", "shared_offset")}
 MARGIN = 0.02
 ALPHA = 0.05
 Z95 = 1.959963984540054

@@ -103,7 +103,7 @@ def labelled(spec: Spec) -> None:
 
 
 # --- the corpus -----------------------------------------------------------------------------------------
-KEYED = ("pseudonymize", "generalize", "kanon", "dp-aggregates")  # chains with a pseudonymize.hmac step
+KEYED = ("pseudonymize", "generalize", "kanon", "dp-aggregates", "perturb")  # chains with a pseudonymize.hmac step
 _UNI = "unicity and profile linkage see finer points (de Montjoye et al. 2013)"
 
 
@@ -186,11 +186,12 @@ CORPUS: tuple[Mutant, ...] = (
           "declaring k", "classes one smaller than promised"),
     _code("ip-prefix-ignored", ("generalize", "kanon"), ("generalize.ip_prefix",),
           "ip_prefix ignores its prefix length (keeps /32 and /128)", "full client addresses are released"),
-    _code("time-bucket-seconds", ("generalize", "kanon"), ("generalize.time_bucket",),
+    _code("time-bucket-seconds", ("generalize", "kanon", "perturb"), ("generalize.time_bucket",),
           "time_bucket reads every unit as seconds (1h -> 1s, 1w -> 1s)", "exact times: " + _UNI),
     _code("suppress-rare-noop", ("generalize", "kanon"), ("suppress.rare",), "suppress.rare replaces nothing",
           "rare configuration values are released"),
-    _code("drop-columns-noop", ("pseudonymize", "generalize", "kanon", "dp-aggregates", "dp-synthetic"), ("drop",),
+    _code("drop-columns-noop", ("pseudonymize", "generalize", "kanon", "dp-aggregates", "dp-synthetic", "perturb"),
+          ("drop",),
           "drop removes whole tables only, never single columns",
           "display names, org names and domains pass through raw"),
     _code("user-agent-passthrough", ("generalize", "kanon"), ("generalize.user_agent",),
@@ -215,12 +216,12 @@ CORPUS: tuple[Mutant, ...] = (
     _code("dp-bounds-x10", ("dp-aggregates",), ("dp.aggregate",),
           "contributions bounded at 10x the declared L0 and Linf; noise for the declared ones",
           "the sensitivity is ten times what the noise is calibrated to"),
-    # code: anonymizers that no chain of configs/ci.yaml uses (not covered by the gate)
-    _code("date-shift-constant", (), ("perturb.date_shift",), "date_shift moves everyone by the same 7 days",
+    # code: perturbation and sampling (the perturb chain)
+    _code("date-shift-constant", ("perturb",), ("perturb.date_shift",), "date_shift moves everyone by the same 7 days",
           "a constant shift is undone by aligning one known event"),
-    _code("jitter-zero", (), ("perturb.time_jitter",), "time_jitter offsets are all 0",
+    _code("jitter-zero", ("perturb",), ("perturb.time_jitter",), "time_jitter offsets are all 0",
           "exact event times are released"),
-    _code("sampling-rate-1", (), ("sample.persons",), "sample.persons keeps everyone",
+    _code("sampling-rate-1", ("perturb",), ("sample.persons",), "sample.persons keeps everyone",
           "no sampling uncertainty: every target is in the release"),
     # harmless refactors: every output byte stays the same
     _chain("generalize-drop-split", "generalize", "the drop step split in two (users+orgs, then events)",

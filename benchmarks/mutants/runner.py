@@ -1,13 +1,18 @@
 """`make mutants`: the privacy mutation score of the CI gate on ``configs/ci.yaml``.
 
 1. The baseline: ``anonbench run --config configs/ci.yaml`` once (data generated once, every unmutated chain
-   anonymized, validated, attacked; report and check). It must pass its own gate.
+   anonymized, validated, attacked; report and check). A chain the unmutated baseline already fails cannot show
+   a mutant: mutants are not judged on it (listed in the results), and a mutant that only affects such chains
+   is an error, never a kill.
 2. Every mutant (:mod:`benchmarks.mutants.corpus`) in a copy of that run directory — raw data, truth and the
-   unaffected chains' outputs hard-linked, the rest copied — re-runs only the chains it affects
-   (:mod:`benchmarks.mutants.worker`: anonymize, validate that chain, attack) and then the gate: ``anonbench
-   check --run COPY --baseline BASELINE/report/summary.json`` when ``anonbench check --help`` offers
-   ``--baseline``, else ``anonbench check`` plus the local comparison of :mod:`benchmarks.mutants.compare`.
-   Mutants run in parallel (``--jobs``, default: the cores, at most 2).
+   other chains' outputs hard-linked (the raw data never change between mutants of anonymizers, so they are
+   generated once), the rest copied — re-runs only the chains it affects (:mod:`benchmarks.mutants.worker`)
+   and the gate, ``anonbench check --run COPY --baseline BASELINE/report/summary.json`` (when ``anonbench check
+   --help`` offers ``--baseline``, else ``anonbench check`` plus the local comparison of
+   :mod:`benchmarks.mutants.compare`). A weakening mutant runs only as far as needed: chain by chain, attacked
+   and gated before it is validated, stopping at the first chain the gate flags; a harmless one runs in full.
+   Mutants run in parallel (``--jobs``, default: the cores, at most 2); chain mutants share workers, so the
+   imports (Beam, Great Expectations, PipelineDP) are paid once per batch.
 3. The score: killed / valid. Valid = every privacy-weakening mutant that ran, including those no chain of
    the config covers (they survive: the gate never runs the code they break). Harmless mutants flagged by the
    gate are false alarms and must be 0. Every survivor is listed with the reason.
@@ -70,16 +75,17 @@ def base_env(key: str, jobs: int) -> dict[str, str]:
 def build_baseline(config: Path, out: Path, env: dict[str, str]) -> float:
     t0 = time.perf_counter()
     p = anonbench("run", "--config", str(config), "--out", str(out), "--overwrite", env=env)
-    if p.returncode != 0:
+    if p.returncode not in (0, 1):  # 1: the gate failed some chain — those chains cannot judge a mutant
         tail = "\n".join((p.stdout + p.stderr).strip().splitlines()[-15:])
-        raise SystemExit(f"mutants: the unmutated baseline run exited {p.returncode}; a mutation score needs a "
-                         f"baseline that passes its own gate:\n{tail}")
+        raise SystemExit(f"mutants: the unmutated baseline run exited {p.returncode}:\n{tail}")
     return time.perf_counter() - t0
 
 
 def copy_run(baseline: Path, dest: Path, chains: tuple[str, ...]) -> None:
-    """``dest``: the baseline run without the outputs of ``chains``. Inputs that nothing rewrites (raw, truth,
-    the other chains' anonymized shards) are hard links; everything a command may rewrite is a copy."""
+    """``dest``: a copy of the baseline run to re-run ``chains`` in. Inputs that nothing rewrites (raw, truth,
+    the other chains' anonymized shards) are hard links; everything a command may rewrite — the outputs of
+    ``chains``, the manifest, risk and validation results — is a copy, so the baseline stays intact and the
+    gate sees every chain not (yet) re-run exactly as the baseline had it."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -91,14 +97,19 @@ def copy_run(baseline: Path, dest: Path, chains: tuple[str, ...]) -> None:
         elif entry.name == "anon":
             (dest / "anon").mkdir()
             for sub in entry.iterdir():
-                if sub.name not in chains and not sub.name.startswith(".tmp-"):
-                    shutil.copytree(sub, dest / "anon" / sub.name, copy_function=os.link)
+                if not sub.name.startswith(".tmp-"):
+                    shutil.copytree(sub, dest / "anon" / sub.name,
+                                    copy_function=shutil.copy2 if sub.name in chains else os.link)
         elif entry.is_dir():
-            shutil.copytree(entry, dest / entry.name,
-                            ignore=lambda d, names: [n for n in names if n in chains or
-                                                     n in {f"anon-{c}.parquet" for c in chains}])
+            shutil.copytree(entry, dest / entry.name, ignore=lambda d, names: [n for n in names
+                                                                                if n.startswith(".tmp-")])
         else:
             shutil.copy2(entry, dest / entry.name)
+
+
+def failing_chains(summary: dict[str, Any]) -> list[str]:
+    """Chains the gate fails in a summary (a candidate that did not pass, a control not caught)."""
+    return sorted(name for name, c in (summary.get("chains") or {}).items() if c.get("passed") is False)
 
 
 @dataclass
@@ -114,8 +125,9 @@ class Prepared:
 
 
 def prepare(m: Mutant, baseline: Path, work: Path, env: dict[str, str], gate_baseline: bool,
-            rejudge: bool = False) -> Prepared | dict:
-    """Apply ``m`` and copy the run; its finished record at once when no chain of the config runs it.
+            rejudge: bool = False, baseline_failing: tuple[str, ...] = ()) -> Prepared | dict:
+    """Apply ``m`` and copy the run; its finished record at once when no chain of the config runs it, or when
+    the unmutated baseline already fails every chain it affects (nothing left to judge it on).
     ``rejudge``: nothing is copied; the worker result and summary of an earlier run are judged again."""
     record: dict[str, Any] = {"name": m.name, "kind": m.kind, "harmless": m.harmless, "chains": list(m.chains),
                               "mutates": m.mutates, "why": m.why}
@@ -125,6 +137,13 @@ def prepare(m: Mutant, baseline: Path, work: Path, env: dict[str, str], gate_bas
         record.update(status="not covered", reason=f"no chain of {CONFIG.name} uses {', '.join(m.anonymizers)}: "
                       "the gate never runs the mutated code", seconds=0.0)
         return record
+    judged = [c for c in m.chains if c not in baseline_failing]
+    if not judged:
+        record.update(status="error", seconds=0.0, reason=f"the unmutated baseline already fails the gate on "
+                      f"{', '.join(m.chains)}: a failing chain cannot show the mutant")
+        return record
+    if len(judged) < len(m.chains):
+        record["not_judged"] = [c for c in m.chains if c not in judged]
     folder = work / m.name
     applied = materialize(m, folder / "apply")
     run_dir = folder / "run"
@@ -133,7 +152,8 @@ def prepare(m: Mutant, baseline: Path, work: Path, env: dict[str, str], gate_bas
         copy_run(baseline, run_dir, m.chains)
         result.unlink(missing_ok=True)
     job = {"run": str(run_dir), "chains": list(applied.chains.values()), "result": str(result),
-           "baseline": str(baseline / "report" / "summary.json") if gate_baseline else None}
+           "baseline": str(baseline / "report" / "summary.json") if gate_baseline else None,
+           "stop_early": not m.harmless, "judged": judged}
     return Prepared(m, record, run_dir, result, applied.environ(env), job)
 
 
@@ -156,7 +176,9 @@ def execute(batch: list[Prepared]) -> float:
 
 
 def judge(prep: Prepared, baseline: Path, gate_baseline: bool) -> dict[str, Any]:
-    """The mutant's record: killed / survived (harmless: flagged / kept) / error, with the reason."""
+    """The mutant's record: killed / survived (harmless: flagged / kept) / error, with the reason. A mutant is
+    flagged when the gate names one of its judged chains in a problem (a breach, a figure not measured, a
+    regression); without ``check --baseline``, also when the local comparison finds a regressed cell."""
     m, record = prep.mutant, prep.record
     worker = json.loads(prep.result.read_text())
     record["seconds"] = worker.get("seconds", 0.0)
@@ -165,23 +187,27 @@ def judge(prep: Prepared, baseline: Path, gate_baseline: bool) -> dict[str, Any]
         failed = [s.get("output", "") for s in worker.get("steps", []) if s.get("exit") not in (0, 1)]
         record.update(status="error", reason=worker["error"] + (f": {failed[-1][-400:]}" if failed else ""))
         return record
+    ran = list(worker.get("chains_run", m.chains))
+    record["chains_run"] = ran
     kept = prep.run_dir.parent / "summary.json"
     summary = compare.load_summary(prep.run_dir if prep.run_dir.is_dir() else kept)
-    gate_failed = worker.get("check_exit") == 1
-    problems = [p for p in summary.get("problems", []) if any(f"chain {c}" in p for c in m.chains)] \
-        if gate_failed else []
-    local = [] if gate_baseline else compare.regressions(compare.load_summary(baseline), summary, m.chains)
-    killed = gate_failed or bool(local)
-    record["gate"] = {"check_exit": worker.get("check_exit"), "problems": problems[:10],
-                      "regressions": [r.describe() for r in local[:10]], "regressed_cells": len(local)}
+    judged = set(prep.job.get("judged", m.chains))
+    flagged: dict[str, list[str]] = worker.get("flagged") or {}
+    problems = [p for c in ran if c in judged for p in flagged.get(c, [])]
+    local = [] if gate_baseline else compare.regressions(compare.load_summary(baseline), summary,
+                                                         [c for c in ran if c in judged])
+    killed = bool(problems or local)
+    record["gate"] = {"check_exit": worker.get("check_exit"), "flagged_chains": sorted(flagged),
+                      "problems": problems[:10], "regressions": [r.describe() for r in local[:10]],
+                      "regressed_cells": len(local)}
     if killed:
-        by = "the gate" if gate_failed else "the baseline comparison"
+        by = "the gate" if problems else "the baseline comparison"
         record.update(status="flagged" if m.harmless else "killed", reason=f"killed by {by}: " +
                       "; ".join((problems or [r.describe() for r in local])[:3]))
     else:
         base_doc = compare.load_summary(baseline)
-        moved = compare.largest_changes(base_doc, summary, m.chains)
-        measured = sum(1 for c in compare.cells(base_doc, m.chains).values() if c.applicable and c.value is not None)
+        moved = compare.largest_changes(base_doc, summary, ran)
+        measured = sum(1 for c in compare.cells(base_doc, ran).values() if c.applicable and c.value is not None)
         record["gate"].update(largest_worsening=moved, risk_cells_compared=measured)
         record.update(status="kept" if m.harmless else "survived", reason=_survivor_reason(m, gate_baseline) +
                       f" ({measured} measured risk cells compared); " +
@@ -283,8 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mutants: {len(mutants)} mutants, {jobs} at a time; gate: {gate}", file=sys.stderr)
     records: list[dict[str, Any]] = []
     prepared: list[Prepared] = []
+    base_failing = tuple(failing_chains(compare.load_summary(baseline)))
+    if base_failing:
+        print(f"mutants: the unmutated baseline fails the gate on {', '.join(base_failing)}; mutants are not "
+              "judged on those chains", file=sys.stderr)
     for m in mutants:
-        p = prepare(m, baseline, a.work, env, gate_baseline, a.rejudge)
+        p = prepare(m, baseline, a.work, env, gate_baseline, a.rejudge, base_failing)
         if isinstance(p, Prepared):
             prepared.append(p)
         else:
@@ -305,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"config": str(a.config.relative_to(REPO)) if a.config.is_relative_to(REPO) else str(a.config),
            "gate": gate, "jobs": jobs, "cpus": os.cpu_count(), "python": platform.python_version(),
            "seconds": round(seconds, 1), "baseline_seconds": round(baseline_seconds, 1),
-           "baseline_reused": a.baseline_run is not None,
+           "baseline_reused": a.baseline_run is not None, "baseline_failing_chains": list(base_failing),
+           "baseline_problems": compare.load_summary(baseline).get("problems", []),
            "score": s, "mutants": records}
     if previous:
         doc.update(seconds=previous["seconds"], baseline_seconds=previous["baseline_seconds"], rejudged=True)

@@ -60,3 +60,27 @@ def test_another_seed_gives_other_bytes(cfg: Path, reference: dict[str, str], tm
     assert other.keys() == reference.keys() or set(other) & set(reference)
     shared = set(other) & set(reference)
     assert all(other[p] != reference[p] for p in shared if p.endswith(".parquet"))
+
+
+def test_control_accounts_are_held_out_accounts_of_the_raw_orgs(cfg: Path, reference: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    """truth/control holds other accounts of the same orgs (anonymeter's held-out part of the population):
+    the raw orgs, and no control account or person in raw/, truth/accounts or a release."""
+    import polars as pl
+    run = tmp_path / "run"
+    assert generate(cfg, run, "--", "--direct_num_workers=1") == reference
+    r = run_cli("anonymize", "--run", str(run), "--chain", "none")
+    assert r.returncode == 0, r.stderr[-2000:]
+
+    def ids(folder: Path, column: str = "account_id") -> set[str]:
+        return set(pl.read_parquet(sorted(folder.glob("part-*.parquet")))[column].drop_nulls().to_list())
+    ctl_accounts = pl.read_parquet(run / "truth" / "control" / "accounts.parquet")
+    raw_accounts = pl.read_parquet(run / "truth" / "accounts.parquet")
+    control = set(ctl_accounts["account_id"])
+    assert len(control) >= 0.9 * raw_accounts.height                   # control_share 1: as many as raw
+    assert ids(run / "truth" / "control" / "orgs", "org_id") == ids(run / "raw" / "orgs", "org_id")
+    assert ids(run / "truth" / "control" / "users", "org_id") <= ids(run / "raw" / "orgs", "org_id")
+    assert set(ctl_accounts["person_id"]).isdisjoint(raw_accounts["person_id"])
+    for base in (run / "raw", run / "anon" / "none"):
+        for table in ("users", "events", "config_changes"):
+            assert control.isdisjoint(ids(base / table)), (base, table)

@@ -10,7 +10,7 @@ from anon_testdata import KEY, OTHER_KEY, make_tables
 
 from anonymizers.chain import resolve_chain
 from anonymizers.local import run_chain
-from generators.schema import IDENTIFIER_COLUMNS
+from generators.schema import LEAK_SCAN_COLUMNS
 
 ROW_PRESERVING = ["none", "naive-hash", "pseudonymize", "generalize"]
 PROTECTED = ["pseudonymize", "generalize", "kanon", "dp-aggregates"]
@@ -18,7 +18,7 @@ PROTECTED = ["pseudonymize", "generalize", "kanon", "dp-aggregates"]
 
 def raw_identifiers(tables: dict[str, pa.Table]) -> set[str]:
     out: set[str] = set()
-    for t, cols in IDENTIFIER_COLUMNS.items():
+    for t, cols in LEAK_SCAN_COLUMNS.items():   # person identifiers, and object/container ids
         for c in cols:
             out |= {v for v in tables[t].column(c).to_pylist() if v is not None}
     return out | {v for v in tables["orgs"].column("name").to_pylist()}

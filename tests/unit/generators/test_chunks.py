@@ -43,20 +43,42 @@ def test_same_inputs_same_tables_other_seed_other_tables() -> None:
     assert not a["events"].equals(c["events"])
 
 
-def test_chunks_hold_whole_orgs_and_control_is_disjoint() -> None:
+def test_chunks_hold_whole_orgs() -> None:
     params = GenerationParams(events=100_000, events_per_chunk=20_000)
     plan = plan_for(1, "main", params)
     covered = [i for lo, hi in plan.chunks for i in range(lo, hi)]
     assert covered == list(range(plan.orgs.num_rows))  # every org in exactly one chunk, in order
-    main = run_all(1, params)
-    control = run_all(1, params, "control")
-    assert control["events"].num_rows == round(100_000 * params.control_share)
-    assert set(main["accounts"]["person_id"].to_pylist()).isdisjoint(control["accounts"]["person_id"].to_pylist())
-    assert set(main["orgs"]["org_id"].to_pylist()).isdisjoint(control["orgs"]["org_id"].to_pylist())
     # an org's events all sit in the chunk that holds the org
     for spec in chunk_specs(1, params)[:2]:
         t = generate_chunk(spec)
         assert set(t["events"]["org_id"].to_pylist()) <= set(t["orgs"]["org_id"].to_pylist())
+
+
+@pytest.mark.parametrize("share", [1.0, 0.25])
+def test_control_holds_other_accounts_of_the_same_orgs(share: float) -> None:
+    """anonymeter's control: held-out accounts of the main population's own orgs, never its accounts or
+    persons, with as many events per account; ``control_share`` sets their number per org."""
+    params = GenerationParams(events=100_000, events_per_chunk=20_000, control_share=share)
+    main, control = run_all(1, params), run_all(1, params, "control")
+    assert control["orgs"].equals(main["orgs"])              # the same org rows (ids, plan, size band, ...)
+    assert set(control["users"]["org_id"].to_pylist()) <= set(main["orgs"]["org_id"].to_pylist())
+    assert set(main["accounts"]["account_id"].to_pylist()).isdisjoint(control["accounts"]["account_id"].to_pylist())
+    assert set(main["accounts"]["person_id"].to_pylist()).isdisjoint(control["accounts"]["person_id"].to_pylist())
+    n_main, n_ctl = main["users"].num_rows, control["users"].num_rows
+    assert abs(n_ctl - share * n_main) <= 0.05 * share * n_main + 5
+    per_account = control["events"].num_rows / n_ctl
+    assert abs(per_account - main["events"].num_rows / n_main) <= 0.05 * per_account
+    if share == 1.0:  # each org holds as many own accounts in both scopes (multi-org persons drawn apart)
+        own = {s: pa.table({"o": t["users"]["org_id"]}).group_by("o").aggregate([("o", "count")]).to_pylist()
+               for s, t in (("main", main), ("control", control))}
+        m, c = ({r["o"]: r["o_count"] for r in own[s]} for s in ("main", "control"))
+        assert m.keys() == c.keys()
+        assert sum(abs(m[o] - c[o]) for o in m) <= 0.1 * n_main
+
+
+def test_control_share_zero_means_no_control_chunks() -> None:
+    params = GenerationParams(events=20_000, events_per_chunk=10_000, control_share=0.0)
+    assert not [s for s in chunk_specs(1, params) if s.scope == "control"]
 
 
 @pytest.mark.parametrize("field,value", [("events", 0), ("days", 3), ("plan_mix", {"gold": 1.0}),

@@ -4,7 +4,7 @@ Each keeps the declared budget and sensitivities of the real step and breaks one
 
 * ``NoBounding`` — every (account, partition) is split into pieces of at most Linf events under fresh privacy
   ids, so PipelineDP bounds nothing (no L0, no Linf) while its noise stays calibrated to the declared bounds;
-* ``NoiseTenth`` — the SUM's noise multiplied by 0.1;
+* ``NoiseTenth`` / ``NoiseHalf`` — the SUM's noise multiplied by 0.1 / 0.5;
 * ``RawCountSelection`` — partitions kept by their raw event count instead of their number of accounts;
 * ``FixedSeed`` — Laplace noise from a numpy generator seeded with 0 in every release;
 * ``NumpyLaplace`` — Laplace noise from numpy's (unseeded) textbook sampler (Mironov 2012).
@@ -72,6 +72,11 @@ class _NoiseMutant(DpAggregate):
 class NoiseTenth(_NoiseMutant):
     def noise_fn(self) -> Any:
         return lambda exact, noisy, scale: exact + 0.1 * (noisy - exact)
+
+
+class NoiseHalf(_NoiseMutant):
+    def noise_fn(self) -> Any:
+        return lambda exact, noisy, scale: exact + 0.5 * (noisy - exact)
 
 
 class FixedSeed(_NoiseMutant):

@@ -6,7 +6,8 @@
 * ``private-synth`` — an independently generated population (another seed) copied into ``anon/``: nothing in
   it depends on the raw data, so no attack can do better than chance;
 * ``orgs-synth`` — the raw run's orgs with fresh accounts and traces: a synthesizer that learned the org mix
-  (as account-level DP allows) and nothing about any account.
+  (as account-level DP allows) and nothing about any account. The controls (``truth/control/``) are held-out
+  accounts of the same orgs, so this is no membership signal.
 
 Both chains' manifest sections carry the step flags (``synthetic``, ``differentially_private``) and the DP
 budget where the contract puts them (``chains.<name>.steps[i].report.budget``). ``control_share`` 1 gives as
@@ -161,7 +162,6 @@ def make_synthetic_run(root: Path, *, seed: int = 11, events: int = 50_000) -> P
     manifest = {"name": "synthetic-fixture", "seed": seed,
                 "config": {"name": "synthetic-fixture", "seed": seed, "chains": list(chains),
                            "generate": {"events": events, "days": 7},
-                           # every membership mode, the tenant-revealing ones included (off by default)
                            # the stand-ins are not registered anonymizers, so dp_audit cannot rebuild their DP
                            # steps (it would fail them as not measured): it is switched off here, explicitly
                            "attacks": {"membership": {"modes": ["trace", "attributes", "joint"]},

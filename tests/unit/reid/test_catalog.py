@@ -36,7 +36,8 @@ def test_known_names(args):
 
 
 def test_cell_key_keeps_identifying_params_only():
-    assert catalog.key_of("unicity", {"p": 4, "seed": 0, "rows_original": 9}) == (("p", "4"),)
+    assert catalog.key_of("unicity", {"p": 4, "seed": 0, "rows_original": 9, "knowledge": "1s:action"}) == \
+        (("knowledge", "1s:action"), ("p", "4"))
     assert catalog.key_of("quasi_identifiers", {"qi_set": "a", "sensitive": "s", "distance": "x"}) == (
         ("qi_set", "a"), ("sensitive", "s"))
 

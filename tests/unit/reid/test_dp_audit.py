@@ -7,6 +7,7 @@ fails a test with probability at most alpha (1e-3) by construction, far less in 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -16,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dp_mutants import FixedSeed, NoBounding, NoiseTenth, NumpyLaplace, RawCountSelection
+from dp_mutants import FixedSeed, NoBounding, NoiseHalf, NoiseTenth, NumpyLaplace, RawCountSelection
 
 from anonbench import thresholds as th
 from anonymizers.chain import resolve_chain
@@ -97,7 +98,7 @@ def test_noise_off_is_exact_bounded_and_deterministic(step: DpAggregate) -> None
 def test_unmutated_dp_aggregate_passes(step: DpAggregate, nb: Neighbours) -> None:
     rows = audit_step(step, COLUMNS, nb, SETTINGS)
     modes = by_mode(rows)
-    assert set(modes) == {"sensitivity", "black_box", "noise_calibration", "passed"}
+    assert set(modes) == {"sensitivity", "black_box", "noise_calibration", "passed", "accounting"}
     assert all(r.passed for r in rows), [(r.metric, r.value, r.params) for r in rows]
     assert modes["sensitivity"].params["max_l1_ratio"] == pytest.approx(0.25)   # 2 cells x Linf of 800
     assert modes["black_box"].n >= 10 and modes["noise_calibration"].n >= 10
@@ -124,6 +125,26 @@ def test_numpy_noise_fails_black_box(step: DpAggregate, nb: Neighbours, mutant: 
     modes = by_mode(audit_step(mutant(step.params), COLUMNS, nb, SETTINGS))
     bb = modes["black_box"]
     assert bb.passed is False and bb.value > bb.params["claimed_epsilon"], bb.params
+    assert modes["passed"].value == 0.0
+
+
+def test_noise_times_half_fails_calibration(step: DpAggregate, nb: Neighbours) -> None:
+    modes = by_mode(audit_step(NoiseHalf(step.params), COLUMNS, nb, SETTINGS))
+    cal = modes["noise_calibration"]
+    assert cal.passed is False and cal.value > cal.params["claimed_epsilon"], cal.params
+    assert modes["passed"].value == 0.0
+
+
+def test_a_measurement_spending_more_than_its_declared_share_fails_accounting(step: DpAggregate,
+                                                                               nb: Neighbours) -> None:
+    class Overspends(DpAggregate):
+        def privacy_budget(self):  # declares a quarter for the sum, which spends half
+            b = super().privacy_budget()
+            return dataclasses.replace(b, split={"sum": b.epsilon / 4, "partition_selection": b.epsilon / 2})
+
+    modes = by_mode(audit_step(Overspends(step.params), COLUMNS, nb, AuditSettings(screen_runs=6, runs=10,
+                                                                                    min_runs=4)))
+    assert modes["accounting"].passed is False and "declared share" in modes["accounting"].params["problems"][0]
     assert modes["passed"].value == 0.0
 
 
@@ -162,6 +183,10 @@ def test_audit_from_a_run_directory_uses_its_own_key(tmp_path: Path, monkeypatch
     rows = dp_audit(run, "c", AuditSettings(accounts=50, screen_runs=6, runs=10, min_runs=4))
     modes = by_mode(rows)
     assert modes["passed"].value == 1.0, [r.params for r in rows]
+    fresh = next(r for r in rows if r.metric == "fresh_noise_ok")
+    assert fresh.value == 1.0 and fresh.n >= 1 and fresh.params["noise_repeated"] == 0
+    claimed = next(r for r in rows if r.metric == "epsilon_claimed")
+    assert claimed.value == claimed.ci_low == claimed.ci_high == 1.0
     # 120 accounts release nothing (a partition needs ~200): D grew with copies of them under new ids
     assert modes["sensitivity"].params["units_in_D"] > 120
     assert modes["sensitivity"].params["cells_released_D"] == 2
@@ -170,7 +195,8 @@ def test_audit_from_a_run_directory_uses_its_own_key(tmp_path: Path, monkeypatch
 def test_chain_without_dp_step_is_not_applicable(tmp_path: Path) -> None:
     run = _fake_run(tmp_path, [{"use": "drop", "columns": {"events": ["product"]}, "with": {}}])
     rows = dp_audit(run, "c", AuditSettings())
-    assert {r.metric for r in rows} == {"sensitivity_ok", "epsilon_lower_bound", "passed"}
+    assert {r.metric for r in rows} == {"sensitivity_ok", "epsilon_lower_bound", "passed", "epsilon_claimed",
+                                        "budget_ok", "fresh_noise_ok"}
     assert all(r.params["applicable"] is False and r.n == 0 for r in rows)
 
 
@@ -180,3 +206,25 @@ def test_registered_with_a_default_threshold() -> None:
     t = th.defaults().for_metric("dp_audit", "passed", {})
     assert t is not None and t.passes(0.0) is False and t.passes(1.0) is True
     assert "dp_audit" in th.HARD_CHECKS
+
+
+def test_noise_seeded_once_per_process_fails_the_fresh_noise_test(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """numpy noise with a constant seed looks random within a process; two new processes draw the same."""
+    import os
+
+    from benchmarks.mutants.apply import REPO, materialize
+    from benchmarks.mutants.corpus import by_name
+    from reid.dp_neighbours import chain_of_run
+    from reid.dp_repeat import fresh_noise
+
+    run = _fake_run(tmp_path / "run", [{"use": "dp.aggregate", "columns": {"events": ["product"]},
+                                        "with": {"epsilon": 1.0, "period": "week", "max_partitions_contributed": 8,
+                                                 "max_contributions_per_partition": 100}}])
+    (dp,) = chain_of_run(run, "c").steps
+    tables = {"events": events()}
+    assert fresh_noise(run, "c", dp.index, tables, dp.columns, {}).passed is True
+    site = materialize(by_name(["dp-fixed-seed"])[0], tmp_path / "mutant").env["PYTHONPATH"]
+    monkeypatch.setenv("PYTHONPATH", site + os.pathsep + os.environ.get("PYTHONPATH", str(REPO)))
+    seeded = fresh_noise(run, "c", dp.index, tables, dp.columns, {})
+    assert seeded.passed is False and seeded.value == 0.0 and seeded.params["noise_repeated"] == seeded.n > 0

@@ -142,6 +142,7 @@ def test_nothing_per_account_released_is_not_applicable(pops):
     no_control = membership(tables(raw), {}, tables(raw), actor_column="account_id", account_types=TYPES,
                             params=ALL_MODES, seed=0)
     assert all(m.params["reason"] == "no control population in truth/control" for m in no_control)
+    assert all(m.params["measured"] is False and "applicable" not in m.params for m in no_control)  # a failure
 
 
 def test_time_coarsening_is_compared_at_the_release_resolution(pops):

@@ -59,3 +59,16 @@ def test_user_truth_is_positional_for_row_preserving_users(run):
     truth = profiles.user_truth(data, AttackParams())
     assert truth.height == data.raw["users"].select(pl.len()).collect().item()
     assert truth["person_id"].null_count() == 0
+
+
+def test_anonymeter_checks_without_a_control_population_are_not_measured(run):
+    """The attacks apply to the release, but without controls their chance level is unknown: the rows say
+    ``measured: false`` (the gate fails them), never ``applicable: false`` (which would pass)."""
+    from anonbench.report.gate import short
+    data = RunData.open(run, "none")
+    data.control = {}
+    p = AttackParams(anonymeter={"n_attacks": 20, "max_attempts": 2000})
+    for fn in (profiles.singling_out_check, profiles.linkability_check, profiles.inference_check):
+        metrics = fn(data, p)
+        assert metrics and all(short(m.params) and "applicable" not in m.params and math.isnan(m.value)
+                               and "control" in m.params["reason"] for m in metrics)

@@ -54,8 +54,9 @@ def test_cells_match_on_identifying_params_only():
     old = [cell(value=0.1, p=2, rows_original=100), cell(value=0.1, p=4)]
     new = [cell(value=0.1, p=2, rows_original=120), cell(value=0.5, p=8)]
     result = compare(new, old, POLICY)
-    assert [c.new.label for c in result.cells] == ["unicity.reidentified_share[p=2]"]
-    assert result.only_in_baseline == ("generalize: unicity.reidentified_share[p=4]",)
+    # rows without a knowledge set were measured with the hour and the action (reid.catalog.legacy_knowledge)
+    assert [c.new.label for c in result.cells] == ["unicity.reidentified_share[knowledge=1h:action,p=2]"]
+    assert result.only_in_baseline == ("generalize: unicity.reidentified_share[knowledge=1h:action,p=4]",)
 
 
 def test_not_applicable_info_and_errors_are_not_compared():

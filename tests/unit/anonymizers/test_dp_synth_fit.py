@@ -1,0 +1,156 @@
+"""dp.synthesize utility fixes (issue 8): activity bounded by the contribution bound, bots' action model,
+the shrunk week profile and the bots' two measurements of their action mix. Small data, no Beam."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from anon_testdata import make_tables
+
+from anonymizers.base import BatchContext
+from anonymizers.dp_fit import _rank1_week, _shrink_week, fit
+from anonymizers.dp_measure import (
+    ACTIVITY_EDGES,
+    Measured,
+    activity_top_bin,
+    exact,
+    measure_all,
+    rho_from,
+    spec_map,
+    transition_cells,
+)
+from anonymizers.dp_sample import in_bin, octave_decay, population
+from anonymizers.dp_stats import GROUPS, AccountStats
+from anonymizers.dp_synthesize import DpSynthesize, DpSynthesizeParams
+from generators.catalog import markov_chain
+from generators.chunk import chunk_specs, generate_chunk
+from generators.params import GenerationParams
+from generators.population import P_BOT
+
+
+def synth(**kw: object) -> DpSynthesize:
+    return DpSynthesize(DpSynthesizeParams(**kw))  # type: ignore[arg-type]
+
+
+def stats_of(a: DpSynthesize, tables: dict[str, pa.Table]) -> AccountStats:
+    return a.finalize({t: a.partial(tab, BatchContext(t, ())) for t, tab in tables.items()})
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pa.Table]:
+    return make_tables(n_users=40, n_events=1200)
+
+
+def test_activity_top_bin_is_the_bin_of_the_bound() -> None:
+    for bound in (1, 7, 1000, 2000, 4096):
+        b = activity_top_bin(bound)
+        assert 2 ** b <= bound < 2 ** (b + 1)        # bin b (from 1 event) holds [2^b, 2^(b+1))
+    assert activity_top_bin(None) == len(ACTIVITY_EDGES) - 2
+
+
+def test_activity_counts_events_up_to_the_bound(tables: dict[str, pa.Table]) -> None:
+    a = synth(max_events_per_account=10, max_session_events=8)
+    stats = stats_of(a, tables)
+    assert stats.max_events == 10 and int(stats.attrs["events"].to_numpy().max()) > 10   # some accounts are heavier
+    h = exact(spec_map()["activity.group_events_bin"], stats).reshape(len(GROUPS), -1)
+    top = activity_top_bin(10) + 1                  # + the bin of accounts without events
+    assert h[:, top + 1:].sum() == 0 and h[:, top].sum() > 0
+    assert h.sum() == stats.n_accounts              # still one-hot: every account in exactly one cell
+
+
+def _measured(values: dict[str, np.ndarray], epsilon: float = 1.0) -> dict[str, Measured]:
+    """Exact measurements of a small table with some cells overwritten (a stand-in for noise)."""
+    a = synth(epsilon=epsilon, max_events_per_account=10, max_session_events=8)
+    stats = stats_of(a, make_tables(n_users=40, n_events=1200))
+    ms = measure_all(stats, rho_from(epsilon, 1e-6), noise=False)
+    return {k: Measured(m.name, values.get(k, m.values), m.sigma, m.rho) for k, m in ms.items()}
+
+
+def test_a_noise_spike_above_the_bound_never_reaches_the_release() -> None:
+    base = _measured({})
+    act = base["activity.group_events_bin"].values.copy().reshape(len(GROUPS), -1)
+    act[:, activity_top_bin(10) + 2:] = 1e4          # huge "accounts" in every bin above the bound's
+    ms = _measured({"activity.group_events_bin": act.ravel()})
+    model = fit(ms, 10)
+    for a in model.activity:
+        assert a.max_events == 10 and a.bins[activity_top_bin(10) + 1:].sum() == 0
+    pop = population(model, 0, dt.date(2026, 3, 2), 28, 10_000)
+    assert 0 < pop.acc_events.max() <= 10
+
+
+def test_bots_draw_each_action_from_their_product_mix() -> None:
+    model = fit(_measured({}), 10).behaviour
+    ch = markov_chain()
+    bot = model.transitions[P_BOT]
+    for p in range(4):
+        rows = np.nonzero(ch.state_product == p)[0]
+        block = bot[np.ix_(rows, rows)]
+        # every row of a product is the same mix (the previous action does not matter) ...
+        assert np.allclose(block, block[:1]), p
+        # ... and no weight leaves the product
+        assert bot[np.ix_(rows, np.nonzero(ch.state_product != p)[0])].sum() == 0
+
+
+def test_bots_contribute_only_to_their_own_block_of_the_transition_measurement() -> None:
+    params = GenerationParams(events=8_000, events_per_chunk=8_000)
+    parts = [generate_chunk(spec) for spec in chunk_specs(5, params) if spec.scope == "main"]
+    tables = {t: pa.concat_tables([p[t] for p in parts]) for t in ("orgs", "users", "events")}
+    a = synth(max_events_per_account=200, max_session_events=50)
+    stats = stats_of(a, tables)
+    spec = spec_map()["steps.transition"]
+    rows, cell, _ = spec.contributions(stats)
+    group = stats.attrs["group"].to_numpy()[rows]
+    n_tr = len(transition_cells())
+    assert len(spec.cells) == n_tr + len(markov_chain().states)
+    assert (group == 3).any() and (group != 3).any()
+    assert (cell[group == 3] >= n_tr).all() and (cell[group != 3] < n_tr).all()
+    assert all(c[0] == "bot" for c in spec.cells[n_tr:]) and all(c[0] == "human" for c in spec.cells[:n_tr])
+
+
+@pytest.mark.parametrize("gone", ["acct-00007", "acct-00009"])   # a person and a bot
+def test_removing_one_account_moves_each_measurement_by_at_most_l2_one(tables: dict[str, pa.Table],
+                                                                      gone: str) -> None:
+    a = synth(max_events_per_account=10, max_session_events=8)
+    full = {m.name: m for m in a.dp_measure(tables, noise=False)}
+    without = {k: v.filter(pa.compute.invert(pa.compute.equal(v["account_id"], gone)))
+               if "account_id" in v.column_names else v for k, v in tables.items()}
+    less = {m.name: m for m in a.dp_measure(without, noise=False)}
+    moved = 0.0
+    for name, m in full.items():
+        d = np.array([m.values[c] - less[name].values[c] for c in m.values])
+        assert np.sqrt((d * d).sum()) <= 1.0 + 1e-9, name
+        moved += float(np.abs(d).sum())
+    assert moved > 0                                  # the account was there
+
+
+def test_shrunk_week_flattens_noise_and_keeps_a_strong_profile() -> None:
+    rng = np.random.default_rng(0)
+    sigma = 10.0
+    day = np.r_[np.full(8, 1.0), np.full(10, 6.0), np.full(6, 2.0)]
+    week = np.outer([1, 1, 1, 1, 1, 0.3, 0.2], day).ravel() * 200
+    strong = _shrink_week(_rank1_week(week + rng.normal(0, sigma, 168)), sigma)
+    assert np.corrcoef(strong, week)[0, 1] > 0.99
+    flat = np.full(168, 8.0)
+    noisy = [_shrink_week(_rank1_week(flat + rng.normal(0, sigma, 168)), sigma) for _ in range(20)]
+    raw = [_rank1_week(flat + rng.normal(0, sigma, 168)) for _ in range(20)]
+    cv = [x.std() / x.mean() for x in noisy]
+    cv_raw = [x.std() / x.mean() for x in raw]
+    assert np.mean(cv) < 0.5 * np.mean(cv_raw)          # the noise of a flat profile is mostly removed
+
+
+def test_events_within_a_bin_follow_the_measured_decay() -> None:
+    w = np.array([0.0, 0.1, 0.4, 0.2, 0.05, 0.0])
+    alpha = octave_decay(w)
+    assert alpha[0] == 0 and alpha[-1] == 0               # empty bins
+    assert alpha[1] < 0 < alpha[3] < alpha[4]             # rising, then falling faster and faster
+    u = np.random.default_rng(0).random(20_000)
+    lo, hi = np.full(u.size, 512.0), np.full(u.size, 1024.0)
+    means = [in_bin(u, lo, hi, np.full(u.size, a)).mean() for a in (-2.0, 0.0, 3.0)]
+    assert means[0] > means[1] > means[2]                 # a falling tail puts the mass low in the bin
+    assert abs(means[1] - 512 / np.log(2)) < 3            # alpha 0: log-uniform, mean (hi - lo) / ln 2
+    for a in (-4.0, 0.0, 6.0):
+        x = in_bin(u, lo, hi, np.full(u.size, a))
+        assert x.min() >= 512 and x.max() < 1024
