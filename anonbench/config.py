@@ -44,8 +44,14 @@ class RunConfig(BaseModel):
     source: str | None = Field(None, description="Set by the loader: the file this config came from.")
 
 
+def _loc_part(p: object) -> str:
+    """A key as written, or quoted where it is empty or holds a character that would break the one-line error."""
+    s = str(p)
+    return s if s and s.isprintable() else repr(s)
+
+
 def _loc(err: Any) -> str:
-    return ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
+    return ".".join(_loc_part(p) for p in err.get("loc", ())) or "(top level)"
 
 
 def format_validation_error(path: str | Path, e: ValidationError) -> str:

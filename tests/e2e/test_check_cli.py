@@ -152,12 +152,12 @@ def test_baseline_flags_a_worse_run_and_not_itself(tmp_path):
     res = check(worse, "--baseline", str(base / "report" / "summary.json"))
     assert res.exit_code == 1, res.output
     lines = [ln for ln in res.stderr.splitlines() if ln.startswith("REGRESSION ")]
-    assert any(ln.startswith("REGRESSION chain generalize: unicity.reidentified_share[p=1] risk got worse: baseline "
-                             "0.01 [0.00275, 0.0357] (2/200) -> now 0.085 [0.0537, 0.132] (17/200), by 0.075 > "
+    assert any(ln.startswith("REGRESSION chain generalize: unicity.reidentified_share[knowledge=1h:action,p=1] "
+                             "risk got worse: baseline 0.01 [0.00275, 0.0357] (2/200) -> now 0.085 [0.0537, 0.132] (17/200), by 0.075 > "
                              "margin 0.02, p = 0.00021 (Holm 0.0015, score test)") for ln in lines), lines
     doc, md = summary(worse)
     assert doc["baseline"]["regressed"] == len(lines) and doc["passed"] is False
-    assert "### Compared with the baseline" in md and "unicity.reidentified_share[p=1]" in md
+    assert "### Compared with the baseline" in md and "unicity.reidentified_share[knowledge=1h:action,p=1]" in md
     assert "Compared with the baseline" in (worse / "report" / "index.html").read_text()
     cell = next(r for r in doc["chains"]["generalize"]["checks"] if r["metric"] == "reidentified_share")
     assert cell["successes"] == 17 and cell["n"] == 200 and doc["targets_digest"]
