@@ -7,23 +7,18 @@ Target (issue 10): ``fit`` on 1M events < 30 s.
 from __future__ import annotations
 
 import resource
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_import import MAP, _log
-from benchmarks.measure import ROOT, anonbench, measure
+from benchmarks.bench_import import MAP, _log, source_run
+from benchmarks.measure import anonbench, measure
 
 TARGET_SECONDS = 30.0
 
 
 def run(work: Path, quick: bool) -> dict[str, Any]:
     events = 100_000 if quick else 1_000_000
-    src = work / f"import-src-{events}"
-    if not (src / "manifest.json").is_file():
-        subprocess.run([*anonbench("generate", "--config", "configs/default.yaml", "--events", str(events),
-                                   "--out", str(src), "--overwrite")], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+    src = source_run(work, events)
     scratch = work / "fit-bench"
     scratch.mkdir(parents=True, exist_ok=True)
     if not (scratch / "log.parquet").is_file():

@@ -43,13 +43,19 @@ def _log(run: Path, out: Path, events: int) -> None:
     log.write_csv(out / "log.csv")
 
 
-def run(work: Path, quick: bool) -> dict[str, Any]:
-    events = 100_000 if quick else 1_000_000
+def source_run(work: Path, events: int) -> Path:
+    """A generated run of ``events`` events to export the foreign-schema log from (made once, then reused)."""
     src = work / f"import-src-{events}"
     if not (src / "manifest.json").is_file():
         subprocess.run([*anonbench("generate", "--config", "configs/default.yaml", "--events", str(events),
                                    "--out", str(src), "--overwrite")], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
+    return src
+
+
+def run(work: Path, quick: bool) -> dict[str, Any]:
+    events = 100_000 if quick else 1_000_000
+    src = source_run(work, events)
     scratch = work / "import-bench"
     scratch.mkdir(parents=True, exist_ok=True)
     _log(src, scratch, events)
