@@ -162,6 +162,9 @@ class Anonymizer:
     they mean on synthetic data (membership; a synthetic trace that singles out a real person is a copy)."""
     secret_fields: ClassVar[tuple[str, ...]] = ("key",)
     """Names of the ``Params`` fields that hold secret references (only when ``needs_secret``)."""
+    bucketed_tables: ClassVar[tuple[str, ...]] = ()
+    """Shard-releasing aggregators only (optional): the big tables whose partials the pipeline spreads over
+    buckets of privacy units instead of merging them in one place (see "The bucketed contract" below)."""
 
     def __init__(self, params: BaseModel, secret: Secret | None = None) -> None:
         if self.needs_secret and secret is None:
@@ -228,6 +231,37 @@ class Anonymizer:
     def release_shard(self, release: Any, shard: int) -> Mapping[str, pa.Table]:
         """The released tables of shard ``shard`` (post-processing of ``release``; seeded, reproducible)."""
         raise NotImplementedError(f"{self.name} does not implement the shard release contract")
+
+    # --- the bucketed contract (optional; shard-releasing aggregators that set ``bucketed_tables``) ------
+    # The first pass keeps the partials of the other tables (small: accounts, orgs) and merges them per table
+    # into ``context(merged)``; each shard's partials of a bucketed table are cut by ``bucket`` into pieces,
+    # one per bucket of privacy units (every row of a unit in the same bucket); per bucket,
+    # ``summarize(context, bucket, buckets, pieces)`` computes the bucket's (exact, bounded) statistics, and
+    # ``combine(summaries in bucket order)`` gives the state that ``fit_release`` takes. No worker ever holds
+    # more than one bucket of the big tables; the statistics must be per unit, so that they add up.
+    def input_columns(self, table: str) -> tuple[str, ...] | None:
+        """The only columns ``partial`` reads from ``table`` (``None``: all); a reader may load just these."""
+        return None
+
+    def buckets(self, rows: int) -> int:
+        """How many buckets for ``rows`` rows of the bucketed tables."""
+        return 1
+
+    def bucket(self, table: str, partial: Any, buckets: int) -> list[tuple[int, Any]]:
+        """(bucket, piece) of a (merged) partial of a bucketed table."""
+        raise NotImplementedError(f"{self.name} does not implement the bucketed contract")
+
+    def context(self, partials: Mapping[str, Any]) -> Any:
+        """The merged partials of the tables that are not bucketed, as every bucket needs them."""
+        raise NotImplementedError(f"{self.name} does not implement the bucketed contract")
+
+    def summarize(self, context: Any, bucket: int, buckets: int, pieces: list[Any]) -> Any:
+        """The statistics of one bucket from its pieces (of every shard) and the context."""
+        raise NotImplementedError(f"{self.name} does not implement the bucketed contract")
+
+    def combine(self, summaries: list[Any]) -> Any:
+        """The state ``fit_release`` takes, from the summaries of all buckets (in bucket order)."""
+        raise NotImplementedError(f"{self.name} does not implement the bucketed contract")
 
     def budget(self) -> dict[str, Any]:
         """The privacy budget recorded in the manifest (DP steps: ``privacy_budget().as_dict()``)."""

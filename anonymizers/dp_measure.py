@@ -321,14 +321,45 @@ def split(rho: float, all_specs: tuple[Spec, ...]) -> dict[str, float]:
     return shares
 
 
-def measure_all(stats: AccountStats, rho: float, *, noise: bool = True) -> dict[str, Measured]:
+@dataclass(frozen=True, eq=False)
+class ExactSums:
+    """The exact, contribution-bounded value of every measurement's cells (no noise yet), over a set of
+    accounts. Each account's contribution is clipped on its own, so the sums of disjoint sets of accounts
+    (the buckets of the pipeline) add up to the sums over their union: :meth:`plus`."""
+
+    values: Mapping[str, np.ndarray]
+    n_accounts: int
+    bounded_events: int
+
+    def plus(self, other: ExactSums) -> ExactSums:
+        return ExactSums({k: v + other.values[k] for k, v in self.values.items()},
+                         self.n_accounts + other.n_accounts, self.bounded_events + other.bounded_events)
+
+
+def exact_all(stats: AccountStats) -> ExactSums:
+    """:func:`exact` of every measurement of the workload."""
+    return ExactSums({spec.name: exact(spec, stats) for spec in specs()}, stats.n_accounts, stats.bounded_events)
+
+
+def total(parts: list[ExactSums]) -> ExactSums:
+    """The sums over disjoint sets of accounts (in a fixed order: the caller sorts them)."""
+    if not parts:
+        return ExactSums({spec.name: np.zeros(len(spec.cells)) for spec in specs()}, 0, 0)
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.plus(p)
+    return out
+
+
+def measure_all(stats: AccountStats | ExactSums, rho: float, *, noise: bool = True) -> dict[str, Measured]:
     """Every measurement of the workload; ``noise=False`` gives the exact bounded values (test hook)."""
+    sums = stats if isinstance(stats, ExactSums) else exact_all(stats)
     all_specs = specs()
     shares = split(rho, all_specs)
     out: dict[str, Measured] = {}
     for spec in all_specs:
         sigma = 1.0 / math.sqrt(2.0 * shares[spec.name])
-        values = exact(spec, stats)
+        values = np.asarray(sums.values[spec.name], dtype=np.float64)
         out[spec.name] = Measured(spec.name, gaussian(values, sigma) if noise else values, sigma, shares[spec.name])
     return out
 

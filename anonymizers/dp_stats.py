@@ -80,11 +80,17 @@ def _ua_family(values: list[str]) -> list[int]:
     return out
 
 
+PROJECTED = {"events": ("event_time", "product", "action", "account_id", "session_id", "event_id", "auth_type",
+                        "user_agent"),
+             "users": ("account_id", "org_id", "account_type", "role", "country", "timezone"),
+             "orgs": ("org_id", "plan", "size_band", "country", "industry", "ai_training_opt_out")}
+"""The columns :func:`project` reads (all a reader needs to load for it)."""
+
+
 def project(table: str, batch: pa.Table, seed: int, start_us: int, end_us: int) -> pa.Table | None:
     """The integer-coded projection of one batch (see the module docstring); ``None`` for other tables."""
     if table == "events":
-        df = pl.from_arrow(batch.select(["event_time", "product", "action", "account_id", "session_id",
-                                         "event_id", "auth_type", "user_agent"]))
+        df = pl.from_arrow(batch.select(list(PROJECTED["events"])))
         assert isinstance(df, pl.DataFrame)
         ua, _ = map_distinct_numpy(batch.column("user_agent"), _ua_family)
         df = df.with_columns(ua=pl.Series(ua, dtype=pl.Int8) if len(ua) else pl.lit(0, pl.Int8))
@@ -99,15 +105,14 @@ def project(table: str, batch: pa.Table, seed: int, start_us: int, end_us: int) 
             ua=pl.when(pl.col("user_agent").is_null()).then(len(UA_FAMILIES) - 1).otherwise(pl.col("ua"))
             .cast(pl.Int8)).to_arrow()
     if table == "users":
-        df = pl.from_arrow(batch.select(["account_id", "org_id", "account_type", "role", "country", "timezone"]))
+        df = pl.from_arrow(batch.select(list(PROJECTED["users"])))
         assert isinstance(df, pl.DataFrame)
         return df.filter(pl.col("account_id").is_not_null()).select(
             acc=_hash(pl.col("account_id"), seed), org=_hash(pl.col("org_id"), seed),
             type=_code(pl.col("account_type"), ACCOUNT_TYPES), role=_code(pl.col("role"), ROLES),
             country=_code(pl.col("country"), geo.CODES), tz=_code(pl.col("timezone"), geo.TIMEZONES)).to_arrow()
     if table == "orgs":
-        df = pl.from_arrow(batch.select(["org_id", "plan", "size_band", "country", "industry",
-                                         "ai_training_opt_out"]))
+        df = pl.from_arrow(batch.select(list(PROJECTED["orgs"])))
         assert isinstance(df, pl.DataFrame)
         return df.filter(pl.col("org_id").is_not_null()).select(
             org=_hash(pl.col("org_id"), seed), plan=_code(pl.col("plan"), PLANS),
@@ -229,3 +234,16 @@ def account_stats(parts: dict[str, list[pa.Table]], *, seed: int, start: dt.date
     steps = kept.select("a", "prev", "state")
     gaps = kept.filter(pl.col("gap").is_not_null()).select("a", "gap")
     return AccountStats(attrs, sessions, steps, gaps, kept.height, max_events)
+
+
+def bucket_pieces(part: pa.Table, buckets: int) -> list[tuple[int, pa.Table]]:
+    """(bucket, rows) of a projection of ``events`` or ``users``, the accounts spread over ``buckets`` by their
+    (seeded) hash: every row of an account lands in the same bucket, so per-account statistics computed bucket
+    by bucket are those of the whole table (:func:`anonymizers.dp_measure.total` adds them up)."""
+    df = pl.from_arrow(part)
+    assert isinstance(df, pl.DataFrame)
+    if buckets <= 1 or df.height == 0:
+        return [(0, part)] if df.height else []
+    df = df.with_columns(bucket=(pl.col("acc") % buckets).cast(pl.UInt32))
+    return [(int(key[0]), g.drop("bucket").to_arrow())  # type: ignore[arg-type]
+            for key, g in sorted(df.partition_by("bucket", as_dict=True).items())]

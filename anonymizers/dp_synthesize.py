@@ -34,9 +34,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anonymizers.base import Anonymizer, BatchContext, DPMeasurement, PrivacyBudget
 from anonymizers.dp_fit import SynthModel, fit
-from anonymizers.dp_measure import epsilon_from, measure_all, rho_from, spec_map, specs, split
+from anonymizers.dp_measure import (
+    ExactSums,
+    epsilon_from,
+    exact_all,
+    measure_all,
+    rho_from,
+    spec_map,
+    specs,
+    split,
+    total,
+)
 from anonymizers.dp_sample import Population, group_sizes, population, shard
-from anonymizers.dp_stats import AccountStats, account_stats, project
+from anonymizers.dp_stats import PROJECTED, AccountStats, account_stats, bucket_pieces, project
 from generators.plan import epoch_us
 
 NEEDS = {"events": ("event_time", "product", "action", "account_id", "session_id", "event_id", "auth_type",
@@ -45,6 +55,8 @@ NEEDS = {"events": ("event_time", "product", "action", "account_id", "session_id
                    "team_id"),
          "orgs": ("org_id", "plan", "size_band", "country", "industry", "ai_training_opt_out", "data_residency",
                   "default_locale", "default_timezone", "created_at")}
+EVENTS_PER_BUCKET = 500_000
+"""The pipeline bounds and measures the accounts in buckets of about this many events (memory per worker)."""
 NOT_RELEASED = {"events": ("actor_email", "client_ip"), "users": ("email", "display_name"),
                 "orgs": ("name", "domain")}
 """Columns of the raw schema that the synthetic release leaves out (direct identifiers)."""
@@ -125,6 +137,40 @@ class DpSynthesize(Anonymizer):
                              days=p.days, max_events=p.max_events_per_account,
                              max_session_events=p.max_session_events)
 
+    # --- the same, bucket by bucket (the pipeline; see the bucketed contract in anonymizers.base) ------
+    bucketed_tables = ("events",)
+
+    def input_columns(self, table: str) -> tuple[str, ...] | None:
+        return PROJECTED.get(table)
+
+    def buckets(self, rows: int) -> int:
+        return max(1, min(4096, math.ceil(rows / EVENTS_PER_BUCKET)))
+
+    def bucket(self, table: str, partial: list[pa.Table], buckets: int) -> list[tuple[int, list[pa.Table]]]:
+        parts = [t for t in partial if t.num_rows]
+        if not parts:
+            return []
+        return [(b, [piece]) for b, piece in bucket_pieces(pa.concat_tables(parts), buckets)]
+
+    def context(self, partials: Mapping[str, list[pa.Table]]) -> dict[str, pa.Table]:
+        return {t: pa.concat_tables(v) for t, v in partials.items() if v}
+
+    def summarize(self, context: Mapping[str, pa.Table], bucket: int, buckets: int,
+                  pieces: list[list[pa.Table]]) -> ExactSums:
+        """Bounding and exact measurements of the accounts of one bucket: its events (all shards) and the
+        accounts of ``users`` in the same bucket (with every org, for their attributes)."""
+        parts: dict[str, list[pa.Table]] = {"events": [t for piece in pieces for t in piece]}
+        if "users" in context:
+            users = context["users"]
+            mine = dict(bucket_pieces(users, buckets)).get(bucket)
+            parts["users"] = [mine if mine is not None else users.slice(0, 0)]
+        if "orgs" in context:
+            parts["orgs"] = [context["orgs"]]
+        return exact_all(self.finalize(parts))
+
+    def combine(self, summaries: list[ExactSums]) -> ExactSums:
+        return total(summaries)
+
     # --- the DP contract ------------------------------------------------------------------------------------
     def rho(self) -> float:
         return rho_from(self.params.epsilon, self.params.delta)
@@ -140,7 +186,7 @@ class DpSynthesize(Anonymizer):
             mechanism="Gaussian noise (python-dp) on one-hot or L2-clipped per-account contributions; "
                       "rho-zCDP (Bun & Steinke 2016), rho split over the measurements (split = rho_i)")
 
-    def measure(self, stats: AccountStats, *, noise: bool = True) -> dict[str, Any]:
+    def measure(self, stats: AccountStats | ExactSums, *, noise: bool = True) -> dict[str, Any]:
         return measure_all(stats, self.rho(), noise=noise)
 
     def dp_measure(self, tables: Mapping[str, pa.Table], *, noise: bool = True) -> list[DPMeasurement]:
@@ -160,8 +206,9 @@ class DpSynthesize(Anonymizer):
         return out
 
     # --- the release (post-processing of the measurements) ----------------------------------------------
-    def fit_release(self, state: AccountStats) -> SynthRelease:
-        """Measure (with noise), fit, and draw the synthetic population."""
+    def fit_release(self, state: AccountStats | ExactSums) -> SynthRelease:
+        """Measure (with noise), fit, and draw the synthetic population (from the statistics of all accounts
+        at once, or from the sums of their buckets' exact measurements)."""
         p = self.params
         model = fit(self.measure(state, noise=True), p.max_events_per_account)
         return SynthRelease(model, population(model, p.seed, p.start, p.days, p.events_per_shard))

@@ -81,18 +81,34 @@ def raw_schemas(run: Path) -> dict[str, pa.Schema]:
     return out
 
 
-def iter_batches(path: str) -> Iterator[tuple[int, pa.Table]]:
+def iter_batches(path: str, columns: Sequence[str] | None = None) -> Iterator[tuple[int, pa.Table]]:
     f = parquet_file(path)
     n = 0
-    for rb in f.iter_batches(batch_size=BATCH_ROWS):
+    for rb in f.iter_batches(batch_size=BATCH_ROWS, columns=list(columns) if columns is not None else None):
         yield n, pa.Table.from_batches([rb])
         n += 1
     if n == 0:
-        yield 0, f.schema_arrow.empty_table()
+        empty = f.schema_arrow.empty_table()
+        yield 0, empty.select(list(columns)) if columns is not None else empty
+
+
+def rows_per_table(elements: list[Element]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for table, _, path in elements:
+        out[table] = out.get(table, 0) + pq.ParquetFile(path).metadata.num_rows
+    return out
+
+
+def _read_columns(chain: Chain, step_index: int, table: str) -> tuple[str, ...] | None:
+    """The columns a stateful step's first pass must read from a raw shard of ``table``: those its
+    ``partial`` declares when no earlier step touches the table (else all)."""
+    if any(table in s.tables for s in chain.steps[:step_index]):
+        return None
+    return chain.steps[step_index].anonymizer.input_columns(table)
 
 
 def default_workers(elements: list[Element]) -> int:
-    rows = sum(pq.ParquetFile(path).metadata.num_rows for _, _, path in elements)
+    rows = sum(rows_per_table(elements).values())
     return min(2, os.cpu_count() or 1) if rows >= TWO_WORKERS_FROM_ROWS and len(elements) > 1 else 1
 
 
@@ -137,7 +153,7 @@ def shard_partial(element: Element, chain: Chain, step_index: int, **states) -> 
     table, shard, path = element
     step = chain.steps[step_index]
     st = _states(states)
-    for no, batch in iter_batches(path):
+    for no, batch in iter_batches(path, _read_columns(chain, step_index, table)):
         part = step_partial(chain, step, table, batch, st, shard, no)
         if part is not None:
             yield table, part
@@ -166,6 +182,56 @@ def anonymize_job(job: tuple[Element, Mapping[str, handoff.Ticket]], chain: Chai
     """:func:`anonymize_shard` of a job (a shard element and the tickets of every stateful step's state)."""
     element, tickets = job
     anonymize_shard(element, chain, out_dir, stats_dir, **_loaded(tickets))
+
+
+def shard_buckets_job(job: tuple[Element, Mapping[str, handoff.Ticket]], chain: Chain, step_index: int,
+                      buckets: int, spill_dir: str) -> Iterator[tuple[int, handoff.Ticket]]:
+    """One shard of a bucketed table: its partials merged, cut into one piece per bucket of privacy units
+    (``bucket``) and each piece handed off to a file; -> (bucket, ticket). Nothing of the shard stays in
+    memory and only tickets travel through the shuffle (a retried attempt rewrites the same bytes)."""
+    (table, shard, path), tickets = job
+    step = chain.steps[step_index]
+    st = _states(_loaded(tickets))
+    merged = None
+    for no, batch in iter_batches(path, _read_columns(chain, step_index, table)):
+        part = step_partial(chain, step, table, batch, st, shard, no)
+        if part is not None:
+            merged = part if merged is None else step.anonymizer.merge(merged, part)
+    if merged is None:
+        return
+    for b, piece in step.anonymizer.bucket(table, merged, buckets):
+        yield b, handoff.put(piece, spill_dir, f"bucket-{b:05d}-{table}-{shard:05d}")
+
+
+def context_ticket(pairs: list[tuple[str, Any]], chain: Chain, step_index: int, stats_dir: str) -> handoff.Ticket:
+    """The merged partials of a bucketed step's other (small) tables, handed off once to every bucket."""
+    context = chain.steps[step_index].anonymizer.context(dict(sorted(pairs, key=lambda kv: kv[0])))
+    return handoff.put(context, Path(stats_dir) / "handoff", f"context-{step_index}")
+
+
+def summarize_bucket(kv: tuple[int, Any], chain: Chain, step_index: int, buckets: int) -> tuple[int, Any]:
+    """(bucket, summary) from the bucket's pieces of every shard and the context (tag 0: context ticket,
+    1: piece tickets)."""
+    bucket, values = kv
+    values = list(values)
+    contexts = [t for tag, t in values if tag == 0]
+    assert len(contexts) == 1, f"bucket {bucket}: {len(contexts)} context tickets"
+    pieces = sorted((t for tag, t in values if tag == 1), key=lambda t: t.path)
+    anonymizer = chain.steps[step_index].anonymizer
+    return bucket, anonymizer.summarize(handoff.get(contexts[0]), bucket, buckets,
+                                        [handoff.take(t) for t in pieces])
+
+
+def fit_release_buckets_ticket(summaries: list[tuple[int, Any]], chain: Chain, step_index: int, buckets: int,
+                               stats_dir: str) -> handoff.Ticket:
+    """The DP core of a bucketed release: the buckets' summaries combined (in bucket order), measured with
+    noise and fitted once, handed off to the shard writers."""
+    got = sorted(summaries, key=lambda kv: kv[0])
+    assert [b for b, _ in got] == list(range(buckets)), f"step {step_index}: buckets {[b for b, _ in got]}"
+    step = chain.steps[step_index]
+    release = step.anonymizer.fit_release(step.anonymizer.combine([s for _, s in got]))
+    _write_json(Path(stats_dir) / f"step-{step_index}.json", step.anonymizer.report(release))
+    return handoff.put(release, Path(stats_dir) / "handoff", f"release-{step_index}")
 
 
 def add_state(pair: list[tuple[int, Any]], name: str) -> tuple[list[Element], dict[str, handoff.Ticket]]:
@@ -271,9 +337,11 @@ def _write_json(path: Path, obj: Any) -> None:
 class AnonymizeChain(beam.PTransform):
     """Shard elements -> written ``anon/<chain>/`` shards (first passes, main pass, releases)."""
 
-    def __init__(self, chain: Chain, out_dir: Path, stats_dir: Path) -> None:
+    def __init__(self, chain: Chain, out_dir: Path, stats_dir: Path, rows: Mapping[str, int] | None = None) -> None:
         super().__init__()
         self.chain, self.out_dir, self.stats_dir = chain, str(out_dir), str(stats_dir)
+        self.rows = dict(rows or {})
+        """Raw rows per table (sizes the buckets of a bucketed step)."""
 
     def expand(self, elements: beam.PCollection) -> Any:
         # No side inputs: Beam's DaskRunner recomputes a side input's whole upstream graph in every task that
@@ -286,6 +354,9 @@ class AnonymizeChain(beam.PTransform):
                 continue
             tables = set(first_pass_tables(step))
             i = step.index
+            if step.shard_release and step.anonymizer.bucketed_tables:
+                self._release_buckets(self._jobs(elements, states, f"Step{i}"), i, tables)
+                continue
             partials = (self._jobs(elements, states, f"Step{i}")
                         | f"Step{i}ShardsFor{step.use}" >> beam.Filter(lambda j, ts=tables: j[0][0] in ts)
                         | f"Step{i}Partial" >> beam.FlatMap(shard_partial_job, chain, i))
@@ -320,11 +391,45 @@ class AnonymizeChain(beam.PTransform):
         # The release is computed once and reaches the shard writers in the main input, by ticket (not as a
         # side input: the DaskRunner recomputes a side input, noise included, in every task that reads it).
         merged = partials | f"Step{i}MergePerTable" >> beam.CombinePerKey(MergePartials(chain, i))
-        (gather(merged, f"Step{i}Gather")
-         | f"Step{i}FitRelease" >> beam.Map(fit_release_ticket, chain, i, self.stats_dir)
+        ticket = (gather(merged, f"Step{i}Gather")
+                  | f"Step{i}FitRelease" >> beam.Map(fit_release_ticket, chain, i, self.stats_dir))
+        self._write_release(ticket, i)
+
+    def _write_release(self, ticket: beam.PCollection, i: int) -> None:
+        chain = self.chain
+        (ticket
          | f"Step{i}Shards" >> beam.FlatMap(release_jobs, chain, i)
          | f"Step{i}Spread" >> beam.Reshuffle()
          | f"Step{i}WriteShards" >> beam.Map(write_release_job, chain, i, self.out_dir, self.stats_dir))
+
+    def _release_buckets(self, jobs: beam.PCollection, i: int, tables: set[str]) -> None:
+        """A bucketed release (see the bucketed contract in :mod:`anonymizers.base`): the big tables' partials
+        go, shard by shard, into one handed-off piece per bucket of privacy units; the small tables' are
+        merged into a context handed off once; per bucket, the pieces and the context become a summary; the
+        summaries are combined, measured and fitted once, and the release written shard by shard."""
+        chain, step = self.chain, self.chain.steps[i]
+        bucketed = set(step.anonymizer.bucketed_tables) & tables
+        buckets = step.anonymizer.buckets(sum(self.rows.get(t, 0) for t in bucketed))
+        spill = str(Path(self.stats_dir) / "handoff" / f"step-{i}-buckets")
+        pieces = (jobs
+                  | f"Step{i}BucketedShards" >> beam.Filter(lambda j, ts=bucketed: j[0][0] in ts)
+                  | f"Step{i}Buckets" >> beam.FlatMap(shard_buckets_job, chain, i, buckets, spill)
+                  | f"Step{i}TagPieces" >> beam.Map(lambda kv: (kv[0], (1, kv[1]))))
+        context = (jobs
+                   | f"Step{i}ContextShards" >> beam.Filter(lambda j, ts=tables - bucketed: j[0][0] in ts)
+                   | f"Step{i}ContextPartial" >> beam.FlatMap(shard_partial_job, chain, i)
+                   | f"Step{i}ContextMerge" >> beam.CombinePerKey(MergePartials(chain, i)))
+        fanned = (gather(context, f"Step{i}ContextGather")
+                  | f"Step{i}Context" >> beam.Map(context_ticket, chain, i, self.stats_dir)
+                  | f"Step{i}ContextToBuckets" >> beam.FlatMap(lambda t, k: [(b, (0, t)) for b in range(k)],
+                                                               buckets))
+        summaries = ((pieces, fanned)
+                     | f"Step{i}BucketFlatten" >> beam.Flatten()
+                     | f"Step{i}PerBucket" >> beam.GroupByKey()
+                     | f"Step{i}Summarize" >> beam.Map(summarize_bucket, chain, i, buckets))
+        ticket = (gather(summaries, f"Step{i}Summaries")
+                  | f"Step{i}FitRelease" >> beam.Map(fit_release_buckets_ticket, chain, i, buckets, self.stats_dir))
+        self._write_release(ticket, i)
 
     def _release(self, partials: beam.PCollection, i: int) -> None:
         import pipeline_dp
@@ -394,7 +499,7 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
         with beam.Pipeline(runner=runner_obj, options=options) as p:
             _ = (p
                  | "ListRawShards" >> beam.Create(elements)
-                 | f"Anonymize[{name}]" >> AnonymizeChain(resolved, out_tmp, stats_dir))
+                 | f"Anonymize[{name}]" >> AnonymizeChain(resolved, out_tmp, stats_dir, rows_per_table(elements)))
             converge(p)
         tables, reports = _gather_stats(resolved, stats_dir)
         final = out_tmp  # the staged chain: what the commit below swaps in as anon/<name>
