@@ -8,7 +8,12 @@ How it works, in the order the data flows:
    tables (:func:`anonymizers.dp_stats.project`).
 2. **Contribution bounding** (``finalize``): per account at most ``max_events_per_account`` events in the
    period, as whole sessions chosen by a seeded hash of the session id, each cut to
-   ``max_session_events`` (:func:`anonymizers.dp_stats.account_stats`).
+   ``max_session_events`` (:func:`anonymizers.dp_stats.account_stats`). The pipeline does it bucket by
+   bucket (the bucketed contract of :mod:`anonymizers.base`): each shard's projected events are cut by the
+   hash of their account into buckets of about ``EVENTS_PER_BUCKET`` events, and each bucket — its events
+   from every shard, its accounts of ``users``, every org — is bounded and measured exactly on its own
+   (``summarize``); the statistics are per account, so the buckets' exact sums add up to those of the whole
+   table (``combine``), and the noise is added once, to the total.
 3. **Measurement** (the DP core, :meth:`DpSynthesize.dp_measure`): a fixed workload of 1-/2-way attribute
    marginals, activity histograms, hour-of-week profiles in local time (humans and bots), product mixes,
    action transitions, session-length, gap and auth/user-agent histograms, each with L2 sensitivity 1 per

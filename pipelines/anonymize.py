@@ -3,7 +3,10 @@
 One Beam element per raw shard. For every stateful step, a first pass pushes each shard through the steps
 before it and reduces it to the step's ``partial``; ``CombinePerKey`` merges the partials per table and the
 step's ``finalize`` turns them into a state that is handed off once (``pipelines.handoff``) and joined to
-every shard of the later passes (no side inputs: the DaskRunner recomputes them in every reader). The main
+every shard of the later passes (no side inputs: the DaskRunner recomputes them in every reader). A
+shard-releasing aggregator with ``bucketed_tables`` (``dp.synthesize``) never gathers its big tables: each
+shard's partial is cut into pieces per bucket of privacy units and handed off as files, the pieces of a
+bucket are summarized together, and only the summaries meet in one place. The main
 pass streams each shard batch by batch through the whole chain and writes the shard under the same number,
 atomically. An aggregating step
 (``dp.aggregate``) pre-aggregates per shard, sums per (account, partition) across shards and runs PipelineDP
