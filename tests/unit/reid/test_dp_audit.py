@@ -100,9 +100,9 @@ def test_unmutated_dp_aggregate_passes(step: DpAggregate, nb: Neighbours) -> Non
     modes = by_mode(rows)
     assert set(modes) == {"sensitivity", "black_box", "noise_calibration", "noise_scale", "passed", "accounting"}
     assert all(r.passed for r in rows), [(r.metric, r.value, r.params) for r in rows]
-    assert modes["noise_scale"].n >= 60   # every release made gives one draw
+    assert modes["noise_scale"].n >= 200   # every cell of every release made gives one draw
     assert modes["noise_scale"].params["mean_abs_noise_per_l1"] == pytest.approx(
-        modes["noise_scale"].params["declared_scale_per_l1"], rel=0.35)
+        modes["noise_scale"].params["declared_scale_per_l1"], rel=0.25)
     assert modes["sensitivity"].params["max_l1_ratio"] == pytest.approx(0.25)   # 2 cells x Linf of 800
     assert modes["black_box"].n >= 10 and modes["noise_calibration"].n >= 10
 
