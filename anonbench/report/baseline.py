@@ -15,6 +15,11 @@ both runs measured:
 * Holm's correction across all tested cells: a cell regresses when its adjusted p-value is below ``alpha``
   *and* it moved the worse way by more than its materiality margin (``regression`` in the thresholds).
 
+Runs on different populations (not the same targets: another seed, other data) differ by more than sampling
+error: each is a sample of its own population. Their tests carry a dispersion factor per check estimated from
+the comparison's own cells (:func:`anonbench.report.regression.dispersion`: quasi-binomial variance, robust to a
+minority of regressed cells, never below 1); the same targets share one population and get none.
+
 Per-target outcomes are not stored, so runs that attacked the same targets (same data and attack settings:
 ``targets_digest``) are compared with the independent-sample score test too, which is conservative for them.
 Controls are not compared: whether the attacks still catch them is the threshold gate's job.
@@ -26,7 +31,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,9 +95,12 @@ class Comparison:
     p: float | None
     p_holm: float | None = None
     regressed: bool = False
+    z: float | None = None  # the test statistic on the sampling variance alone
+    phi: float = 1.0  # the dispersion factor its null variance was scaled by (different populations)
 
     def line(self) -> str:
-        p = ("" if self.p is None else f", p = {self.p:.2g} (Holm {self.p_holm:.2g}, {self.test} test)")
+        disp = "" if self.phi <= 1.0 else f", dispersion {self.phi:.3g}"
+        p = ("" if self.p is None else f", p = {self.p:.2g} (Holm {self.p_holm:.2g}, {self.test} test{disp})")
         what = "utility" if self.kind == "utility" else "risk"
         return (f"chain {self.new.chain}: {self.new.label} {what} got worse: baseline {self.old.text()} -> "
                 f"now {self.new.text()}, by {self.worse_by:.4g} > margin {self.margin:g}{p}")
@@ -106,6 +114,7 @@ class BaselineComparison:
     same_targets: bool
     only_in_baseline: tuple[str, ...] = ()
     untested: int = 0  # figures without a stated sampling error, on different data: not comparable
+    dispersion: Mapping[str, float] = field(default_factory=dict)  # check -> phi (different populations only)
 
     @property
     def regressions(self) -> tuple[Comparison, ...]:
@@ -118,12 +127,12 @@ class BaselineComparison:
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "alpha": self.alpha, "same_targets": self.same_targets,
                 "compared": len(self.cells), "regressed": len(self.regressions), "untested": self.untested,
-                "only_in_baseline": list(self.only_in_baseline),
+                "only_in_baseline": list(self.only_in_baseline), "dispersion": dict(self.dispersion),
                 "regressions": [{"chain": c.new.chain, "cell": c.new.label, "kind": c.kind,
                                  "baseline": c.old.value, "baseline_ci": [c.old.ci_low, c.old.ci_high],
                                  "now": c.new.value, "now_ci": [c.new.ci_low, c.new.ci_high],
                                  "worse_by": c.worse_by, "margin": c.margin, "test": c.test, "p": c.p,
-                                 "p_holm": c.p_holm} for c in self.regressions]}
+                                 "p_holm": c.p_holm, "dispersion": c.phi} for c in self.regressions]}
 
 
 def targets_digest(manifest: Mapping[str, Any]) -> str | None:
@@ -189,14 +198,15 @@ def load_baseline(path: str | Path) -> tuple[list[Cell], str | None, str]:
 
 
 def _test(old: Cell, new: Cell, spec: catalog.MetricSpec) -> tuple[str, float | None]:
+    """The test that applies and its z statistic (None: no sampling error stated)."""
     sign = 1 if spec.worse(0.0, 1.0) > 0 else -1
     if (spec.proportion and old.successes is not None and new.successes is not None and old.n > 0 and new.n > 0
             and 0 <= old.successes <= old.n and 0 <= new.successes <= new.n):
-        return "score", stats.score_test(old.successes, old.n, new.successes, new.n, sign)
+        return "score", stats.score_z(old.successes, old.n, new.successes, new.n, sign)
     if None not in (old.ci_low, old.ci_high, new.ci_low, new.ci_high):
-        return "interval", stats.wald_test(old.value or 0.0, stats.se_from_ci(old.ci_low or 0.0, old.ci_high or 0.0),
-                                           new.value or 0.0, stats.se_from_ci(new.ci_low or 0.0, new.ci_high or 0.0),
-                                           sign)
+        return "interval", stats.wald_z(old.value or 0.0, stats.se_from_ci(old.ci_low or 0.0, old.ci_high or 0.0),
+                                        new.value or 0.0, stats.se_from_ci(new.ci_low or 0.0, new.ci_high or 0.0),
+                                        sign)
     return "exact", None
 
 
@@ -221,12 +231,20 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
         if spec is None or spec.kind == "info" or old is None or not (old.comparable and new.comparable):
             continue
         assert old.value is not None and new.value is not None
-        test, p = _test(old, new, spec)
+        test, z = _test(old, new, spec)
         if test == "exact" and (not same_targets or new.chain in (random_chains or set())):
             untested += 1
             continue
         raw.append(Comparison(old, new, spec.kind, spec.worse(old.value, new.value),
-                              policy.margin_for(new.check, new.metric), test, p))
+                              policy.margin_for(new.check, new.metric), test, None, z=z))
+    # different populations: each check's tests carry the dispersion its cells show (1 for the same targets)
+    z_by_check: dict[str, list[float]] = {}
+    for r in raw:
+        if r.z is not None:
+            z_by_check.setdefault(r.new.check, []).append(r.z)
+    phi = {} if same_targets else stats.dispersion(z_by_check)
+    raw = [replace(r, p=stats.p_of(r.z, phi.get(r.new.check, 1.0)), phi=phi.get(r.new.check, 1.0))
+           if r.z is not None else r for r in raw]
     tested = [i for i, r in enumerate(raw) if r.p is not None]
     adjusted = dict(zip(tested, stats.holm([raw[i].p or 0.0 for i in tested]), strict=True))
     cells = []
@@ -234,12 +252,12 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
         p_holm = adjusted.get(i)
         material = r.worse_by > r.margin + 1e-12
         significant = p_holm is None or p_holm < policy.alpha
-        cells.append(Comparison(r.old, r.new, r.kind, r.worse_by, r.margin, r.test, r.p, p_holm,
-                                material and significant))
+        cells.append(replace(r, p_holm=p_holm, regressed=material and significant))
     missing = tuple(sorted({f"{k[0]}: {Cell(k[0], k[1], k[2], dict(k[3]), None, None, None, 0, None).label}"
                             for k, b in old_by_key.items() if k not in seen and b.comparable
                             and (candidates is None or k[0] in candidates)}))
-    return BaselineComparison(source, tuple(cells), policy.alpha, same_targets, missing, untested)
+    return BaselineComparison(source, tuple(cells), policy.alpha, same_targets, missing, untested,
+                              {k: round(v, 4) for k, v in sorted(phi.items())})
 
 
 def cells_of(result: CheckResult) -> list[Cell]:

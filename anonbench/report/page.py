@@ -372,8 +372,11 @@ def baseline_section(result: CheckResult) -> str:
         f"<td>{escape(c.test)}</td></tr>" for c in b.regressions)
     table = ("<table><tr><th>chain</th><th>figure</th><th>kind</th><th>baseline</th><th>now</th><th>worse by</th>"
              "<th>margin</th><th>p</th><th>Holm p</th><th>test</th></tr>" + rows + "</table>") if rows else ""
+    disp = ", ".join(f"{k} {v:.3g}" for k, v in b.dispersion.items() if v > 1.0)
     pairing = ("the same targets were attacked (the score test is conservative for such paired samples; "
-               "per-target outcomes are not stored)" if b.same_targets else "the runs attacked different targets")
+               "per-target outcomes are not stored)" if b.same_targets else
+               "the runs attacked different targets (different populations: each check's test variance is scaled "
+               "by the dispersion its figures show" + (f": {disp})" if disp else ": none above 1 here)"))
     badge = _badge(not b.regressions, "no regression", f"{len(b.regressions)} regressed")
     return (f"<h2 id='baseline'>Compared with the baseline</h2><p>{badge} <code>{escape(b.source)}</code>: "
             f"{len(b.cells)} figures of "

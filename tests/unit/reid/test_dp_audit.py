@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dp_mutants import FixedSeed, NoBounding, NoiseTenth, NumpyLaplace, RawCountSelection
+from dp_mutants import FixedSeed, NoBounding, NoiseHalf, NoiseTenth, NumpyLaplace, RawCountSelection
 
 from anonbench import thresholds as th
 from anonymizers.chain import resolve_chain
@@ -98,8 +98,11 @@ def test_noise_off_is_exact_bounded_and_deterministic(step: DpAggregate) -> None
 def test_unmutated_dp_aggregate_passes(step: DpAggregate, nb: Neighbours) -> None:
     rows = audit_step(step, COLUMNS, nb, SETTINGS)
     modes = by_mode(rows)
-    assert set(modes) == {"sensitivity", "black_box", "noise_calibration", "passed", "accounting"}
+    assert set(modes) == {"sensitivity", "black_box", "noise_calibration", "noise_scale", "passed", "accounting"}
     assert all(r.passed for r in rows), [(r.metric, r.value, r.params) for r in rows]
+    assert modes["noise_scale"].n >= 200   # every cell of every release made gives one draw
+    assert modes["noise_scale"].params["mean_abs_noise_per_l1"] == pytest.approx(
+        modes["noise_scale"].params["declared_scale_per_l1"], rel=0.25)
     assert modes["sensitivity"].params["max_l1_ratio"] == pytest.approx(0.25)   # 2 cells x Linf of 800
     assert modes["black_box"].n >= 10 and modes["noise_calibration"].n >= 10
 
@@ -118,6 +121,26 @@ def test_noise_times_tenth_fails_calibration(step: DpAggregate, nb: Neighbours) 
     assert modes["sensitivity"].passed is True
     assert modes["noise_calibration"].passed is False and modes["noise_calibration"].value > 0.5
     assert modes["passed"].value == 0.0
+
+
+def test_noise_times_half_fails_the_noise_scale_test(step: DpAggregate, nb: Neighbours) -> None:
+    modes = by_mode(audit_step(NoiseHalf(step.params), COLUMNS, nb, SETTINGS))
+    scale = modes["noise_scale"]
+    assert scale.passed is False and scale.value > scale.params["claimed_epsilon"], scale.params
+    assert modes["passed"].value == 0.0
+
+
+def test_laplace_scale_bound_is_exact_and_sees_half_the_noise() -> None:
+    rng = np.random.default_rng(7)
+    l1, eps, n, trials = 800.0, 0.5, 80, 4000
+    honest = rng.laplace(0.0, l1 / eps, (trials, n))
+    # alpha = 0.05 so that the false-alarm rate is measurable: exact, so about 5% of honest samples fail
+    rate = np.mean([dp_stats.laplace_scale_bound(r, l1, 0.05)[0] > eps for r in honest])
+    assert 0.04 < rate < 0.06
+    # at the audit's alpha, noise at half the scale fails (almost) always, honest noise (almost) never
+    assert np.mean([dp_stats.laplace_scale_bound(0.5 * r, l1, 1e-3)[0] > eps for r in honest[:500]]) > 0.99
+    assert np.mean([dp_stats.laplace_scale_bound(r, l1, 1e-3)[0] > eps for r in honest[:500]]) < 0.01
+    assert math.isnan(dp_stats.laplace_scale_bound(np.array([]), l1, 1e-3)[0])
 
 
 @pytest.mark.parametrize("mutant", [FixedSeed, NumpyLaplace])

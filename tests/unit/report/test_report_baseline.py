@@ -117,3 +117,43 @@ def test_figures_without_interval_of_a_random_chain_are_untested():
     assert compare([new], [old], POLICY, same_targets=True).regressions
     result = compare([new], [old], POLICY, same_targets=True, random_chains={"generalize"})
     assert (result.cells, result.untested) == ((), 1)
+
+
+def _population_cells(rng, shift: float, sd_between: float, n: int = 400) -> tuple[list[Cell], list[Cell]]:
+    """40 unicity cells whose risk differs between two populations by N(shift, sd_between) (true risk 0.2)."""
+    import numpy as np
+
+    old, new = [], []
+    for p in range(40):
+        p_new = float(np.clip(0.2 + rng.normal(shift, sd_between), 0.01, 0.99))
+        x1, x2 = int(rng.binomial(n, 0.2)), int(rng.binomial(n, p_new))
+        old.append(cell(value=x1 / n, n=n, successes=x1, p=p))
+        new.append(cell(value=x2 / n, n=n, successes=x2, p=p))
+    return old, new
+
+
+def test_other_populations_carry_the_dispersion_of_their_cells():
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    old, new = _population_cells(rng, 0.0, 0.05)     # between-population sd 0.05 >> binomial 0.028
+    outlier = cell(value=0.2 + 0.13, n=400, successes=round(400 * 0.33), p=99)
+    old.append(cell(value=0.2, n=400, successes=80, p=99))
+    new.append(outlier)
+    plain = compare(new, old, POLICY, same_targets=True)       # one population: the sampling variance alone
+    other = compare(new, old, POLICY, same_targets=False)      # another: scaled by the cells' dispersion
+    assert plain.dispersion == {} and other.dispersion["unicity"] > 2.0
+    assert plain.regressions and not other.regressions
+    assert all(c.phi == pytest.approx(other.dispersion["unicity"], abs=1e-4) for c in other.cells)
+    assert other.to_dict()["dispersion"] == other.dispersion
+
+
+def test_a_real_regression_on_another_population_is_still_caught():
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    old, new = _population_cells(rng, 0.0, 0.05)
+    old += [cell(value=0.2, n=400, successes=80, p=100 + i) for i in range(5)]
+    new += [cell(value=0.6, n=400, successes=240, p=100 + i) for i in range(5)]    # 0.2 -> 0.6: a dropped step
+    result = compare(new, old, POLICY, same_targets=False)
+    assert len(result.regressions) == 5 and "dispersion" in result.problems[0]

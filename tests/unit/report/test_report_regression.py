@@ -83,3 +83,28 @@ def test_holm_is_monotone_and_at_least_the_raw_p(pvalues):
     # Holm never rejects less than Bonferroni
     m = len(pvalues)
     assert all(a <= min(1.0, m * p) + 1e-12 for a, p in zip(adj, pvalues, strict=True))
+
+
+def test_dispersion_is_one_under_binomial_noise_and_phi_under_overdispersion():
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    binomial = {"unicity": list(rng.normal(0, 1, 400))}
+    assert r.dispersion(binomial)["unicity"] == pytest.approx(1.0, abs=0.25)
+    wide = {"unicity": list(rng.normal(0, 2, 400)), "passthrough": list(rng.normal(0, 1, 5))}
+    phi = r.dispersion(wide)
+    assert phi["unicity"] == pytest.approx(4.0, rel=0.25)            # its own: 400 cells
+    assert phi["passthrough"] == pytest.approx(r.dispersion({"all": [*wide["unicity"], *wide["passthrough"]]})["all"])
+    # never below 1, robust to a minority of regressed cells, 1 when there is too little to estimate from
+    assert r.dispersion({"x": [0.01] * 50})["x"] == 1.0
+    shifted = {"x": [*rng.normal(0, 1, 80), *([40.0] * 20)]}
+    assert r.dispersion(shifted)["x"] < 2.5     # 20% regressed: the median moves to the 62.5th percentile
+    assert r.dispersion({"x": [5.0] * (r.MIN_CELLS - 1)})["x"] == 1.0
+    assert r.dispersion({"x": [math.inf, -math.inf] * 20})["x"] == 1.0
+
+
+def test_p_of_scales_the_null_variance():
+    assert r.p_of(2.0) == pytest.approx(float(sps.norm.sf(2.0)))
+    assert r.p_of(4.0, 4.0) == pytest.approx(float(sps.norm.sf(2.0)))
+    assert r.p_of(2.0, 0.5) == r.p_of(2.0)    # a dispersion below 1 is never used
+    assert (r.p_of(math.inf, 9.0), r.p_of(-math.inf, 9.0)) == (0.0, 1.0)
