@@ -23,6 +23,7 @@ minutes. Everything is vectorized in Polars/numpy; the period is the log's (firs
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -333,8 +334,10 @@ def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.Dat
     return Fit(GenerationParams.model_validate(p.model_dump()), counts, tuple(notes))
 
 
-def sample(params: GenerationParams, seed: int) -> dict[str, pl.DataFrame]:
-    """The main population of a generation, in process (no Beam): a quick look at what a config generates."""
+def sample(params: GenerationParams, seed: int,
+           columns: Mapping[str, Sequence[str]] | None = None) -> dict[str, pl.DataFrame]:
+    """The main population of a generation, in process (no Beam): a quick look at what a config generates.
+    ``columns``: keep only these columns of the named tables (chunk by chunk: a large sample in little memory)."""
     import pyarrow as pa
 
     from generators.chunk import ChunkSpec, generate_chunk
@@ -343,7 +346,7 @@ def sample(params: GenerationParams, seed: int) -> dict[str, pl.DataFrame]:
     parts: dict[str, list[pa.Table]] = {}
     for c in range(plan_for(seed, "main", params).n_chunks):
         for k, t in generate_chunk(ChunkSpec(seed, "main", c, js)).items():
-            parts.setdefault(k, []).append(t)
+            parts.setdefault(k, []).append(t.select(list(columns[k])) if columns and k in columns else t)
     return {k: pl.from_arrow(pa.concat_tables(v)) for k, v in parts.items()}  # type: ignore[misc]
 
 
