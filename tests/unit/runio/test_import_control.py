@@ -98,3 +98,22 @@ def test_bad_control_shares_are_exit_2_and_write_nothing(log: tuple[Path, Path],
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.e2e
+def test_an_imported_log_with_a_control_is_attacked_like_a_generated_run(log: tuple[Path, Path],
+                                                                        tmp_path: Path) -> None:
+    # without a control, anonymeter's singling out and the membership check cannot measure chance; with one they do
+    env = {"ANONBENCH_KEY": "import-control-test-key-0123456789abcdef01"}
+    run = tmp_path / "run"
+    for args in (("import", "--events", str(log[0]), "--map", MAP, "--accounts", str(log[1]), "--map-accounts",
+                  "person=uid,timezone=tz,type=kind", "--out", str(run), "--control-share", "0.5"),
+                 ("anonymize", "--run", str(run), "--chain", "none"), ("attack", "--run", str(run), "--chain", "none")):
+        r = run_cli(*args, env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+    for check in ("membership", "singling_out"):
+        risk = pl.read_parquet(run / "risk" / "none" / f"{check}.parquet").filter(pl.col("metric") == "risk").row(
+            0, named=True)
+        params = json.loads(risk["params"])
+        assert params.get("control") is True and params.get("measured", True), (check, params)
+        assert risk["value"] is not None and risk["value"] > 0.5 and risk["n"] > 0, (check, risk)
