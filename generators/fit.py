@@ -257,6 +257,20 @@ def _period(events: pl.DataFrame) -> tuple[dt.date, int]:
     return start, int(np.clip(days, 7, 366))
 
 
+def _match_seats(p: GenerationParams, seats: float, seed: int, rounds: int = 3) -> GenerationParams:
+    """``events_per_seat_day`` such that the generator's plan holds ``seats`` accounts: the plan sizes its
+    orgs for events / (events per seat-day x days) seats and then adds the multi-org persons' extra accounts
+    (and the last org's overshoot), so the log's plain ratio (events over all its seats) would generate about
+    7% more seats, each with fewer events, than the log has (fewer active hours per person)."""
+    for _ in range(rounds):
+        planned = int(plan_for(seed, "main", p).org_accounts.sum())
+        if planned <= 0 or abs(planned / seats - 1) < 0.002:
+            break
+        epsd = p.activity.events_per_seat_day * planned / seats
+        p = p.model_copy(update={"activity": p.activity.model_copy(update={"events_per_seat_day": epsd})})
+    return p
+
+
 def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.DataFrame | None = None,
         base: GenerationParams | None = None, seed: int = 0) -> Fit:
     """Generation parameters for a log: ``events`` (account_id, event_time, action; optionally product,
@@ -328,6 +342,7 @@ def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.Dat
         upd["multi_org_persons"] = float(min(multi / max(int(human.sum()), 1), 0.5))
     p = base.model_copy(update={**upd, "activity": base.activity.model_copy(update=a)})
     p = GenerationParams.model_validate(p.model_dump())
+    p = _match_seats(p, seats if users is not None else seats / (1 - p.activity.unused_share), seed)
     act = fit_activity(p, n[human], share, seed, bot_ratio, external_ratio)
     model = from_counts(counts)
     p = p.model_copy(update={"activity": act, "behaviour": to_fitted(model)})
