@@ -138,13 +138,16 @@ def import_(
                                               "(default: --map)."),
     name: str = typer.Option("external", "--name", help="Chain name of the imported release."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run directory."),
+    control_share: float = typer.Option(0.0, "--control-share", help="Share of the accounts held out as the "
+                                        "control population (truth/control; by a hash of the account id), so "
+                                        "anonymeter-style and membership checks can measure chance."),
 ) -> None:
     """A user's own event log (and optionally a release made elsewhere) as a run directory."""
     from anonbench.commands import import_ as cmd
 
     _call(cmd.main, events=events, mapping=mapping, out=out, accounts=accounts, map_accounts=map_accounts,
           anonymized=anonymized, key=key, same_order=same_order, map_anonymized=map_anonymized, name=name,
-          overwrite=overwrite)
+          overwrite=overwrite, control_share=control_share)
 
 
 @app.command()

@@ -23,6 +23,7 @@ minutes. Everything is vectorized in Polars/numpy; the period is the log's (firs
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -256,6 +257,20 @@ def _period(events: pl.DataFrame) -> tuple[dt.date, int]:
     return start, int(np.clip(days, 7, 366))
 
 
+def _match_seats(p: GenerationParams, seats: float, seed: int, rounds: int = 3) -> GenerationParams:
+    """``events_per_seat_day`` such that the generator's plan holds ``seats`` accounts: the plan sizes its
+    orgs for events / (events per seat-day x days) seats and then adds the multi-org persons' extra accounts
+    (and the last org's overshoot), so the log's plain ratio (events over all its seats) would generate about
+    7% more seats, each with fewer events, than the log has (fewer active hours per person)."""
+    for _ in range(rounds):
+        planned = int(plan_for(seed, "main", p).org_accounts.sum())
+        if planned <= 0 or abs(planned / seats - 1) < 0.002:
+            break
+        epsd = p.activity.events_per_seat_day * planned / seats
+        p = p.model_copy(update={"activity": p.activity.model_copy(update={"events_per_seat_day": epsd})})
+    return p
+
+
 def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.DataFrame | None = None,
         base: GenerationParams | None = None, seed: int = 0) -> Fit:
     """Generation parameters for a log: ``events`` (account_id, event_time, action; optionally product,
@@ -327,14 +342,17 @@ def fit(events: pl.DataFrame, users: pl.DataFrame | None = None, persons: pl.Dat
         upd["multi_org_persons"] = float(min(multi / max(int(human.sum()), 1), 0.5))
     p = base.model_copy(update={**upd, "activity": base.activity.model_copy(update=a)})
     p = GenerationParams.model_validate(p.model_dump())
+    p = _match_seats(p, seats if users is not None else seats / (1 - p.activity.unused_share), seed)
     act = fit_activity(p, n[human], share, seed, bot_ratio, external_ratio)
     model = from_counts(counts)
     p = p.model_copy(update={"activity": act, "behaviour": to_fitted(model)})
     return Fit(GenerationParams.model_validate(p.model_dump()), counts, tuple(notes))
 
 
-def sample(params: GenerationParams, seed: int) -> dict[str, pl.DataFrame]:
-    """The main population of a generation, in process (no Beam): a quick look at what a config generates."""
+def sample(params: GenerationParams, seed: int,
+           columns: Mapping[str, Sequence[str]] | None = None) -> dict[str, pl.DataFrame]:
+    """The main population of a generation, in process (no Beam): a quick look at what a config generates.
+    ``columns``: keep only these columns of the named tables (chunk by chunk: a large sample in little memory)."""
     import pyarrow as pa
 
     from generators.chunk import ChunkSpec, generate_chunk
@@ -343,7 +361,7 @@ def sample(params: GenerationParams, seed: int) -> dict[str, pl.DataFrame]:
     parts: dict[str, list[pa.Table]] = {}
     for c in range(plan_for(seed, "main", params).n_chunks):
         for k, t in generate_chunk(ChunkSpec(seed, "main", c, js)).items():
-            parts.setdefault(k, []).append(t)
+            parts.setdefault(k, []).append(t.select(list(columns[k])) if columns and k in columns else t)
     return {k: pl.from_arrow(pa.concat_tables(v)) for k, v in parts.items()}  # type: ignore[misc]
 
 

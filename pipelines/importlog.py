@@ -5,8 +5,9 @@ The log may use any column names: a mapping names the columns that hold the pers
 and country. The result is an ordinary run directory — ``raw/events`` (and ``raw/users`` when an accounts file
 is given) in the raw schema of :mod:`generators.schema` (unmapped columns are null), ``truth/accounts.parquet``
 (account -> person, the person being the mapped column) and a manifest — so ``anonymize``, ``attack``,
-``report`` and ``check`` work on it as on a generated run. There is no control population: checks that need
-one say so.
+``report`` and ``check`` work on it as on a generated run. There is no control population unless
+``--control-share S`` holds out a share of the accounts as one (:mod:`pipelines.import_control`); without it,
+checks that need one say so.
 
 Times: Parquet timestamps keep their zone (converted to UTC); text is parsed as ISO 8601, with or without a UTC
 offset (``Z``, ``+02:00``, ``+0200``); naive times are taken as UTC. The offset of every event is kept in
@@ -35,7 +36,7 @@ import pyarrow.parquet as pq
 
 from generators.errors import InputError
 from generators.schema import ACCOUNTS_TRUTH, EVENTS, USERS
-from pipelines import commit, manifest
+from pipelines import commit, import_control, manifest
 from pipelines.runio import PARQUET_OPTS, atomic_path, sha256_file, shard_name
 
 EVENT_FIELDS = {"person": "account_id", "time": "event_time", "action": "action", "org": "org_id",
@@ -303,8 +304,9 @@ def _write_shards(table: pa.Table, folder: Path) -> int:
 def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None = None,
                map_accounts: str | None = None, anonymized: Path | None = None, key: str | None = None,
                same_order: bool = False, map_anonymized: str | None = None, name: str = "external",
-               overwrite: bool = False) -> dict[str, Any]:
-    """Write the run directory ``out``; returns the manifest's ``import`` section."""
+               overwrite: bool = False, control_share: float = 0.0) -> dict[str, Any]:
+    """Write the run directory ``out``; returns the manifest's ``import`` section. ``control_share``: the
+    share of accounts held out as the control population (:mod:`pipelines.import_control`)."""
     t0 = time.perf_counter()
     emap = Mapping_.parse(mapping, EVENT_FIELDS, REQUIRED_EVENT_FIELDS, "--map")
     amap = Mapping_.parse(map_accounts or "", ACCOUNT_FIELDS, ("person",), "--map-accounts") \
@@ -315,6 +317,11 @@ def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None =
         raise ImportError_("--anonymized: give exactly one of --key COLUMN or --same-order")
     if anonymized is None and (key or same_order):
         raise ImportError_("--key/--same-order: given without --anonymized FILE")
+    if not 0.0 <= control_share < 1.0:
+        raise ImportError_(f"--control-share: {control_share} is not in [0, 1)")
+    if control_share > 0 and anonymized is not None:
+        raise ImportError_("--control-share: not with --anonymized (the release was made from every account, "
+                           "so held-out accounts would not be controls)")
     if not re.match(r"^[a-z0-9][a-z0-9_.-]*$", name):
         raise ImportError_(f"--name: {name!r} is not a chain name (lower case letters, digits, . _ -)")
     out = Path(out)
@@ -338,14 +345,15 @@ def import_log(events: Path, mapping: str, out: Path, *, accounts: Path | None =
     try:
         return _import(events, emap, out, amap=amap, accounts=accounts, anonymized=anonymized, key=key,
                        key_col=key_col, map_anonymized=map_anonymized, mapping=mapping, name=name, t0=t0,
-                       digest=hasher.submit(sha256_file, events).result)
+                       digest=hasher.submit(sha256_file, events).result, control_share=control_share)
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
 
 
 def _import(events: Path, emap: Mapping_, out: Path, *, amap: Mapping_ | None, accounts: Path | None,
             anonymized: Path | None, key: str | None, key_col: pl.Series | None, map_anonymized: str | None,
-            mapping: str, name: str, t0: float, digest: Callable[[], str]) -> dict[str, Any]:
+            mapping: str, name: str, t0: float, digest: Callable[[], str], control_share: float = 0.0
+            ) -> dict[str, Any]:
     ev = events_frame(events, emap)
     order = None
     if not ev["event_time"].is_sorted():  # a stable sort by time: equal times keep the log's order
@@ -356,6 +364,13 @@ def _import(events: Path, emap: Mapping_, out: Path, *, amap: Mapping_ | None, a
     if users is not None and "org" not in emap.fields and "org" in amap.fields:  # type: ignore[union-attr]
         ev = ev.drop("org_id").join(users.select("account_id", "org_id"), on="account_id", how="left") \
             .with_columns(pl.col("org_id").fill_null("org-imported")).select(ev.columns)
+    ctl: tuple[pl.DataFrame, pl.DataFrame | None] | None = None
+    if control_share > 0:
+        try:
+            ev, users, ev_ctl, users_ctl = import_control.split(ev, users, control_share)
+        except ValueError as e:
+            raise ImportError_(f"--control-share {control_share}: {e}") from None
+        ctl = (ev_ctl, users_ctl)
     release = None
     release_name = ""
     if anonymized is not None:
@@ -367,14 +382,22 @@ def _import(events: Path, emap: Mapping_, out: Path, *, amap: Mapping_ | None, a
     # moment leaves the earlier run (with --overwrite) or no run, never a half-written one.
     with commit.staging(out) as tmp:
         shards = _write_shards(_to_schema(ev, EVENTS, ("utc_offset_minutes",)), tmp / "raw" / "events")
-        truth = ev.group_by("account_id").agg(pl.col("org_id").first()).sort("account_id") \
-            .with_columns(pl.col("account_id").alias("person_id")).select("account_id", "person_id", "org_id")
+        truth = _truth(ev)
         (tmp / "truth").mkdir()
         _write_shard(_to_schema(truth, ACCOUNTS_TRUTH), tmp / "truth" / "accounts.parquet")
         if users is not None:
-            users = users.with_columns(pl.lit(None, pl.String).alias("email"),
-                                       pl.lit(None, pl.String).alias("display_name"))
-            _write_shards(_to_schema(users.sort("account_id"), USERS), tmp / "raw" / "users")
+            _write_shards(_to_schema(_users(users), USERS), tmp / "raw" / "users")
+        control = None
+        if ctl is not None:  # the held-out accounts, laid out as a generated run's control population
+            ev_ctl, users_ctl = ctl
+            cdir = tmp / "truth" / "control"
+            _write_shards(_to_schema(ev_ctl, EVENTS, ("utc_offset_minutes",)), cdir / "events")
+            ctruth = _truth(ev_ctl)
+            _write_shard(_to_schema(ctruth, ACCOUNTS_TRUTH), cdir / "accounts.parquet")
+            if users_ctl is not None:
+                _write_shards(_to_schema(_users(users_ctl), USERS), cdir / "users")
+            control = {"share": control_share, "rule": "sha256 of the account id below the share",
+                       "accounts": int(ctruth.height), "rows": ev_ctl.height}
         if release is not None:
             _write_release(release, tmp / "anon" / name / "events")
         section = {"events_file": events.name, "events_sha256": digest(), "rows": ev.height,
@@ -386,7 +409,7 @@ def _import(events: Path, emap: Mapping_, out: Path, *, amap: Mapping_ | None, a
                                                  *(EVENT_FIELDS[k] for k in emap.fields)}),
                                **({"users": sorted({"account_id", "account_type", *(ACCOUNT_FIELDS[k] for k in amap.fields)})}
                                   if amap else {})},
-                   "seconds": round(time.perf_counter() - t0, 3)}
+                   "control": control, "seconds": round(time.perf_counter() - t0, 3)}
         span = ev.select(pl.col("event_time").min().alias("a"), pl.col("event_time").max().alias("b")).row(0)
         man: dict[str, Any] = {
             "name": out.name, "kind": "import", "import": section,
@@ -402,6 +425,18 @@ def _import(events: Path, emap: Mapping_, out: Path, *, amap: Mapping_ | None, a
                                                               "rows": release.height}}}
         commit.commit(out, lambda _: man, staged=tmp, fresh=True)
     return section
+
+
+def _truth(ev: pl.DataFrame) -> pl.DataFrame:
+    """``truth/accounts.parquet`` of imported events: each account is its own person."""
+    return ev.group_by("account_id").agg(pl.col("org_id").first()).sort("account_id") \
+        .with_columns(pl.col("account_id").alias("person_id")).select("account_id", "person_id", "org_id")
+
+
+def _users(users: pl.DataFrame) -> pl.DataFrame:
+    """An accounts list in the raw users schema (no e-mail or name is imported)."""
+    return users.with_columns(pl.lit(None, pl.String).alias("email"),
+                              pl.lit(None, pl.String).alias("display_name")).sort("account_id")
 
 
 def _release_frame(path: Path, mapping: Mapping_, key: str | None, raw_keys: pl.Series | None,

@@ -119,7 +119,7 @@ def main(out: Path, events: Path | None = None, mapping: str | None = None, acco
         typer.echo(f"note: {note}")
     if compare:
         quick = result.params.model_copy(update={"events": min(result.params.events, compare_events)})
-        gen = sample(quick, seed)
+        gen = sample(quick, seed, {"events": ("account_id", "event_time")})
         ru = realism_users(ev, users)
         src = realism.measure(ev, ru, persons)
         new = realism.measure(gen["events"], gen["users"], gen["accounts"])

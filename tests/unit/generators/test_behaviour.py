@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -239,3 +240,18 @@ def test_realism_table_of_a_run_directory(run_tables: dict[str, pl.DataFrame], t
     out = capsys.readouterr().out
     assert out.count("| yes |") == len(realism.TARGETS) and "share of events on local weekends" in out
     assert realism.main([str(tmp_path / "nope")]) == 2
+
+
+def test_interpolated_median_moves_continuously_where_the_plain_median_jumps() -> None:
+    def rep(counts: dict[int, int]) -> np.ndarray:
+        return np.repeat(list(counts), list(counts.values()))
+
+    assert realism.interpolated_median(rep({2: 30, 3: 40, 4: 30})) == pytest.approx(3.0)
+    assert realism.interpolated_median(rep({2: 45, 3: 40, 4: 15})) == pytest.approx(2.625)
+    assert realism.interpolated_median(rep({3: 50, 4: 50})) == pytest.approx(3.5)
+    assert realism.interpolated_median(rep({1: 10, 3: 40, 5: 50})) == pytest.approx(4.0)  # between two values
+    # two people move from 3 to 4 active hours: the plain median jumps 3 -> 4, the interpolated one by 0.04
+    a, b = rep({3: 51, 4: 49}), rep({3: 49, 4: 51})
+    assert (np.median(a), np.median(b)) == (3.0, 4.0)
+    assert abs(realism.interpolated_median(b) - realism.interpolated_median(a)) < 0.05
+    assert math.isnan(realism.interpolated_median(np.array([], dtype=np.int64)))

@@ -1,11 +1,21 @@
 """``anonbench fit``: parameters estimated from a log; ``generate`` with them reproduces the log's figures.
 
-The round trip fits a generated log (200,000 events) and generates from the fitted config in process. Both
-use the same seed; the population streams are then alike, but behaviour is sampled by a different code path
-(the fitted tables), so the hour-of-day figures are independent draws. Mind the sampling noise at this size:
-the lunch dip (1 - events at 12 h / 11 h) of a 200k-event generation has a standard deviation of about 0.04
-from seed to seed (about 25% of its value), so a change of seeds alone can move it past 10%: those two hour
-ratios are held to two standard deviations where that is wider than 10%.
+The round trip (issue 10, "Done when" 3) fits a generated log of 1M events and generates 8M events from the
+fitted config in process; every realism figure must be within 10% (relative) of the source's. Why these
+sizes (measured, default config): the lunch dip (1 - events at 12 h / 11 h) and the peak/trough ratio are
+ratios of single hour bins of events that come in sessions (about 12 events each, mostly in one hour; the
+variance of an hour's count is about 23 times its Poisson variance). Over 24 seeds of a 200k-event run the
+lunch dip is 0.19 with a seed-to-seed SD of 0.03 (0.077 over 20 seeds at 50k; the SD from independent
+sessions alone, 0.040, accounts for it; a bootstrap of single events gives 0.010, of people no more than of
+sessions; the ten busiest people hold ~8% of the 11 h events); peak/trough 15.2 +- 1.7 at 200k (17.9 +- 3.6
+at 50k: max/min of noisy bins is biased upwards at small sizes). The fit copies the source's realized hour
+profile (a source whose dip was 0.135 by chance, against the generator's 0.19, gave 0.137 back at 4M events),
+so the source's own noise matters little; the generated run's does: the SD from sessions is 0.018 at 1M
+events, so about 0.006 at 8M (3.4% of the dip: 10% is three SDs). Measured margins of the round trip (1M -> 4M,
+source seeds 5, 1, 2): lunch dip -4.8%, -1.2%, +9.0%; peak/trough +0.9%, +0.5%, -3.4%; the interpolated median
+active hours -7.3%, -2.5%, +0.7% (a misfit, not noise: the same -7.9% at 8M; it was mostly the seat count, see
+``fit._match_seats``; after that fix seed 5 reads +6.0% at 4M: the activity mixture's fit, not the hours). The 1M-event source keeps the night bins' noise (which the non-negative fit of the
+start profile cannot copy) small enough for peak/trough.
 """
 
 from __future__ import annotations
@@ -22,24 +32,39 @@ from pydantic import ValidationError
 
 from anonbench.config import load_run_config
 from generators import realism
-from generators.fit import fit, hour_ratio_sd, local_hour_of_week, realism_users, sample, start_profile
+from generators.fit import fit, local_hour_of_week, realism_users, sample, start_profile
 from generators.model import from_fitted, to_fitted
 from generators.params import GenerationParams
 from tests.conftest import run_cli
 
-SOURCE_EVENTS = 200_000
+SOURCE_EVENTS = 1_000_000
+GENERATED_EVENTS = 8_000_000
 # Issue 10's criterion: every realism figure within 10% (relative) of the source's.
 REL_TOL = 0.10
+FIT_COLUMNS = {"events": ("account_id", "event_time", "action", "product", "session_id", "org_id")}
+REALISM_COLUMNS = {"events": ("account_id", "event_time")}
+
+
+def off_by_more_than(src: dict[str, float], new: dict[str, float], rel: float = REL_TOL
+                     ) -> dict[str, tuple[float, float]]:
+    """The realism figures of ``new`` not within ``rel`` (relative) of ``src``'s: (source, generated)."""
+    return {k: (round(src[k], 4), round(new[k], 4)) for k in realism.TARGETS
+            if not (math.isfinite(src[k]) and math.isfinite(new[k]) and abs(new[k] - src[k]) <= rel * abs(src[k]))}
 
 
 @pytest.fixture(scope="module")
 def source() -> dict[str, pl.DataFrame]:
-    return sample(GenerationParams(events=SOURCE_EVENTS), 5)
+    return sample(GenerationParams(events=SOURCE_EVENTS), 5, FIT_COLUMNS)
 
 
 @pytest.fixture(scope="module")
 def fitted(source: dict[str, pl.DataFrame]) -> GenerationParams:
     return fit(source["events"], source["users"], source["accounts"]).params
+
+
+@pytest.fixture(scope="module")
+def source_figures(source: dict[str, pl.DataFrame]) -> dict[str, float]:
+    return realism.measure(source["events"], source["users"], source["accounts"])
 
 
 @pytest.mark.slow
@@ -48,6 +73,9 @@ def test_fitted_parameters_recover_the_generators(fitted: GenerationParams) -> N
     assert abs(a.unused_share - d.unused_share) < 0.03
     assert abs(a.occasional_single - d.occasional_single) < 0.15
     assert abs(a.sigma - d.sigma) < 0.25
+    # seats: the plan adds multi-org persons' accounts to events / (events per seat-day x days); a plain
+    # ratio gave 2.79 (7% more, sparser seats generated again); matched to the plan's seats it is recovered
+    assert a.events_per_seat_day == pytest.approx(d.events_per_seat_day, rel=0.03)
     assert fitted.behaviour is not None
     member = fitted.behaviour.sessions["member"]
     assert member.mean_events == pytest.approx(14.0, rel=0.1)
@@ -57,24 +85,27 @@ def test_fitted_parameters_recover_the_generators(fitted: GenerationParams) -> N
 
 
 @pytest.mark.slow
-def test_generate_with_fitted_config_reproduces_realism_figures(source: dict[str, pl.DataFrame],
+def test_generate_with_fitted_config_reproduces_realism_figures(source_figures: dict[str, float],
                                                                  fitted: GenerationParams) -> None:
-    src = realism.measure(source["events"], source["users"], source["accounts"])
-    new_run = sample(fitted, 5)
+    new_run = sample(fitted.model_copy(update={"events": GENERATED_EVENTS}), 5, REALISM_COLUMNS)
     new = realism.measure(new_run["events"], new_run["users"], new_run["accounts"])
-    # Within 10% (issue 10); the lunch dip and peak/trough of a 200k-event log are ratios of hour counts whose
-    # sampling noise exceeds 10% (the lunch dip's SD is about 0.04 here), so for them the bound is the larger
-    # of 10% and two standard deviations of the difference (bootstrap of people in both runs).
-    sd_src = hour_ratio_sd(source["events"], source["users"], source["accounts"])
-    sd_new = hour_ratio_sd(new_run["events"], new_run["users"], new_run["accounts"])
-    tol = {k: REL_TOL * abs(src[k]) for k in realism.TARGETS}
-    for k in sd_src:
-        tol[k] = max(tol[k], 2 * math.hypot(sd_src[k], sd_new[k]))
-    off = {k: (round(src[k], 4), round(new[k], 4), round(tol[k], 4)) for k in realism.TARGETS
-           if not (math.isfinite(new[k]) and abs(new[k] - src[k]) <= tol[k])}
-    assert not off, f"figures off by more than their bound (source, generated, bound): {off}"
-    # the bounds still tell a lunch dip from none and a night from a flat day
-    assert tol["lunch_dip"] < 0.75 * src["lunch_dip"] and tol["peak_trough"] < 0.5 * src["peak_trough"]
+    off = off_by_more_than(source_figures, new)
+    assert not off, f"realism figures off by more than 10% (source, generated): {off}"
+
+
+@pytest.mark.slow
+def test_round_trip_comparison_catches_a_misfit(source_figures: dict[str, float], fitted: GenerationParams) -> None:
+    # the fitted tables with the lunch hour filled in (12 h as busy as 11 h on every day): the comparison of the
+    # round trip must catch it (the lunch dip goes), while the other figures barely move
+    assert fitted.behaviour is not None
+    how = {g: list(v) for g, v in fitted.behaviour.hour_of_week.items()}
+    for v in how.values():
+        for day in range(7):
+            v[day * 24 + 12] = v[day * 24 + 11]
+    beh = fitted.behaviour.model_copy(update={"hour_of_week": how})
+    bad = sample(fitted.model_copy(update={"events": 500_000, "behaviour": beh}), 5, REALISM_COLUMNS)
+    off = off_by_more_than(source_figures, realism.measure(bad["events"], bad["users"], bad["accounts"]))
+    assert "lunch_dip" in off, off
 
 
 def test_behaviour_section_round_trips_and_is_validated() -> None:
