@@ -89,11 +89,13 @@ def _markov(rng: np.random.Generator, persona: np.ndarray, product: np.ndarray, 
     state[offsets] = np.minimum(pos - row_e * n_states, n_states - 1)
     by_len = np.argsort(-lengths, kind="stable")
     sorted_len = lengths[by_len]
+    # Sessions longest first: those longer than t are a prefix, so each step slices instead of gathering.
+    first_sorted = offsets[by_len]
+    base_sorted = persona[by_len] * n_states
     for t in range(1, int(lengths.max(initial=0))):
         k = int(np.searchsorted(-sorted_len, -t, side="left"))  # sessions longer than t
-        sess = by_len[:k]
-        idx = offsets[sess] + t
-        row = persona[sess] * n_states + state[idx - 1]
+        idx = first_sorted[:k] + t
+        row = base_sorted[:k] + state[idx - 1]
         pos = np.searchsorted(flat_t, row + rng.random(k) * (1 - 1e-12), side="right")
         state[idx] = np.minimum(pos - row * n_states, n_states - 1)
     return state
