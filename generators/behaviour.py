@@ -52,6 +52,17 @@ def local_profiles(start: dt.date, days: int, weekend: float, night: float,
     return np.cumsum(rhythm.mean_profile(start, days, weekend, night, evening))
 
 
+def _labels(values: tuple[str, ...] | list[str], idx: np.ndarray) -> pa.Array:
+    """``values[idx]`` as an Arrow string array, gathered by Arrow from the few distinct values."""
+    return pa.array(values, pa.string()).take(pa.array(idx))
+
+
+def _pick(choice: np.ndarray, row: np.ndarray, *columns: pa.Array) -> pa.Array:
+    """``columns[choice[i]][row[i]]`` for every i: one Arrow take from the columns laid end to end."""
+    stacked = pa.concat_arrays([c.cast(columns[0].type) for c in columns])
+    return stacked.take(pa.array(choice * len(columns[0]) + row))
+
+
 def _segment_rank(lengths: np.ndarray) -> np.ndarray:
     """0..len-1 for each segment, concatenated."""
     total = int(lengths.sum())
@@ -78,11 +89,13 @@ def _markov(rng: np.random.Generator, persona: np.ndarray, product: np.ndarray, 
     state[offsets] = np.minimum(pos - row_e * n_states, n_states - 1)
     by_len = np.argsort(-lengths, kind="stable")
     sorted_len = lengths[by_len]
+    # Sessions longest first: those longer than t are a prefix, so each step slices instead of gathering.
+    first_sorted = offsets[by_len]
+    base_sorted = persona[by_len] * n_states
     for t in range(1, int(lengths.max(initial=0))):
         k = int(np.searchsorted(-sorted_len, -t, side="left"))  # sessions longer than t
-        sess = by_len[:k]
-        idx = offsets[sess] + t
-        row = persona[sess] * n_states + state[idx - 1]
+        idx = first_sorted[:k] + t
+        row = base_sorted[:k] + state[idx - 1]
         pos = np.searchsorted(flat_t, row + rng.random(k) * (1 - 1e-12), side="right")
         state[idx] = np.minimum(pos - row * n_states, n_states - 1)
     return state
@@ -178,10 +191,9 @@ def build_events(rng: np.random.Generator, acc: Accounts, p: GenerationParams,
     cont_key = (team * len(PRODUCTS) + product) * 64 + np.minimum(cont_i, 63)
 
     # --- sort by time; then build strings in final order ---------------------------------------------------------
-    order = np.lexsort((np.arange(n_ev), e_time))
+    order = np.argsort(e_time, kind="stable")  # = lexsort((arange, e_time)): ties keep session order
     e_sess, state, e_time = e_sess[order], state[order], e_time[order]
     ch = markov_chain()
-    actions = np.array(ch.states, dtype=object)
     no_obj = np.array([a in NO_OBJECT_ACTIONS for a in ch.states])
     admin_prefix = np.array([ADMIN_OBJECT_PREFIX.get(a, "") for a in ch.states], dtype=object)
     e_acc = s_acc[e_sess]
@@ -198,49 +210,43 @@ def build_events(rng: np.random.Generator, acc: Accounts, p: GenerationParams,
     prod_letter = np.array(["J", "C", "B", "A"], dtype=object)[(uniq_keys // 64) % len(PRODUCTS)]
     cont_names = pl.Series(np.asarray(prod_letter, dtype=str)) + "-" + pl.from_arrow(cont_names)
 
+    # Per-event strings gathered from the few distinct values (never a per-row numpy str conversion); an
+    # admin action names its own object (prefix-rank), others an object of the session's container (c-rank).
+    has_prefix = np.array([x != "" for x in admin_prefix])[state]
+    nobj = no_obj[state]
     df = pl.DataFrame({
-        "sess": e_sess, "acc": e_acc, "state": state, "rank": obj_rank,
-        "cont": cont_inv.reshape(-1)[e_sess],
+        "c": cont_names.gather(cont_inv.reshape(-1)[e_sess]),
+        "prefix": pl.Series(admin_prefix.astype(str)).gather(state),
+        "rank": obj_rank, "hp": has_prefix, "nobj": nobj,
     })
-    cont_col = cont_names.to_frame("c").with_row_index("i")
-    df = df.join(cont_col, left_on="cont", right_on="i", how="left", maintain_order="left")
-    action = pl.Series(actions[state].astype(str))
-    prefix = pl.Series(admin_prefix[state].astype(str))
-    nobj = pl.Series(no_obj[state])
-    df = df.with_columns(action=action, prefix=prefix, nobj=nobj)
-    df = df.with_columns(
-        container_id=pl.when(pl.col("nobj") | (pl.col("prefix") != "")).then(None).otherwise(pl.col("c")),
-        object_id=pl.when(pl.col("nobj")).then(None)
-        .when(pl.col("prefix") != "").then(pl.concat_str([pl.col("prefix"), pl.col("rank").cast(pl.String)],
-                                                          separator="-"))
-        .otherwise(pl.concat_str([pl.col("c"), pl.col("rank").cast(pl.String)], separator="-")),
+    df = df.select(
+        container_id=pl.when(pl.col("nobj") | pl.col("hp")).then(None).otherwise(pl.col("c")),
+        object_id=pl.when(pl.col("nobj")).then(None).otherwise(pl.concat_str(
+            [pl.when(pl.col("hp")).then(pl.col("prefix")).otherwise(pl.col("c")), pl.col("rank").cast(pl.String)],
+            separator="-")),
     )
     take_s = pa.array(e_sess)
     take_a = pa.array(e_acc)
     where_e = where[e_sess]
-    ip = pa.compute.if_else(pa.array(where_e == 0), acc.ip_office.take(take_a),
-                            pa.compute.if_else(pa.array(where_e == 2), acc.ip_vpn.take(take_a),
-                                               acc.ip_home.take(take_a)))
-    geo_c = pa.compute.if_else(pa.array(where_e == 0), acc.geo_office.take(take_a),
-                               pa.compute.if_else(pa.array(where_e == 2), acc.geo_vpn.take(take_a),
-                                                  acc.geo_home.take(take_a)))
-    ua = pa.compute.if_else(pa.array(alt_device[e_sess]), acc.ua_alt.take(take_a), acc.ua_main.take(take_a))
+    ip = _pick(where_e, e_acc, acc.ip_office, acc.ip_home, acc.ip_vpn)
+    geo_c = _pick(where_e, e_acc, acc.geo_office, acc.geo_home, acc.geo_vpn)
+    ua = _pick(alt_device[e_sess].astype(np.int64), e_acc, acc.ua_main, acc.ua_alt)
     events = pa.table({
         "event_id": event_ids,
         "event_time": pa.array(e_time, pa.timestamp("us", tz="UTC")),
         "org_id": acc.org_ids.take(pa.array(acc.org[e_acc])),
-        "product": pa.array(np.array(PRODUCTS)[product[e_sess]]),
-        "action": df["action"].to_arrow(),
+        "product": _labels(PRODUCTS, product[e_sess]),
+        "action": _labels(ch.states, state),
         "account_id": acc.account_id.take(take_a),
         "actor_email": acc.email.take(take_a),
-        "auth_type": pa.array(np.array(AUTH_TYPES)[auth[e_sess]]),
+        "auth_type": _labels(AUTH_TYPES, auth[e_sess]),
         "session_id": sess_ids.take(take_s),
         "object_id": df["object_id"].to_arrow(),
         "container_id": df["container_id"].to_arrow(),
         "client_ip": ip,
         "user_agent": ua,
         "geo_country": geo_c,
-        "outcome": pa.array(np.array(OUTCOMES)[outcome]),
+        "outcome": _labels(OUTCOMES, outcome),
     })
     is_cfg = np.array([a == "config.changed" for a in ch.states])[state]
     extras = {"cfg_time": e_time[is_cfg], "cfg_acc": e_acc[is_cfg], "cfg_product": product[e_sess][is_cfg]}

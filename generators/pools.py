@@ -76,9 +76,23 @@ def _names(locale: str, seed: int) -> NamePool:
     return NamePool(pa.array(first), pa.array(last), pa.array(fs), pa.array(ls))
 
 
-@functools.lru_cache(maxsize=4)
+_ADOPTED: dict[int, Pools] = {}
+
+
+def adopt_pools(seed: int, pools: Pools) -> None:
+    """Use ``pools`` (built by :func:`build_pools` for ``seed`` in another process, e.g. the driver that ships
+    them to its workers) instead of building them again here: building takes seconds of Faker calls."""
+    _ADOPTED[seed] = pools
+
+
 def build_pools(seed: int) -> Pools:
-    """All pools for a run seed; cached so each worker process builds them once."""
+    """All pools for a run seed; cached so each process builds them once (or adopts them, see above)."""
+    adopted = _ADOPTED.get(seed)
+    return adopted if adopted is not None else _build_pools(seed)
+
+
+@functools.lru_cache(maxsize=4)
+def _build_pools(seed: int) -> Pools:
     base = int(stream(seed, "pools").integers(0, 2**31))
     names = {loc: _names(loc, base + i) for i, loc in enumerate(LOCALES)}
     f = _faker("en_US", base + 1000)

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from generators.chunk import ChunkSpec, chunk_specs, generate_chunk
 from generators.params import GenerationParams
+from generators.pools import Pools, adopt_pools, build_pools
 from pipelines.options import converge, make_pipeline_options
 from pipelines.runio import read_parquet, remove_tmp_files, shard_name, shards, write_parquet_atomic
 
@@ -38,10 +39,18 @@ def shard_path(run: Path, scope: str, table: str, chunk: int) -> Path:
 
 
 class GenerateChunkFn(beam.DoFn):
-    """Generate one chunk and write its shards; emit (scope, table, chunk, rows) per shard."""
+    """Generate one chunk and write its shards; emit (scope, table, chunk, rows) per shard.
 
-    def __init__(self, run_dir: str):
+    ``pools`` = (seed, the driver's :func:`build_pools` result) travels with the DoFn, so a worker adopts them
+    instead of spending seconds of Faker calls rebuilding the same values."""
+
+    def __init__(self, run_dir: str, pools: tuple[int, Pools] | None = None):
         self.run_dir = run_dir
+        self.pools = pools
+
+    def setup(self) -> None:
+        if self.pools is not None:
+            adopt_pools(*self.pools)
 
     def process(self, spec: ChunkSpec) -> Iterator[tuple[str, str, int, int]]:
         run = Path(self.run_dir)
@@ -57,14 +66,15 @@ class GenerateChunkFn(beam.DoFn):
 class GenerateChunks(beam.PTransform):
     """Chunk descriptors in, shard records out."""
 
-    def __init__(self, run_dir: str):
+    def __init__(self, run_dir: str, pools: tuple[int, Pools] | None = None):
         super().__init__()
         self.run_dir = run_dir
+        self.pools = pools
 
     def expand(self, specs: beam.PCollection) -> beam.PCollection:
         return (specs
                 | "Spread" >> beam.Reshuffle()
-                | "GenerateAndWrite" >> beam.ParDo(GenerateChunkFn(self.run_dir)))
+                | "GenerateAndWrite" >> beam.ParDo(GenerateChunkFn(self.run_dir, self.pools)))
 
 
 def _gather_truth(run: Path) -> None:
@@ -90,7 +100,7 @@ def run_generation(run: Path, seed: int, params: GenerationParams, runner: str |
     with beam.Pipeline(runner=runner_obj, options=options) as p:
         _ = (p
              | "ChunkSpecs" >> beam.Create(specs, reshuffle=False)
-             | "GenerateChunks" >> GenerateChunks(str(run)))
+             | "GenerateChunks" >> GenerateChunks(str(run), (seed, build_pools(seed))))
         converge(p)
     _gather_truth(run)
     remove_tmp_files(run)
