@@ -52,13 +52,59 @@ def utility_of(run: Path, chain: str) -> dict[str, float]:
     return {m.metric: round(float(m.value), 4) for m in utility(raw, anon) if m.metric in UTILITY}
 
 
+NOT_RISKS = ("passed", "sensitivity_ok", "epsilon_lower_bound", "advantage", "advantage_over_cap", "k",
+             "leaked_values", "equivalence_classes")
+"""Gated metrics that are not a risk proportion (verdicts, bounds, counts, the membership advantage, which
+has its own column): left out of a point's ``max``."""
+
+
+def _not_applicable(row: dict[str, Any]) -> bool:
+    try:
+        return json.loads(row.get("params") or "{}").get("applicable") is False
+    except ValueError:
+        return False
+
+
+def summarize_risk(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A point's risk from its gated rows (as :func:`risk_of` reads them): ``measured`` and ``breaches``
+    (None unless every applicable gated figure has a verdict and a value), the largest gated risk with n and
+    CI (``max``), the membership advantage with its cap. Rows that declare themselves not applicable
+    (``params.applicable`` false, e.g. a dictionary attack on a column not released) are counted apart:
+    not applicable is not "not measured"."""
+    na = [r for r in rows if _not_applicable(r)]
+    judged = [r for r in rows if not _not_applicable(r)]
+    out: dict[str, Any] = {"gated": rows, "not_applicable": len(na)}
+    unjudged = [r for r in judged if r["passed"] is None or r["value"] is None or r["value"] != r["value"]]
+    if not judged or unjudged:
+        out.update(measured=False, breaches=None,
+                   reason="no gated figure (check not run?)" if not judged else
+                   f"{len(unjudged)} gated figure(s) without a verdict (not measured)")
+    else:
+        out.update(measured=True, breaches=sum(1 for r in judged if r["passed"] is False))
+    risks = [r for r in judged if r["metric"] not in NOT_RISKS and r["value"] is not None
+             and 0.0 <= r["value"] <= 1.0]
+    if risks:
+        top = max(risks, key=lambda r: r["value"])
+        out["max"] = {k: top.get(k) for k in ("check", "metric", "params", "value", "ci_low", "ci_high", "n",
+                                              "threshold")}
+    adv = [r for r in judged if r["check"] == "membership" and r["metric"] == "advantage"
+           and r["value"] is not None]
+    if adv:
+        a = max(adv, key=lambda r: r["value"])
+        cap = json.loads(a["params"]).get("cap") if isinstance(a.get("params"), str) else None
+        out["membership_advantage"] = {"value": a["value"], "ci_low": a["ci_low"], "ci_high": a["ci_high"],
+                                       "n": a["n"], "cap": cap, "rows": len(adv)}
+    else:
+        out["membership_advantage"] = None
+    return out
+
+
 def risk_of(run: Path, chain: str) -> dict[str, Any]:
     """The chain's gated risk figures as ``check`` judged them (run by :func:`frontier` after the attacks):
-    every row with a threshold (value, ``ci_low``/``ci_high``, ``n``, ``successes``, threshold, passed), the
-    largest gated proportion-like figure with its n and CI (``max``), the membership ``advantage`` with its
-    cap, and the number of breaches. ``measured`` is false — and ``breaches`` None, never 0 — when the chain
-    has no risk files or no gated figure (the attack or the check did not run), or a gated figure has no
-    verdict (not measured, NaN)."""
+    every row with a threshold (value, ``ci_low``/``ci_high``, ``n``, ``successes``, threshold, passed),
+    summarized by :func:`summarize_risk`. ``measured`` is false — and ``breaches`` None, never 0 — when the
+    chain has no risk files or no gated figure (the attack or the check did not run), or an applicable gated
+    figure has no verdict (not measured, NaN)."""
     files = sorted((run / "risk" / chain).glob("*.parquet"))
     if not files:
         return {"measured": False, "reason": "no risk files", "gated": [], "breaches": None}
@@ -66,32 +112,7 @@ def risk_of(run: Path, chain: str) -> dict[str, Any]:
     gated = df.filter(pl.col("threshold").is_not_null() & (pl.col("check") != "utility"))
     cols = [c for c in ("check", "metric", "params", "value", "ci_low", "ci_high", "n", "successes",
                         "threshold", "passed") if c in gated.columns]
-    rows = [{k: r[k] for k in cols} for r in gated.select(cols).iter_rows(named=True)]
-    out: dict[str, Any] = {"gated": rows}
-    unjudged = [r for r in rows if r["passed"] is None or r["value"] is None or r["value"] != r["value"]]
-    if not rows or unjudged:
-        out.update(measured=False, breaches=None,
-                   reason="no gated figure (check not run?)" if not rows else
-                   f"{len(unjudged)} gated figure(s) without a verdict (not measured)")
-    else:
-        out.update(measured=True, breaches=sum(1 for r in rows if r["passed"] is False))
-    # The largest gated figure that is a risk (a proportion in [0, 1] with an upper-bound threshold): the
-    # frontier's risk axis.
-    risks = gated.filter(pl.col("value").is_between(0.0, 1.0) & pl.col("threshold").is_between(0.0, 1.0)
-                         & ~pl.col("metric").is_in(["advantage_over_cap", "passed", "sensitivity_ok"]))
-    if risks.height:
-        top = risks.sort("value", descending=True, nulls_last=True).row(0, named=True)
-        out["max"] = {k: top.get(k) for k in ("check", "metric", "params", "value", "ci_low", "ci_high", "n",
-                                              "threshold")}
-    adv = df.filter((pl.col("check") == "membership") & (pl.col("metric") == "advantage"))
-    if adv.height:
-        a = adv.sort("value", descending=True, nulls_last=True).row(0, named=True)
-        cap = json.loads(a["params"]).get("cap") if isinstance(a.get("params"), str) else None
-        out["membership_advantage"] = {"value": a["value"], "ci_low": a["ci_low"], "ci_high": a["ci_high"],
-                                       "n": a["n"], "cap": cap, "rows": adv.height}
-    else:
-        out["membership_advantage"] = None
-    return out
+    return summarize_risk([{k: r[k] for k in cols} for r in gated.select(cols).iter_rows(named=True)])
 
 
 def cost(work: Path, events: int) -> dict[str, Any]:

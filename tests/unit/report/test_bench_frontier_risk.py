@@ -45,9 +45,13 @@ def test_gated_rows_give_the_max_risk_with_ci_and_the_membership_advantage(tmp_p
         {"check": "linkage", "metric": "top1_accuracy", "value": 0.12, "ci_low": 0.1, "ci_high": 0.14, "n": 300,
          "threshold": 0.09, "passed": False},
         {"check": "utility", "metric": "workload_2way_error", "value": 0.5, "threshold": 0.1, "passed": False},
+        {"check": "dictionary", "metric": "reversed_share", "value": float("nan"), "threshold": 0.0,
+         "passed": None, "params": json.dumps({"applicable": False, "reason": "column not released"})},
+        {"check": "dp_audit", "metric": "passed", "value": 1.0, "threshold": 1.0, "passed": True, "n": 40},
     ])
     r = risk_of(tmp_path, "c")
     assert r["measured"] is True and r["breaches"] == 2 - 1       # utility rows are not risk
+    assert r["not_applicable"] == 1                                # not applicable is not "not measured"
     assert r["max"]["metric"] == "top1_accuracy" and r["max"]["n"] == 300 and r["max"]["ci_high"] == 0.14
     assert r["membership_advantage"]["value"] == 0.01 and r["membership_advantage"]["cap"] == 0.462
     cell, adv, breaches = _risk_cell(r)
