@@ -23,7 +23,7 @@ from scipy.special import ndtr
 from anonymizers.dp_measure import (
     ACTIVITY_EDGES,
     GAP_EDGES,
-    LENGTH_EDGES,
+    SPLIT_SCALE,
     Measured,
     activity_top_bin,
     transition_cells,
@@ -169,12 +169,14 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     n_states = len(ch.states)
     how_m = ms["sessions.hour_of_week"]
     raw_how = how_m.values.reshape(2, 168)
-    # Denoised as a rank-1 day-of-week x hour-of-day table (the top singular pair of the 7 x 24 noisy table):
-    # 31 free values instead of 168, so the noise averages out; weekly cycles of this kind are close to
-    # rank 1 (a daily curve scaled per weekday).
+    # Denoised as a low-rank day-of-week x hour-of-day table (the singular pairs of the 7 x 24 noisy table
+    # that rise above the noise, see _lowrank_week): a week is close to rank 2 (weekdays share a daily curve,
+    # weekends have their own), and a rank-r table has r (31 - r) free values instead of 168, so the noise
+    # averages out; the rank grows with epsilon (no noise: the table itself).
     # Then shrunk towards its mean (flat) by the share of its variation that the noise explains (James-Stein /
     # Wiener): a profile with little signal, e.g. a few hundred bots, would otherwise be mostly noise.
-    how = np.stack([_shrink_week(_rank1_week(raw_how[k]), how_m.sigma) for k in range(2)])
+    how = np.stack([_shrink_week(low, how_m.sigma, rank) for low, rank in
+                    (_lowrank_week(raw_how[k], how_m.sigma) for k in range(2))])
     # A profile whose total does not rise clearly above the noise takes the public prior: the generator's
     # workday profile for humans, flat for bots.
     prior = np.stack([_default_human_profile(), np.ones(168)])
@@ -228,38 +230,78 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
         entry[k] += 2.0 * tr_m.sigma * norm_first[0]
     transitions[P_BOT] = norm_mix[1][ch.state_product] * same_product
     entry[P_BOT] = norm_first[1]
-    len_m, gap_m = ms["sessions.length_bin"], ms["steps.gap_bin"]
+    gap_m = ms["steps.gap_bin"]
     mean_events = np.zeros(n_pers)
     gap_median = np.zeros(n_pers)
     gap_sigma = np.zeros(n_pers)
+    lengths = session_lengths(ms["sessions.split_rate"], ms["activity.group_events_bin"])
     for hb in range(2):
-        # No signal (e.g. no bots): the generator's defaults, public priors (14 events, 35 s, sigma 1.1).
-        _, mu, s = fit_noisy(len_m.values.reshape(2, -1)[hb], len_m.sigma, LENGTH_EDGES, integer=True) or \
-            (0.0, np.log(14.0), 0.1)
+        # No signal (e.g. no bots): the generator's defaults, public priors (35 s, sigma 1.1).
         _, gmu, gs = fit_noisy(gap_m.values.reshape(2, -1)[hb], gap_m.sigma, GAP_EDGES) or \
             (0.0, np.log(35.0), 1.1)
         personas = [P_BOT] if hb == 1 else [P_DEV, P_BIZ, P_ADMIN, P_EXT]
-        mean_events[personas] = max(1.5, float(np.exp(mu + s * s / 2)))
+        mean_events[personas] = lengths[hb]
         gap_median[personas] = float(np.exp(gmu))
         gap_sigma[personas] = gs
-    return BehaviourModel(hour_of_week, product_mix, transitions, entry, mean_events, gap_median, gap_sigma)
+    return BehaviourModel(hour_of_week, product_mix, transitions, entry, mean_events, gap_median, gap_sigma,
+                          even_starts=True)
+
+
+PRIOR_MEAN_EVENTS = (14.0, 40.0)
+"""Mean events per session of people and bots when nothing is measured: the generator's public defaults."""
+
+
+def session_lengths(rate: Measured, activity: Measured) -> tuple[float, float]:
+    """Mean events per session (people, bots) from ``sessions.split_rate``: the summed per-account rates of
+    session starts beyond the first (divided by the row's public scale), R ~ N(n p, (sigma / scale)^2), over the n accounts with two or more events (the
+    noisy activity bins from 2 events up), combined with the public prior p0 = 1 / PRIOR_MEAN_EVENTS taken as
+    N(p0, (p0 / 2)^2) (posterior mean of p; the prior matters only where n p is not well above the noise, e.g. a
+    few hundred bots at small epsilon). Mean length = 1 / p, at least 1.5."""
+    act = activity.values.reshape(len(GROUPS), len(ACTIVITY_EDGES))
+    two_plus = act[:, 2:].sum(1)   # unbiased (noisy cells not clipped one by one)
+    n = (max(float(two_plus[:3].sum()), 0.0), max(float(two_plus[3]), 0.0))
+    out = []
+    for hb in range(2):
+        p0 = 1.0 / PRIOR_MEAN_EVENTS[hb]
+        r = float(rate.values[hb]) / SPLIT_SCALE[hb]          # ~ N(n p, (sigma / scale)^2)
+        sd = rate.sigma / SPLIT_SCALE[hb]
+        if sd <= 0:
+            p = r / n[hb] if n[hb] > 0 and r > 0 else p0
+        else:
+            p = (n[hb] * r / sd ** 2 + 4.0 / p0) / (n[hb] ** 2 / sd ** 2 + 4.0 / p0 ** 2)
+        out.append(float(np.clip(1.0 / p, 1.5, 1e4)) if p > 0 else PRIOR_MEAN_EVENTS[hb])
+    return out[0], out[1]
+
+
+GD_THRESHOLD = 1.7995 * np.sqrt(24.0)
+"""Gavish & Donoho (IEEE Trans. Inf. Theory 2014), known noise level: the optimal hard threshold of singular
+values of an m x n matrix (m/n = beta) with i.i.d. noise sigma is lambda(beta) sqrt(n) sigma, lambda(beta) =
+sqrt(2(beta + 1) + 8 beta / (beta + 1 + sqrt(beta^2 + 14 beta + 1))); beta = 7/24 gives lambda = 1.7995."""
+
+
+def _lowrank_week(v: np.ndarray, sigma: float) -> tuple[np.ndarray, int]:
+    """A 168-cell week as a 7 x 24 table reduced to its singular pairs above the Gavish–Donoho threshold
+    (at least the first), clipped at 0; and the rank kept. Without noise (sigma 0) every pair is kept."""
+    u, sv, vt = np.linalg.svd(v.reshape(7, 24), full_matrices=False)
+    r = max(1, int((sv > max(GD_THRESHOLD * sigma, 1e-9 * sv[0])).sum()))
+    out = (u[:, :r] * sv[:r]) @ vt[:r]
+    out = out if out.sum() >= 0 else -out
+    return np.maximum(out, 0.0).ravel(), r
 
 
 def _rank1_week(v: np.ndarray) -> np.ndarray:
     """The best rank-1 approximation (Eckart–Young) of a 168-cell week as a 7 x 24 table, clipped at 0."""
-    u, sv, vt = np.linalg.svd(v.reshape(7, 24), full_matrices=False)
-    r = sv[0] * np.outer(u[:, 0], vt[0])
-    r = r if r.sum() >= 0 else -r
-    return np.maximum(r, 0.0).ravel()
+    return _lowrank_week(v, np.inf)[0]
 
 
-def _shrink_week(r: np.ndarray, sigma: float) -> np.ndarray:
-    """A rank-1 week ``r`` estimated from cells with Gaussian noise ``sigma``, shrunk towards its mean: the
-    noise puts about (7 + 24) sigma^2 of energy into a rank-1 7 x 24 estimate, so the deviations from the
-    mean keep the share 1 - 31 sigma^2 / |dev|^2 (0 when the noise explains them all; James & Stein 1961)."""
+def _shrink_week(r: np.ndarray, sigma: float, rank: int = 1) -> np.ndarray:
+    """A rank-``rank`` week ``r`` estimated from cells with Gaussian noise ``sigma``, shrunk towards its mean:
+    the noise puts about rank (31 - rank) sigma^2 of energy into a rank-r 7 x 24 estimate (its degrees of
+    freedom), so the deviations from the mean keep the share 1 - rank (31 - rank) sigma^2 / |dev|^2 (0 when
+    the noise explains them all; James & Stein 1961)."""
     dev = r - r.mean()
     energy = float((dev * dev).sum())
-    keep = max(0.0, 1.0 - 31.0 * sigma * sigma / energy) if energy > 0 else 0.0
+    keep = max(0.0, 1.0 - rank * (31.0 - rank) * sigma * sigma / energy) if energy > 0 else 0.0
     return np.maximum(r.mean() + keep * dev, 0.0)
 
 

@@ -16,8 +16,8 @@ How it works, in the order the data flows:
    table (``combine``), and the noise is added once, to the total.
 3. **Measurement** (the DP core, :meth:`DpSynthesize.dp_measure`): a fixed workload of 1-/2-way attribute
    marginals, activity histograms, hour-of-week profiles in local time (humans and bots), product mixes,
-   action transitions, session-length, gap and auth/user-agent histograms, each with L2 sensitivity 1 per
-   account, Gaussian noise from python-dp, zCDP accounting (:mod:`anonymizers.dp_measure`).
+   action transitions, per-account session split rates, gap and auth/user-agent histograms, each with L2
+   sensitivity 1 per account, Gaussian noise from python-dp, zCDP accounting (:mod:`anonymizers.dp_measure`).
 4. **Fitting and sampling** (post-processing, seeded): the noisy measurements become a
    :class:`anonymizers.dp_fit.SynthModel`; a synthetic population is drawn from it and its events generated,
    shard by shard, by the generator's own code (:mod:`anonymizers.dp_sample`).

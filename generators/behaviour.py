@@ -34,7 +34,7 @@ from generators.catalog import (
     PRODUCTS,
     markov_chain,
 )
-from generators.model import BehaviourModel
+from generators.model import BehaviourModel, even_quantiles
 from generators.params import ActivityParams, GenerationParams
 from generators.plan import epoch_us
 from generators.population import AUTH_TYPES, P_BOT, Accounts
@@ -135,6 +135,8 @@ def build_events(rng: np.random.Generator, acc: Accounts, p: GenerationParams,
         cum = model.period_cum(p.start, p.days)
         flat = (cum / cum[:, -1:] + np.arange(len(cum))[:, None]).ravel()
         pk = acc.persona[s_acc]
+        if model.even_starts:
+            u = even_quantiles(u, pk * len(geo.TIMEZONES) + acc.tz[s_acc], lengths)
         slot = np.searchsorted(flat, pk + u * (1 - 1e-12), side="right") - pk * hours
     slot = np.minimum(slot, hours - 1)
     slot = (slot + np.where(s_bot, 0, acc.shift_h[s_acc])) % hours

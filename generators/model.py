@@ -33,7 +33,11 @@ class BehaviourModel:
     * ``product_mix`` (personas, products): weight of a session's product;
     * ``transitions`` (personas, states, states) and ``entry`` (personas, products, states): Markov chain
       weights of the next action and of a session's first action;
-    * ``mean_events``, ``gap_median_seconds``, ``gap_sigma`` (personas,): session length and lognormal gaps.
+    * ``mean_events``, ``gap_median_seconds``, ``gap_sigma`` (personas,): session length and lognormal gaps;
+    * ``even_starts``: spread the session starts of each (persona, time zone) over the period's profile by
+      systematic sampling (see :func:`even_quantiles`) instead of independently: the same distribution per
+      session, but the realized hour-of-week profile follows the model's up to one session per slot, not up to
+      the sampling noise of clustered, heavy-tailed sessions (a synthetic release's choice; off by default).
     """
 
     hour_of_week: np.ndarray
@@ -43,6 +47,7 @@ class BehaviourModel:
     mean_events: np.ndarray
     gap_median_seconds: np.ndarray
     gap_sigma: np.ndarray
+    even_starts: bool = False
 
     def __post_init__(self) -> None:
         n_pers, n_prod, n_states = len(PERSONAS), len(PRODUCTS), len(markov_chain().states)
@@ -84,6 +89,26 @@ class BehaviourModel:
         entry_cum = np.cumsum(e / e.sum(2, keepdims=True), axis=2)
         assert cum.shape[1] == n
         return cum, entry_cum
+
+
+def even_quantiles(u: np.ndarray, key: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Systematic sampling: within each ``key``, the items in the (random) order of their uniforms ``u`` laid
+    end to end on [0, 1) with widths proportional to ``weight``; each gets the midpoint of its piece. The
+    order is random, so each item's quantile is still uniform on [0, 1) (up to its own width), but the
+    weight falling into any interval [a, b) is (b - a) times the key's total up to one item's weight."""
+    n = len(u)
+    if n == 0:
+        return np.asarray(u, dtype=np.float64)
+    order = np.lexsort((u, key))
+    k = key[order]
+    w = np.asarray(weight, dtype=np.float64)[order]
+    _, inv, _ = np.unique(k, return_inverse=True, return_counts=True)
+    total = np.bincount(inv, weights=w)
+    before = np.r_[0.0, np.cumsum(total)[:-1]]
+    mid = np.cumsum(w) - w / 2 - before[inv]
+    out = np.empty(n, dtype=np.float64)
+    out[order] = np.clip(mid / np.maximum(total[inv], 1e-300), 0.0, 1.0 - 1e-12)
+    return out
 
 
 # --- fitted behaviour: the config form (generators.params.FittedBehaviour) and count tables -------------------

@@ -154,3 +154,46 @@ def test_events_within_a_bin_follow_the_measured_decay() -> None:
     for a in (-4.0, 0.0, 6.0):
         x = in_bin(u, lo, hi, np.full(u.size, a))
         assert x.min() >= 512 and x.max() < 1024
+
+
+def test_a_two_shape_week_keeps_rank_two_and_noise_only_rank_one() -> None:
+    """Weekdays and weekends have different daily curves (rank 2): a rank-1 fit cannot hold both, the
+    Gavish–Donoho rank keeps the second pair when it rises above the noise, and nothing but the first
+    when the table is noise."""
+    from anonymizers.dp_fit import _lowrank_week
+
+    day = np.r_[np.full(8, 0.2), np.full(10, 6.0), np.full(6, 1.0)]
+    weekend = np.r_[np.full(9, 0.5), np.full(12, 2.0), np.full(3, 3.0)]
+    week = np.concatenate([np.tile(day, 5), np.tile(weekend, 2)]) * 100
+    exact_fit, r = _lowrank_week(week, 0.0)
+    assert r == 2 and np.allclose(exact_fit, week)
+    assert np.corrcoef(_rank1_week(week), week)[0, 1] < np.corrcoef(exact_fit, week)[0, 1]
+    rng = np.random.default_rng(1)
+    noisy, r = _lowrank_week(week + rng.normal(0, 10.0, 168), 10.0)
+    assert r == 2 and np.corrcoef(noisy, week)[0, 1] > 0.995
+    _, r = _lowrank_week(np.full(168, 8.0) + rng.normal(0, 10.0, 168), 10.0)
+    assert r == 1
+
+
+def test_split_rate_recovers_the_mean_session_length() -> None:
+    """Each account adds (sessions - 1) / (events - 1) in [0, 1] to its human/bot cell (one cell: L2
+    sensitivity 1); without noise the fit recovers the generator's mean session lengths (14 and 40 events:
+    its defaults, which made this data), where the old lognormal fit of a length histogram said ~17 and ~50."""
+    from anonymizers.dp_fit import session_lengths
+
+    params = GenerationParams(events=60_000, events_per_chunk=60_000)
+    parts = [generate_chunk(spec) for spec in chunk_specs(5, params) if spec.scope == "main"]
+    tables = {t: pa.concat_tables([p[t] for p in parts]) for t in ("orgs", "users", "events")}
+    a = synth()
+    stats = stats_of(a, tables)
+    spec = spec_map()["sessions.split_rate"]
+    rows, cell, v = spec.contributions(stats)
+    assert len(np.unique(rows)) == len(rows) and ((v >= 0) & (v <= 1)).all() and set(cell) <= {0, 1}
+    assert spec.max_cells_per_account == 1 and not spec.clipped
+    ms = a.measure(stats, noise=False)
+    people, bots = session_lengths(ms["sessions.split_rate"], ms["activity.group_events_bin"])
+    assert people == pytest.approx(14.0, rel=0.1)
+    assert bots == pytest.approx(40.0, rel=0.25)
+    # With (much) noise and no signal the public prior holds; a negative noisy sum never gives a negative length.
+    weak = Measured("sessions.split_rate", np.array([-50.0, -50.0]), 1e4, 1e-9)
+    assert session_lengths(weak, ms["activity.group_events_bin"]) == pytest.approx((14.0, 40.0), rel=0.01)
