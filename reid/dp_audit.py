@@ -71,7 +71,7 @@ import dataclasses
 import inspect
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,7 @@ import pyarrow as pa
 
 from anonymizers.base import Anonymizer, DPMeasurement
 from anonymizers.chain import Chain, Step
-from reid import dp_stats
+from reid import dp_repeat, dp_stats
 from reid.dp_neighbours import MARKER, Neighbours, Tables, chain_of_run, run_neighbours, union
 from reid.dp_repeat import fresh_noise
 from reid.result import Metric
@@ -204,8 +204,11 @@ def _all_residuals(runs: Sequence[Mapping[tuple, float]], centers: Mapping[tuple
 
 
 def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neighbours, settings: AuditSettings,
-               label: str = "") -> list[Metric]:
-    """The three tests of one DP step on prepared neighbouring datasets; rows for ``dp_audit``."""
+               label: str = "", on_timed: Callable[[], None] | None = None) -> list[Metric]:
+    """The three tests of one DP step on prepared neighbouring datasets; rows for ``dp_audit``.
+
+    ``on_timed`` is called once the release time that sets the number of releases has been measured (the
+    fresh-noise processes start there: they share the machine with releases whose count is already fixed)."""
     t_start = time.perf_counter()
     budget = step.privacy_budget()
     ms = measurements(step, nb.base, columns, noise=False)
@@ -251,6 +254,8 @@ def audit_step(step: Anonymizer, columns: Mapping[str, Sequence[str]], nb: Neigh
     t_noisy = time.perf_counter()
     first0, first1 = releases(nb.base, 1), releases(d1_tables, 1)
     per_call = (time.perf_counter() - t_noisy) / 2
+    if on_timed is not None:
+        on_timed()
     usual = 2 * (settings.screen_runs + settings.min_runs) * per_call
     time_scale = min(1.0, settings.seconds / usual) if usual > 0 else 1.0
     screen_runs = max(8, int(settings.screen_runs * time_scale))
@@ -383,9 +388,17 @@ def _audit_in_run(run: Path, chain: Chain, s: Step, settings: AuditSettings, nam
     while True:
         nb = run_neighbours(run, chain, s, unit, accounts=accounts, candidates=settings.candidates,
                             heavy_events=settings.heavy_events, seed=settings.seed)
+        pending: list[dp_repeat.Pending] = []
+
+        def start_fresh(nb: Neighbours = nb, pending: list[dp_repeat.Pending] = pending) -> None:
+            pending.append(dp_repeat.start(run, name, s.index, nb.base, s.columns))
         try:
-            rows = audit_step(s.anonymizer, s.columns, nb, settings, label=s.label)
-        except NothingReleased:
+            rows = audit_step(s.anonymizer, s.columns, nb, settings, label=s.label, on_timed=start_fresh)
+        except BaseException as e:
+            for p in pending:
+                p.cancel()
+            if not isinstance(e, NothingReleased):
+                raise
             if nb.units >= max(MAX_COPIES * nb.population, settings.accounts):
                 reason = (f"with the noise off the step releases nothing from {nb.units} units "
                           f"({nb.population} in the run, copied): nothing to audit (not measured)")
@@ -394,7 +407,8 @@ def _audit_in_run(run: Path, chain: Chain, s: Step, settings: AuditSettings, nam
             continue
         # noise reproducible across processes (a constant seed) looks random within this one: two fresh ones
         common = {"step": s.label, "claimed_epsilon": s.anonymizer.privacy_budget().epsilon, "units_in_D": nb.units}
-        fresh = fresh_noise(run, name, s.index, nb.base, s.columns, common)
+        fresh = (pending[0].finish(common) if pending
+                 else fresh_noise(run, name, s.index, nb.base, s.columns, common))
         if fresh.passed is not True:
             rows = [dataclasses.replace(r, value=0.0, passed=False) if r.metric == "passed" else r for r in rows]
         return [*rows, fresh]

@@ -56,28 +56,61 @@ def _read(folder: Path) -> dict[str, pa.Table]:
     return {p.stem: ipc.open_file(p).read_all() for p in sorted(folder.glob("*.arrow"))}
 
 
-def fresh_noise(run: Path, chain: str, index: int, tables: Mapping[str, pa.Table],
-                columns: Mapping[str, Sequence[str]], common: Mapping[str, object]) -> Metric:
-    """``fresh_noise_ok`` of step ``index`` of ``chain`` on input ``tables`` (see the module docstring)."""
-    with tempfile.TemporaryDirectory(prefix="anonbench-dp-repeat-") as tmp:
-        folder = Path(tmp)
+class Pending:
+    """Two release processes started on one input; :meth:`finish` waits for them and compares their noise.
+
+    Started early (:func:`start`), they run beside the in-process tests of :mod:`reid.dp_audit` instead of
+    after them; :meth:`cancel` stops them when the audit is retried on a larger input."""
+
+    def __init__(self, run: Path, chain: str, index: int, tables: Mapping[str, pa.Table],
+                 columns: Mapping[str, Sequence[str]]) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="anonbench-dp-repeat-")
+        folder = Path(self._tmp.name)
         _write(folder, tables)
         args = [sys.executable, "-m", "reid.dp_repeat", str(run), chain, str(index), str(folder),
                 json.dumps({t: list(c) for t, c in columns.items()})]
-        procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env=dict(os.environ)) for _ in range(2)]
+        self._procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        env=dict(os.environ)) for _ in range(2)]
+
+    def cancel(self) -> None:
+        for p in self._procs:
+            p.kill()
+            p.communicate()
+        self._tmp.cleanup()
+
+    def finish(self, common: Mapping[str, object]) -> Metric:
+        """``fresh_noise_ok`` from the two processes (see the module docstring)."""
         outs, failed = [], None
-        for p in procs:
-            try:
-                out, err = p.communicate(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                out, err = p.communicate()
-                failed = failed or f"a release process timed out after {TIMEOUT:g} s"
-            if p.returncode != 0:
-                failed = failed or f"a release process exited {p.returncode}: {(err or '').strip()[-200:]}"
-            else:
-                outs.append(json.loads(out.strip().splitlines()[-1]))
+        try:
+            for p in self._procs:
+                try:
+                    out, err = p.communicate(timeout=TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    out, err = p.communicate()
+                    failed = failed or f"a release process timed out after {TIMEOUT:g} s"
+                if p.returncode != 0:
+                    failed = failed or f"a release process exited {p.returncode}: {(err or '').strip()[-200:]}"
+                else:
+                    outs.append(json.loads(out.strip().splitlines()[-1]))
+        finally:
+            self._tmp.cleanup()
+        return _compare(outs, failed, common)
+
+
+def start(run: Path, chain: str, index: int, tables: Mapping[str, pa.Table],
+          columns: Mapping[str, Sequence[str]]) -> Pending:
+    """Start the two release processes of step ``index`` of ``chain`` on input ``tables``."""
+    return Pending(run, chain, index, tables, columns)
+
+
+def fresh_noise(run: Path, chain: str, index: int, tables: Mapping[str, pa.Table],
+                columns: Mapping[str, Sequence[str]], common: Mapping[str, object]) -> Metric:
+    """``fresh_noise_ok`` of step ``index`` of ``chain`` on input ``tables`` (see the module docstring)."""
+    return start(run, chain, index, tables, columns).finish(common)
+
+
+def _compare(outs: list[dict], failed: str | None, common: Mapping[str, object]) -> Metric:
     params = {**common, "mode": "fresh_noise"}
     if not failed and len(outs) == 2 and not (outs[0]["noisy"] and outs[1]["noisy"]):
         failed = f"a release process released no cell in {ATTEMPTS} releases: nothing to compare"
