@@ -170,10 +170,10 @@ def frontier(work: Path, quick: bool) -> dict[str, Any]:
 def run(work: Path, quick: bool) -> dict[str, Any]:
     events = int(os.environ.get("ANONBENCH_DPS_EVENTS", "200000" if quick else "10000000"))
     out: dict[str, Any] = {}
-    previous = ROOT / "benchmarks" / "results" / f"dp_synthetic{'-quick' if quick else ''}.json"
-    if os.environ.get("ANONBENCH_DPS_SKIP_COST") == "1" and previous.exists():
+    previous = RESULTS / f"dp_synthetic{'-quick' if quick else ''}.json"
+    old = json.loads(previous.read_text()) if previous.exists() else {}
+    if os.environ.get("ANONBENCH_DPS_SKIP_COST") == "1" and old:
         # Only the frontier is re-measured: the cost part is the previous results file's, said so.
-        old = json.loads(previous.read_text())
         out["cost"] = old.get("cost")
         out["cost_note"] = "cost not re-measured in this run (ANONBENCH_DPS_SKIP_COST=1): kept from the previous file"
         events = int((old.get("cost") or {}).get("events", events))
@@ -181,14 +181,11 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         out["cost"] = cost(work, events)
     if os.environ.get("ANONBENCH_DPS_SKIP_FRONTIER") != "1":
         out["frontier"] = frontier(work, quick)
-    else:  # cost only: the frontier of the previous results file is kept, and marked as such
-        prev = RESULTS / f"dp_synthetic{'-quick' if quick else ''}.json"
-        old = json.loads(prev.read_text()) if prev.exists() else {}
-        if "frontier" in old:
-            out["frontier"] = old["frontier"]
-            out["frontier_note"] = old.get("frontier_note") or (
-                "not re-measured with this cost (ANONBENCH_DPS_SKIP_FRONTIER=1): kept from the previous results "
-                "file, where it was measured together with that file's cost")
+    elif "frontier" in old:  # cost only: the frontier of the previous results file is kept, and marked as such
+        out["frontier"] = old["frontier"]
+        out["frontier_note"] = old.get("frontier_note") or (
+            "not re-measured with this cost (ANONBENCH_DPS_SKIP_FRONTIER=1): kept from the previous results "
+            "file, where it was measured together with that file's cost")
     out["note"] = ("cost measured at ANONBENCH_DPS_EVENTS events" if events != 10_000_000 else
                    "cost measured at 10M events (configs/scale.yaml)")
     return out

@@ -391,7 +391,7 @@ def _audit_in_run(run: Path, chain: Chain, s: Step, settings: AuditSettings, nam
         pending: list[dp_repeat.Pending] = []
 
         def start_fresh(nb: Neighbours = nb, pending: list[dp_repeat.Pending] = pending) -> None:
-            pending.append(dp_repeat.start(run, name, s.index, nb.base, s.columns))
+            pending.append(dp_repeat.Pending(run, name, s.index, nb.base, s.columns))
         try:
             rows = audit_step(s.anonymizer, s.columns, nb, settings, label=s.label, on_timed=start_fresh)
         except BaseException as e:

@@ -59,7 +59,7 @@ def _read(folder: Path) -> dict[str, pa.Table]:
 class Pending:
     """Two release processes started on one input; :meth:`finish` waits for them and compares their noise.
 
-    Started early (:func:`start`), they run beside the in-process tests of :mod:`reid.dp_audit` instead of
+    Started early, they run beside the in-process tests of :mod:`reid.dp_audit` instead of
     after them; :meth:`cancel` stops them when the audit is retried on a larger input."""
 
     def __init__(self, run: Path, chain: str, index: int, tables: Mapping[str, pa.Table],
@@ -98,16 +98,10 @@ class Pending:
         return _compare(outs, failed, common)
 
 
-def start(run: Path, chain: str, index: int, tables: Mapping[str, pa.Table],
-          columns: Mapping[str, Sequence[str]]) -> Pending:
-    """Start the two release processes of step ``index`` of ``chain`` on input ``tables``."""
-    return Pending(run, chain, index, tables, columns)
-
-
 def fresh_noise(run: Path, chain: str, index: int, tables: Mapping[str, pa.Table],
                 columns: Mapping[str, Sequence[str]], common: Mapping[str, object]) -> Metric:
     """``fresh_noise_ok`` of step ``index`` of ``chain`` on input ``tables`` (see the module docstring)."""
-    return start(run, chain, index, tables, columns).finish(common)
+    return Pending(run, chain, index, tables, columns).finish(common)
 
 
 def _compare(outs: list[dict], failed: str | None, common: Mapping[str, object]) -> Metric:
