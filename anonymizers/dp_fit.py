@@ -21,11 +21,12 @@ import numpy as np
 from scipy.special import ndtr
 
 from anonymizers.dp_measure import (
-    ACTIVITY_EDGES,
     GAP_EDGES,
     SPLIT_SCALE,
     Measured,
+    activity_edges,
     activity_top_bin,
+    resolution_of,
     transition_cells,
 )
 from anonymizers.dp_stats import ACCOUNT_TYPES, GROUPS, ROLES, UA_FAMILIES, group_of
@@ -42,14 +43,17 @@ MIX_K = 1.0
 
 @dataclass(frozen=True, eq=False)
 class Activity:
-    """Events per account of one group: ``n`` active accounts with bin probabilities ``bins`` over the
-    octave bins of :data:`anonymizers.dp_measure.ACTIVITY_EDGES` (from 1 event), and ``zero`` without events."""
+    """Events per account of one group: ``n`` active accounts with bin probabilities ``bins`` over the bins
+    of :func:`anonymizers.dp_measure.activity_edges` at ``resolution`` (from 1 event), and ``zero`` without
+    events."""
 
     n: int
     zero: int
     bins: np.ndarray
     max_events: int | None = None
     """At most this many events per account (the contribution bound the histogram was measured under)."""
+    resolution: int = 1
+    """Bins per octave of ``bins``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,29 +123,30 @@ def fit_noisy(hist: np.ndarray, sigma: float, edges: np.ndarray, integer: bool =
 
 
 def _activity(m: Measured, max_events: int | None = None) -> tuple[Activity, ...]:
-    """Events per account per group, non-parametric: the noisy octave histogram, cells below 2 noise standard
-    deviations emptied, and only the run of such cells around the group's largest cell kept (gaps of one
-    empty cell allowed); within the run the noisy values themselves (clipped at 0) are used. A noise spike
+    """Events per account per group, non-parametric: the noisy histogram (octave bins or finer, as the budget
+    allowed), cells below 2 noise standard deviations emptied, and only the run of such cells around the
+    group's largest cell kept (gaps of up to one octave of empty cells allowed); within the run the noisy values themselves (clipped at 0) are used. A noise spike
     away from the mass is thus ignored; the price is that thin tails are cut (the release errs on the small
     side). Accounts were counted up to the contribution bound ``max_events``: the bins above its bin are
     empty by construction and set to 0 (a noise spike there would stand for thousands of events per
     account: that, not the data, is what once inflated a release by half), and a synthetic account draws
     at most ``max_events`` events."""
-    h = m.values.reshape(len(GROUPS), len(ACTIVITY_EDGES))
-    top_bin = activity_top_bin(max_events)
+    resolution = resolution_of(len(m.values))
+    h = m.values.reshape(len(GROUPS), len(activity_edges(resolution)))
+    top_bin = activity_top_bin(max_events, resolution)
     out = []
     for g in range(len(GROUPS)):
         zero = round(float(clean(h[g, :1], m.sigma, 2.0)[0]))
         strong = clean(h[g, 1:], m.sigma, 2.0)
         strong[top_bin + 1:] = 0.0
         if strong.sum() <= 0:
-            out.append(Activity(0, zero, np.zeros(len(strong)), max_events))
+            out.append(Activity(0, zero, np.zeros(len(strong)), max_events, resolution))
             continue
         top = int(np.argmax(strong))
         keep = np.zeros(len(strong), bool)
         for step in (-1, 1):
             i, gap, last = top, 0, top
-            while 0 <= i < len(strong) and gap < 2:
+            while 0 <= i < len(strong) and gap <= resolution:   # up to one octave of empty cells
                 gap = 0 if strong[i] > 0 else gap + 1
                 last = i if strong[i] > 0 else last
                 i += step
@@ -151,7 +156,7 @@ def _activity(m: Measured, max_events: int | None = None) -> tuple[Activity, ...
         # select upward noise, which in the top bins stands for many events each.
         w = np.where(keep, np.maximum(h[g, 1:], 0.0), 0.0)
         w[top_bin + 1:] = 0.0
-        out.append(Activity(round(float(w.sum())), zero, w / w.sum(), max_events))
+        out.append(Activity(round(float(w.sum())), zero, w / w.sum(), max_events, resolution))
     return tuple(out)
 
 
@@ -257,7 +262,7 @@ def session_lengths(rate: Measured, activity: Measured) -> tuple[float, float]:
     noisy activity bins from 2 events up), combined with the public prior p0 = 1 / PRIOR_MEAN_EVENTS taken as
     N(p0, (p0 / 2)^2) (posterior mean of p; the prior matters only where n p is not well above the noise, e.g. a
     few hundred bots at small epsilon). Mean length = 1 / p, at least 1.5."""
-    act = activity.values.reshape(len(GROUPS), len(ACTIVITY_EDGES))
+    act = activity.values.reshape(len(GROUPS), -1)
     two_plus = act[:, 2:].sum(1)   # unbiased (noisy cells not clipped one by one)
     n = (max(float(two_plus[:3].sum()), 0.0), max(float(two_plus[3]), 0.0))
     out = []

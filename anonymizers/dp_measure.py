@@ -63,17 +63,58 @@ from generators.catalog import PRODUCTS, markov_chain
 from generators.params import PLANS
 from generators.population import AUTH_TYPES
 
-ACTIVITY_EDGES = np.r_[0.5, 2.0 ** np.arange(0, 21)]
-"""Events per account: bin 0 holds accounts without events, then octave bins from 1 to 2^20 (the last one
-open). An account's events are counted up to the contribution bound ``max_events_per_account``."""
+ACTIVITY_OCTAVES = 20
+RESOLUTIONS = (1, 2)
+"""Bins per octave the activity histogram may use (the finest when its noise allows, see
+:func:`activity_resolution`)."""
 
 
-def activity_top_bin(max_events: int | None) -> int:
+@functools.lru_cache(maxsize=len(RESOLUTIONS))
+def activity_edges(resolution: int = 1) -> np.ndarray:
+    """Events per account: bin 0 holds accounts without events, then bins of ``resolution`` per octave from
+    1 to 2^20 (the last one open), on integer edges (ceil(2^(k / resolution)), repeats dropped: the bins of
+    small counts hold one integer each). An account's events are counted up to ``max_events_per_account``.
+    Resolution 1 gives the octave bins 1, 2, 4, ...; the edges of a resolution contain those of its divisors."""
+    k = np.arange(0, ACTIVITY_OCTAVES * resolution + 1)
+    return np.r_[0.5, np.unique(np.ceil(np.round(2.0 ** (k / resolution), 9)))]
+
+
+ACTIVITY_EDGES = activity_edges(1)
+"""The octave edges (resolution 1)."""
+
+ACTIVITY_WEIGHT = 3.5
+"""Budget weight of ``activity.group_events_bin`` (see :func:`specs`)."""
+RESOLUTION_NOISE = 10.0
+"""The activity histogram takes the finest resolution r whose noise, summed over the r bins that replace one
+octave bin, stays at most this many accounts: sigma sqrt(r) <= RESOLUTION_NOISE (see
+:func:`activity_resolution`)."""
+
+
+def activity_resolution(rho: float) -> int:
+    """Bins per octave of the activity histogram, from the budget alone (public, never from the data): the
+    noise standard deviation of each bin is known in advance (sigma = 1 / sqrt(2 rho_activity)), and cutting
+    an octave bin into r bins multiplies the noise on its total by sqrt(r) while it removes the error of
+    drawing counts within a wide bin along an assumed shape. The rule, like the rank of the week profile
+    chosen from the known noise (Gavish & Donoho), keeps that noise at most :data:`RESOLUTION_NOISE`
+    accounts per octave: octave bins at epsilon = 1 (sigma ~ 13), quarter-octave ones at epsilon = 8
+    (sigma ~ 1.8), for delta = 1e-6 and the default weights."""
+    if rho <= 0:
+        return RESOLUTIONS[0]
+    total = math.fsum(s.weight for s in specs())
+    sigma = 1.0 / math.sqrt(2.0 * rho * ACTIVITY_WEIGHT / total)
+    fit = [r for r in RESOLUTIONS if sigma * math.sqrt(r) <= RESOLUTION_NOISE]
+    return max(fit) if fit else RESOLUTIONS[0]
+
+
+def activity_top_bin(max_events: int | None, resolution: int = 1) -> int:
     """Index (among the bins from 1 event, as in :class:`anonymizers.dp_fit.Activity`) of the highest bin
     an account can reach when its events are counted up to ``max_events`` (the last bin when unbounded)."""
+    edges = activity_edges(resolution)
     if max_events is None:
-        return len(ACTIVITY_EDGES) - 2
-    return int(np.searchsorted(ACTIVITY_EDGES, max_events, side="right")) - 2
+        return len(edges) - 2
+    return int(np.searchsorted(edges, max_events, side="right")) - 2
+
+
 GAP_EDGES = 2.0 ** (np.arange(-6, 33) / 2)
 """Seconds between consecutive events of a session: half-octave bins from 1/8 s to 2^16 s (ends open)."""
 HUMAN_BOT = ("human", "bot")
@@ -143,16 +184,20 @@ def _country_tz(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return s.attrs["a"].to_numpy()[keep], cell[keep], np.ones(int(keep.sum()))
 
 
-def _activity(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One-hot: the account's group and octave bin of its events, counted up to the contribution bound (so
-    the bins above the bound's are empty by construction, and the fit ignores them; see the docstring)."""
-    events = s.attrs["events"].to_numpy()
-    if s.max_events is not None:
-        events = np.minimum(events, s.max_events)
-    b = np.searchsorted(ACTIVITY_EDGES, events, side="right") - 1
-    b = np.clip(b, 0, len(ACTIVITY_EDGES) - 1)
-    g = s.attrs["group"].to_numpy().astype(np.int64)
-    return s.attrs["a"].to_numpy(), g * len(ACTIVITY_EDGES) + b, np.ones(len(b))
+def _activity(resolution: int) -> Contributions:
+    """One-hot: the account's group and bin (:func:`activity_edges` at ``resolution``) of its events, counted
+    up to the contribution bound (so the bins above the bound's are empty by construction, and the fit ignores
+    them; see the docstring)."""
+    edges = activity_edges(resolution)
+
+    def f(s: AccountStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        events = s.attrs["events"].to_numpy()
+        if s.max_events is not None:
+            events = np.minimum(events, s.max_events)
+        b = np.clip(np.searchsorted(edges, events, side="right") - 1, 0, len(edges) - 1)
+        g = s.attrs["group"].to_numpy().astype(np.int64)
+        return s.attrs["a"].to_numpy(), g * len(edges) + b, np.ones(len(b))
+    return f
 
 
 def _per_session(col: str, size: int, by: str) -> Contributions:
@@ -268,9 +313,12 @@ def _actions(*, first: bool) -> Contributions:
     return f
 
 
-@functools.lru_cache(maxsize=1)
-def specs() -> tuple[Spec, ...]:
-    """The fixed, data-independent workload (cells and weights never depend on the data)."""
+@functools.lru_cache(maxsize=len(RESOLUTIONS))
+def specs(resolution: int = 1) -> tuple[Spec, ...]:
+    """The fixed, data-independent workload (cells and weights never depend on the data; the activity bins'
+    ``resolution`` is chosen from the budget alone, :func:`activity_resolution`)."""
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"activity resolution {resolution} is not one of {RESOLUTIONS}")
     ncodes = len(geo.CODES)
     hours = tuple(range(168))
     ch = markov_chain()
@@ -288,8 +336,8 @@ def specs() -> tuple[Spec, ...]:
         Spec("accounts.type_role", _labelled(ACCOUNT_TYPES, ROLES), 0.3,
              _onehot("type", "role", sizes=(len(ACCOUNT_TYPES), len(ROLES))), 1, False),
         Spec("accounts.country_timezone", _tz_pairs(), 0.8, _country_tz, 1, False),
-        Spec("activity.group_events_bin", _labelled(GROUPS, tuple(range(len(ACTIVITY_EDGES)))), 3.5,
-             _activity, 1, False),
+        Spec("activity.group_events_bin", _labelled(GROUPS, tuple(range(len(activity_edges(resolution))))),
+             ACTIVITY_WEIGHT, _activity(resolution), 1, False),
         Spec("sessions.hour_of_week", _labelled(HUMAN_BOT, hours), 4.0,
              _per_session("how", 168, "human_bot"), 168, True),
         Spec("sessions.product", _labelled(GROUPS, PRODUCTS), 2.0,
@@ -353,21 +401,27 @@ class ExactSums:
     values: Mapping[str, np.ndarray]
     n_accounts: int
     bounded_events: int
+    resolution: int = 1
+    """Bins per octave of the activity histogram (:func:`activity_edges`)."""
 
     def plus(self, other: ExactSums) -> ExactSums:
+        if other.resolution != self.resolution:
+            raise ValueError(f"activity resolutions differ ({self.resolution} vs {other.resolution})")
         return ExactSums({k: v + other.values[k] for k, v in self.values.items()},
-                         self.n_accounts + other.n_accounts, self.bounded_events + other.bounded_events)
+                         self.n_accounts + other.n_accounts, self.bounded_events + other.bounded_events,
+                         self.resolution)
 
 
-def exact_all(stats: AccountStats) -> ExactSums:
-    """:func:`exact` of every measurement of the workload."""
-    return ExactSums({spec.name: exact(spec, stats) for spec in specs()}, stats.n_accounts, stats.bounded_events)
+def exact_all(stats: AccountStats, resolution: int = 1) -> ExactSums:
+    """:func:`exact` of every measurement of the workload (activity bins at ``resolution`` per octave)."""
+    return ExactSums({spec.name: exact(spec, stats) for spec in specs(resolution)}, stats.n_accounts,
+                     stats.bounded_events, resolution)
 
 
-def total(parts: list[ExactSums]) -> ExactSums:
+def total(parts: list[ExactSums], resolution: int = 1) -> ExactSums:
     """The sums over disjoint sets of accounts (in a fixed order: the caller sorts them)."""
     if not parts:
-        return ExactSums({spec.name: np.zeros(len(spec.cells)) for spec in specs()}, 0, 0)
+        return ExactSums({spec.name: np.zeros(len(spec.cells)) for spec in specs(resolution)}, 0, 0, resolution)
     out = parts[0]
     for p in parts[1:]:
         out = out.plus(p)
@@ -375,9 +429,14 @@ def total(parts: list[ExactSums]) -> ExactSums:
 
 
 def measure_all(stats: AccountStats | ExactSums, rho: float, *, noise: bool = True) -> dict[str, Measured]:
-    """Every measurement of the workload; ``noise=False`` gives the exact bounded values (test hook)."""
-    sums = stats if isinstance(stats, ExactSums) else exact_all(stats)
-    all_specs = specs()
+    """Every measurement of the workload; ``noise=False`` gives the exact bounded values (test hook). The
+    activity bins' resolution is :func:`activity_resolution` of ``rho``; sums computed at another one are an
+    error."""
+    resolution = activity_resolution(rho)
+    sums = stats if isinstance(stats, ExactSums) else exact_all(stats, resolution)
+    if sums.resolution != resolution:
+        raise ValueError(f"exact sums have activity resolution {sums.resolution}, rho needs {resolution}")
+    all_specs = specs(resolution)
     shares = split(rho, all_specs)
     out: dict[str, Measured] = {}
     for spec in all_specs:
@@ -387,5 +446,13 @@ def measure_all(stats: AccountStats | ExactSums, rho: float, *, noise: bool = Tr
     return out
 
 
-def spec_map() -> Mapping[str, Spec]:
-    return {s.name: s for s in specs()}
+def spec_map(resolution: int = 1) -> Mapping[str, Spec]:
+    return {s.name: s for s in specs(resolution)}
+
+
+def resolution_of(activity_cells: int) -> int:
+    """The resolution of an activity histogram of ``activity_cells`` cells (all groups)."""
+    for r in RESOLUTIONS:
+        if activity_cells == len(GROUPS) * len(activity_edges(r)):
+            return r
+    raise ValueError(f"no activity resolution has {activity_cells} cells")

@@ -22,8 +22,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from anonymizers.dp_fit import GROUP_PERSONAS, SynthModel, roles_of_group
-from anonymizers.dp_measure import ACTIVITY_EDGES
+from anonymizers.dp_fit import GROUP_PERSONAS, Activity, SynthModel, roles_of_group
+from anonymizers.dp_measure import activity_edges
 from anonymizers.dp_stats import ACCOUNT_TYPES, GROUPS, INDUSTRY_NAMES, ROLES, UA_FAMILIES
 from generators import geo
 from generators.behaviour import build_events
@@ -67,18 +67,28 @@ def _draw(rng: np.random.Generator, probs: np.ndarray, given: np.ndarray) -> np.
     return np.minimum(pos - given * probs.shape[1], probs.shape[1] - 1)
 
 
-def octave_decay(w: np.ndarray) -> np.ndarray:
-    """Per octave bin, how fast its neighbours' counts fall: alpha = log2(w[b-1] / w[b+1]) / 2 (one-sided at
-    the ends of the support, 0 alone), clipped to [-4, 6]. Counts per octave falling as 2^-alpha mean a
-    density falling as x^-(alpha + 1) inside the bin (a local power law, as in a heavy tail)."""
+def bin_decay(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per bin [lo, hi) of a histogram ``w`` of counts, how fast the density falls around it: the local power
+    law x^-(alpha + 1) through the densities w / (hi - lo) of its two neighbours (one-sided at the ends of the
+    support, 0 alone) at their geometric centres, clipped to [-4, 6]. For octave bins this is
+    alpha = log2(w[b-1] / w[b+1]) / 2: counts per octave falling as 2^-alpha (a local power law, as in a
+    heavy tail)."""
     pos = w > 0
-    lw = np.log2(np.where(pos, w, 1.0))
+    ld = np.log(np.where(pos, w, 1.0) / (hi - lo))
+    lc = (np.log(lo) + np.log(hi)) / 2
     prev = np.r_[False, pos[:-1]]
     nxt = np.r_[pos[1:], False]
-    lp = np.r_[0.0, lw[:-1]]
-    ln = np.r_[lw[1:], 0.0]
-    alpha = np.where(prev & nxt, (lp - ln) / 2, np.where(nxt, lw - ln, np.where(prev, lp - lw, 0.0)))
-    return np.clip(np.where(pos, alpha, 0.0), -4.0, 6.0)
+    dp, dn = np.r_[0.0, ld[:-1]], np.r_[ld[1:], 0.0]
+    cp, cn = np.r_[lc[0] - 1, lc[:-1]], np.r_[lc[1:], lc[-1] + 1]
+    slope = np.where(prev & nxt, (dn - dp) / (cn - cp),
+                     np.where(nxt, (dn - ld) / (cn - lc), np.where(prev, (ld - dp) / (lc - cp), -1.0)))
+    return np.clip(np.where(pos, -slope - 1.0, 0.0), -4.0, 6.0)
+
+
+def octave_decay(w: np.ndarray) -> np.ndarray:
+    """:func:`bin_decay` of octave bins [2^b, 2^(b+1))."""
+    lo = 2.0 ** np.arange(len(w))
+    return bin_decay(w, lo, 2 * lo)
 
 
 def in_bin(u: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -93,21 +103,49 @@ def in_bin(u: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray) -> 
     return np.where(flat, log_uniform, power)
 
 
+def stratified(rng: np.random.Generator, p: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` draws from the categorical ``p``, stratified: each category gets its expected count rounded by
+    largest remainders (ties by a seeded draw), and the draws of a category take the quantiles (i + U_i) / k,
+    i = 0..k-1 of its k draws. The sample then follows ``p`` up to rounding instead of carrying multinomial
+    noise of order 1 / sqrt(n) in its distribution (a two-sample KS distance of ~0.01 at 10,000 accounts).
+    -> (category, quantile within it) per draw, categories ascending."""
+    p = np.asarray(p, dtype=np.float64)
+    if n <= 0 or p.sum() <= 0:
+        return np.zeros(0, np.int64), np.zeros(0)
+    want = p / p.sum() * n
+    k = np.floor(want).astype(np.int64)
+    short = n - int(k.sum())
+    if short > 0:
+        order = np.lexsort((rng.random(len(p)), -(want - k)))
+        k[order[:short]] += 1
+    cat = np.repeat(np.arange(len(p)), k)
+    first = np.repeat(np.cumsum(k) - k, k)
+    u = (np.arange(n) - first + rng.random(n)) / k[cat]
+    return cat, u
+
+
+def activity_counts(rng: np.random.Generator, a: Activity) -> np.ndarray:
+    """Events of each of the ``a.n`` active accounts of one group: bins by :func:`stratified` draws from the
+    measured histogram, then within its bin [lo, hi) (integers; the bound's bin cut at ``max_events``) the
+    count at the account's quantile of the local power law through the neighbouring bins
+    (:func:`bin_decay`, :func:`in_bin`). Unordered (the caller permutes the accounts)."""
+    edges = activity_edges(a.resolution)
+    lo = np.ceil(edges[1:])
+    hi = np.r_[lo[1:], lo[-1] * 2]                # bin b holds the integers in [lo[b], hi[b])
+    b, u = stratified(rng, a.bins, max(a.n, 0))
+    top = hi[b] if a.max_events is None else np.minimum(hi[b], a.max_events + 1)   # [lo, top) per account
+    ev = np.floor(in_bin(u, lo[b], np.maximum(top, lo[b] + 1), bin_decay(a.bins, lo, hi)[b]))
+    return np.clip(ev, lo[b], np.maximum(top - 1, lo[b])).astype(np.int64)
+
+
 def population(model: SynthModel, seed: int, start: dt.date, days: int, events_per_shard: int) -> Population:
     """The synthetic orgs and accounts (the same model and seed give the same population)."""
     rng = stream(seed, "synth/population")
     # --- accounts per group and their activity ------------------------------------------------------------
     groups, events = [], []
-    lo = np.ceil(ACTIVITY_EDGES[1:])
-    hi = np.r_[lo[1:], lo[-1] * 2]  # bin b holds the integers in [lo[b], hi[b])
     for g, a in enumerate(model.activity):
-        active = max(a.n, 0)
-        groups.append(np.full(active + max(a.zero, 0), g))
-        b = search_categorical(rng, np.cumsum(a.bins), active) if active else np.zeros(0, np.int64)
-        top = hi[b] if a.max_events is None else np.minimum(hi[b], a.max_events + 1)  # [lo, top) per account
-        ev = np.floor(in_bin(rng.random(len(b)), lo[b], np.maximum(top, lo[b] + 1), octave_decay(a.bins)[b]))
-        events.append(np.r_[np.clip(ev, lo[b], np.maximum(top - 1, lo[b])).astype(np.int64),
-                            np.zeros(max(a.zero, 0), np.int64)])
+        groups.append(np.full(max(a.n, 0) + max(a.zero, 0), g))
+        events.append(np.r_[activity_counts(rng, a), np.zeros(max(a.zero, 0), np.int64)])
     acc_group = np.concatenate(groups).astype(np.int64)
     acc_events = np.concatenate(events)
     n = len(acc_group)

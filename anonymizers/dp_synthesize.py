@@ -41,6 +41,7 @@ from anonymizers.base import Anonymizer, BatchContext, DPMeasurement, PrivacyBud
 from anonymizers.dp_fit import SynthModel, fit
 from anonymizers.dp_measure import (
     ExactSums,
+    activity_resolution,
     epsilon_from,
     exact_all,
     measure_all,
@@ -171,20 +172,25 @@ class DpSynthesize(Anonymizer):
             parts["users"] = [mine if mine is not None else users.slice(0, 0)]
         if "orgs" in context:
             parts["orgs"] = [context["orgs"]]
-        return exact_all(self.finalize(parts))
+        return exact_all(self.finalize(parts), self.resolution())
 
     def combine(self, summaries: list[ExactSums]) -> ExactSums:
-        return total(summaries)
+        return total(summaries, self.resolution())
 
     # --- the DP contract ------------------------------------------------------------------------------------
     def rho(self) -> float:
         return rho_from(self.params.epsilon, self.params.delta)
 
+    def resolution(self) -> int:
+        """Bins per octave of the activity histogram, from the budget (public): see
+        :func:`anonymizers.dp_measure.activity_resolution`."""
+        return activity_resolution(self.rho())
+
     def privacy_budget(self) -> PrivacyBudget:
         p = self.params
         return PrivacyBudget(
             epsilon=p.epsilon, delta=p.delta, unit="account_id", accounting="zCDP",
-            split=split(self.rho(), specs()),
+            split=split(self.rho(), specs(self.resolution())),
             bounds={"max_events_per_account": p.max_events_per_account,
                     "max_session_events": p.max_session_events, "l2_norm_per_account_and_measurement": 1.0,
                     "period_start": p.start.isoformat(), "days": p.days},
@@ -199,7 +205,7 @@ class DpSynthesize(Anonymizer):
                  if t in NEEDS}
         stats = self.finalize(parts)
         measured = self.measure(stats, noise=noise)
-        sm = spec_map()
+        sm = spec_map(self.resolution())
         out = []
         for name, m in measured.items():
             spec = sm[name]
