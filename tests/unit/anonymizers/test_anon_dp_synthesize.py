@@ -174,12 +174,15 @@ def test_exact_clips_each_account_to_unit_l2(generated: dict[str, pa.Table]) -> 
     assert len(np.unique(rows)) <= st.n_accounts and (n > 0).all() and (cell >= 0).all()
 
 
-@pytest.mark.parametrize("buckets", [1, 3, 7])
-def test_buckets_of_accounts_add_up_to_the_whole_table(generated: dict[str, pa.Table], buckets: int) -> None:
+@pytest.mark.parametrize(("buckets", "epsilon"), [(1, 1.0), (3, 1.0), (7, 1.0), (3, 8.0)])
+def test_buckets_of_accounts_add_up_to_the_whole_table(generated: dict[str, pa.Table], buckets: int,
+                                                       epsilon: float) -> None:
     """The pipeline's bucketed path (events cut by account into buckets, per shard; users in the context)
-    gives the exact bounded measurements of the whole table: same bounds, same clipping, same cells."""
-    a = synth(max_events_per_account=300, max_session_events=40)
-    whole = exact_all(stats_of(a, generated))
+    gives the exact bounded measurements of the whole table: same bounds, same clipping, same cells (also
+    with the finer activity bins a larger epsilon buys)."""
+    a = synth(epsilon=epsilon, max_events_per_account=300, max_session_events=40)
+    whole = exact_all(stats_of(a, generated), a.resolution())
+    assert whole.resolution == (2 if epsilon >= 8 else 1)
     shards = [generated["events"].slice(0, 12_000), generated["events"].slice(12_000)]  # accounts span shards
     context = a.context({t: a.partial(generated[t], BatchContext(t, ())) for t in ("users", "orgs")})
     pieces: dict[int, list] = {}
@@ -188,7 +191,8 @@ def test_buckets_of_accounts_add_up_to_the_whole_table(generated: dict[str, pa.T
             pieces.setdefault(b, []).append(piece)
     assert set(pieces) <= set(range(buckets))
     summed = a.combine([a.summarize(context, b, buckets, pieces.get(b, [])) for b in range(buckets)])
-    assert (summed.n_accounts, summed.bounded_events) == (whole.n_accounts, whole.bounded_events)
+    assert (summed.n_accounts, summed.bounded_events, summed.resolution) == \
+        (whole.n_accounts, whole.bounded_events, whole.resolution)
     for name, v in whole.values.items():
         np.testing.assert_allclose(summed.values[name], v, rtol=1e-9, atol=1e-9, err_msg=name)
     noisy = a.measure(summed, noise=False)
