@@ -211,6 +211,10 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
     wa, wt = act_m.sigma ** -2, tr_m.sigma ** -2
     acts = [act_m.values[:n_states], (wa * act_m.values[n_states:] + wt * tr_m.values[n_tr:]) / (wa + wt)]
     act_sigma = [act_m.sigma, (wa + wt) ** -0.5]
+    # The bots' product mix, from a few hundred accounts, is noisy in sessions.product alone; their actions
+    # (one product each) measure it a second time: pooled.
+    product_mix[P_BOT] = pooled_shares(prod_m.values.reshape(len(GROUPS), n_prod)[GROUPS.index("bot")],
+                                       prod_m.sigma, acts[1], act_sigma[1], ch.state_product)
     for hb in range(2):
         mix[hb, ch.state_product, np.arange(n_states)] = clean(acts[hb], act_sigma[hb], MIX_K)
         first[hb, ch.state_product, np.arange(n_states)] = clean(ent_m.values.reshape(2, n_states)[hb],
@@ -254,6 +258,33 @@ def _behaviour(ms: dict[str, Measured]) -> BehaviourModel:
 
 PRIOR_MEAN_EVENTS = (14.0, 40.0)
 """Mean events per session of people and bots when nothing is measured: the generator's public defaults."""
+
+
+def pooled_shares(sessions: np.ndarray, sigma_s: float, actions: np.ndarray, sigma_a: float,
+                  state_product: np.ndarray) -> np.ndarray:
+    """Product shares from two noisy measurements of one mix: per-product session counts ``sessions`` (noise
+    ``sigma_s`` per cell) and per-action counts ``actions`` (``sigma_a`` per cell; summed within each product,
+    so sigma_a sqrt(actions of the product)). Each becomes shares (clipped at 0, normalized by its noisy
+    total, which is nearly exact beside a cell), with variance about sigma^2 / total^2; the two are averaged
+    with inverse-variance weights per product and renormalized. Their scales differ (each account's vector
+    is clipped on its own), shares do not: sessions of every product have the same length in the model, so
+    a product's share of sessions is its share of events. A side with no positive total is left out; both:
+    uniform."""
+    n_prod = len(sessions)
+    a = np.bincount(state_product, weights=np.asarray(actions, dtype=np.float64), minlength=n_prod)
+    var_a = sigma_a ** 2 * np.bincount(state_product, minlength=n_prod)
+    est, prec = np.zeros(n_prod), np.zeros(n_prod)
+    for v, var in ((np.asarray(sessions, dtype=np.float64), np.full(n_prod, sigma_s ** 2)), (a, var_a)):
+        tot = float(np.maximum(v, 0.0).sum())
+        if tot <= 0:
+            continue
+        w = tot * tot / np.maximum(var, 1e-300)
+        est += w * np.maximum(v, 0.0) / tot
+        prec += w
+    if prec.sum() <= 0:
+        return np.full(n_prod, 1.0 / n_prod)
+    out = est / np.maximum(prec, 1e-300)
+    return out / out.sum() if out.sum() > 0 else np.full(n_prod, 1.0 / n_prod)
 
 
 def session_lengths(rate: Measured, activity: Measured) -> tuple[float, float]:

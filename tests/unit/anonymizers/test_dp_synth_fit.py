@@ -243,3 +243,26 @@ def test_activity_drawn_from_an_exact_histogram_has_a_small_ks_floor() -> None:
         act = Activity(len(raw), 0, h / h.sum(), 2000, r)
         ks[r] = max(_ks(raw, activity_counts(np.random.default_rng(s), act)) for s in range(3))
     assert ks[1] < 0.008 and ks[max(RESOLUTIONS)] < 0.005 and ks[max(RESOLUTIONS)] < ks[1]
+
+
+def test_pooled_product_shares_beat_either_measurement_alone() -> None:
+    """The bots' product mix measured twice (sessions per product; actions, summed per product): the pooled
+    shares are closer to the truth than either alone, and a side without signal is left out."""
+    from anonymizers.dp_fit import pooled_shares
+
+    sp = markov_chain().state_product
+    truth = np.array([0.6, 0.2, 0.15, 0.05])
+    within = np.ones(len(sp)) / np.bincount(sp)[sp]                       # flat mix within each product
+    rng = np.random.default_rng(3)                                          # a test stand-in for the noise
+    err: dict[str, list[float]] = {"sessions": [], "actions": [], "pooled": []}
+    for _ in range(300):
+        s = 300 * truth + rng.normal(0, 17, 4)
+        a = 700 * truth[sp] * within + rng.normal(0, 10, len(sp))
+        a_shares = np.bincount(sp, weights=np.maximum(a, 0), minlength=4)
+        for k, est in (("sessions", np.maximum(s, 0) / np.maximum(s, 0).sum()),
+                       ("actions", a_shares / a_shares.sum()), ("pooled", pooled_shares(s, 17, a, 10, sp))):
+            err[k].append(0.5 * float(np.abs(est - truth).sum()))
+    assert np.mean(err["pooled"]) < 0.85 * min(np.mean(err["sessions"]), np.mean(err["actions"]))
+    only = pooled_shares(300 * truth, 17, np.full(len(sp), -5.0), 10, sp)   # actions: no positive total
+    np.testing.assert_allclose(only, truth)
+    assert pooled_shares(np.zeros(4), 17, np.zeros(len(sp)), 10, sp).tolist() == [0.25] * 4
