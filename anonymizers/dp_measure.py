@@ -98,8 +98,9 @@ def activity_resolution(rho: float) -> int:
     drawing counts within a wide bin along an assumed shape. The rule, like the rank of the week profile
     chosen from the known noise (Gavish & Donoho), keeps that noise at most :data:`RESOLUTION_NOISE`
     accounts per octave: with delta = 1e-6 and the default weights, octave bins up to epsilon = 1 (sigma ~
-    13), half-octave bins from epsilon = 2 (sigma ~ 6.6). On the default run (1M events, 11,500 active
-    accounts) half-octave bins at epsilon = 1 raised the KS distance of events per account (0.0075 -> 0.009)
+    13), half-octave bins from epsilon = 2 (sigma ~ 6.6). In a one-off comparison on the default run (1M
+    events, 11,500 active accounts; the resolution forced by hand, no repository command reproduces it)
+    half-octave bins at epsilon = 1 raised the KS distance of events per account (0.0075 -> 0.009)
     and lowered it at epsilon = 8 (0.0050 -> 0.0027); quarter-octave bins did no better than half-octave
     ones at epsilon = 8 (cells of a few accounts fall under the fit's noise threshold), hence two choices."""
     if rho <= 0:

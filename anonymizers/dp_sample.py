@@ -85,12 +85,6 @@ def bin_decay(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.clip(np.where(pos, -slope - 1.0, 0.0), -4.0, 6.0)
 
 
-def octave_decay(w: np.ndarray) -> np.ndarray:
-    """:func:`bin_decay` of octave bins [2^b, 2^(b+1))."""
-    lo = 2.0 ** np.arange(len(w))
-    return bin_decay(w, lo, 2 * lo)
-
-
 def in_bin(u: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Inverse CDF on [lo, hi) of the density proportional to x^-(alpha + 1) at quantiles ``u`` (log-uniform
     when alpha = 0): events of an account within its octave bin, shaped like the measured histogram around it

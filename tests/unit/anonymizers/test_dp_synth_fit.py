@@ -25,7 +25,7 @@ from anonymizers.dp_measure import (
     spec_map,
     transition_cells,
 )
-from anonymizers.dp_sample import activity_counts, in_bin, octave_decay, population, stratified
+from anonymizers.dp_sample import activity_counts, bin_decay, in_bin, population, stratified
 from anonymizers.dp_stats import GROUPS, AccountStats
 from anonymizers.dp_synthesize import DpSynthesize, DpSynthesizeParams
 from generators.catalog import markov_chain
@@ -146,7 +146,8 @@ def test_shrunk_week_flattens_noise_and_keeps_a_strong_profile() -> None:
 
 def test_events_within_a_bin_follow_the_measured_decay() -> None:
     w = np.array([0.0, 0.1, 0.4, 0.2, 0.05, 0.0])
-    alpha = octave_decay(w)
+    octaves = 2.0 ** np.arange(len(w))
+    alpha = bin_decay(w, octaves, 2 * octaves)            # octave bins [2^b, 2^(b+1))
     assert alpha[0] == 0 and alpha[-1] == 0               # empty bins
     assert alpha[1] < 0 < alpha[3] < alpha[4]             # rising, then falling faster and faster
     u = np.random.default_rng(0).random(20_000)
