@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from anonbench.report.gate import ChainVerdict, Outcome
 from anonbench.report.glossary import entry
-from anonbench.report.results import RunData, section, step_text
+from anonbench.report.results import RunData, step_text
 from anonbench.report.scores import headline
+from runformat.manifest import section
 
 LICENCE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
 

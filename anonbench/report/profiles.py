@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.runio import shards
+from runformat.layout import RunDir, shards
 
 HOURS_OF_WEEK = 168
 TOP_ACTIONS = 10
@@ -85,9 +85,10 @@ def profile(source: str, folder: Path) -> Profile:
 
 def activity_profiles(run: Path, chains: list[str]) -> dict[str, Profile]:
     """Profiles of ``raw`` and every chain (key = source name)."""
-    out = {"raw": profile("raw", run / "raw" / "events")}
+    rd = RunDir(run)
+    out = {"raw": profile("raw", rd.raw("events"))}
     for chain in chains:
-        out[chain] = profile(chain, run / "anon" / chain / "events")
+        out[chain] = profile(chain, rd.anon(chain, "events"))
     return out
 
 
