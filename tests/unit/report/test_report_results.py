@@ -47,10 +47,10 @@ def test_validation_stage_must_match_its_file(run_dir):
     f = run_dir / "validation" / "anon-generalize.parquet"
     t = pq.read_table(f)
     pq.write_table(t.set_column(0, "stage", [["anon/generalize"] * t.num_rows]), f)
-    with pytest.raises(UsageError, match="anon-generalize.parquet"):
+    with pytest.raises(UsageError, match=r"anon-generalize\.parquet"):
         load_run(run_dir)
     f.rename(run_dir / "validation" / "generalize.parquet")
-    with pytest.raises(UsageError, match="generalize.parquet: validation stage"):
+    with pytest.raises(UsageError, match=r"generalize\.parquet: validation stage"):
         load_run(run_dir)
 
 
