@@ -45,6 +45,9 @@ from pipelines.runio import (
     shards,
     write_parquet_atomic,
 )
+from runformat import layout
+from runformat import manifest as keys
+from runformat.layout import RunDir
 
 BATCH_ROWS = 1 << 17
 """Rows per batch inside a shard (fixed: per-batch randomness such as time jitter depends on it)."""
@@ -58,9 +61,10 @@ Element = tuple[str, int, str]  # (table, shard number, path)
 
 def raw_elements(run: Path) -> list[Element]:
     out = []
-    for folder in sorted((run / "raw").iterdir()) if (run / "raw").is_dir() else []:
+    raw = RunDir(run).raw()
+    for folder in sorted(raw.iterdir()) if raw.is_dir() else []:
         for p in shards(folder):
-            out.append((folder.name, int(p.stem.split("-")[1]), str(p)))
+            out.append((folder.name, layout.shard_chunk(p), str(p)))
     return out
 
 
@@ -68,7 +72,7 @@ def raw_schemas(run: Path) -> dict[str, pa.Schema]:
     """Table -> schema of its shards; :class:`RunError` naming the shard and the column when the shards of one
     table disagree (a drifted shard would otherwise fail half-way through the pipeline)."""
     out = {}
-    for folder in sorted((run / "raw").iterdir()):
+    for folder in sorted(RunDir(run).raw().iterdir()):
         parts = shards(folder) if folder.is_dir() else []
         if not parts:
             continue
@@ -484,10 +488,10 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
     ``TWO_WORKERS_FROM_ROWS`` raw rows on, else 1; a ``--direct_num_workers`` Beam option wins).
     """
     run = Path(run_dir)
-    require_intact(run, ["raw"])  # RunError naming a missing, damaged or emptied raw file, before any work
+    require_intact(run, [layout.RAW])  # RunError naming a missing, damaged or emptied raw file, before any work
     elements = raw_elements(run)
     if not elements:
-        raise RunError(f"{run}/raw: no raw shards")
+        raise RunError(f"{RunDir(run).raw()}: no raw shards")
     resolved = resolve_chain(chain, schemas=raw_schemas(run), ephemeral_secrets=ephemeral_for(chain, ephemeral_key))
     name = resolved.name
     started = time.monotonic()
@@ -495,7 +499,7 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
         workers = default_workers(elements)
     runner_obj, options = make_pipeline_options(runner, beam_args, workers=workers)  # OptionsError: exit 2
     area = commit.StagingArea(run)  # written beside the run, committed below with one rename (pipelines.commit)
-    out_tmp, stats_dir = area.path / "anon" / name, area.path / "stats"
+    out_tmp, stats_dir = RunDir(area.path).anon(name), area.path / "stats"
     out_tmp.mkdir(parents=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
@@ -533,8 +537,8 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
                                                           for t, sch in resolved.output_schemas.items()},
                     "runner": runner or "InProcess", "seconds": round(time.monotonic() - started, 3)})
     try:
-        commit.commit(run, lambda man: {**man, "chains": {**(man.get("chains") or {}), name: section}},
-                      staged=area.path, replace=[f"anon/{name}"])
+        commit.commit(run, lambda man: {**man, keys.CHAINS: {**keys.section(man, keys.CHAINS), name: section}},
+                      staged=area.path, replace=[layout.anon_rel(name)])
     finally:
         area.close()
     return section

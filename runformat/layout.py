@@ -63,6 +63,14 @@ def shard_name(chunk: int) -> str:
     return f"part-{chunk:05d}.parquet"
 
 
+def shard_chunk(path: str | Path) -> int:
+    """The logical chunk a shard holds: ``part-00042.parquet`` -> 42."""
+    stem = Path(path).name.removesuffix(".parquet")
+    if not stem.startswith("part-") or not stem[5:].isdigit():
+        raise ValueError(f"{path}: not a shard name like {shard_name(0)}")
+    return int(stem[5:])
+
+
 def is_tmp(name: str) -> bool:
     """A name under which a writer has not finished (never read, never listed)."""
     return name.startswith(TMP_PREFIX)
@@ -180,6 +188,6 @@ class RunDir:
 
 __all__ = ["ACCOUNTS_FILE", "ANON", "CONTROL", "CONTROL_ACCOUNTS", "DOCS", "ENTRIES", "MANIFEST", "RAW",
            "RAW_STAGE", "REPORT", "REPORT_FILES", "RISK", "SHARD_GLOB", "SIBLING_KINDS", "SUMMARY_JSON", "TMP_PREFIX", "TRUTH",
-           "TRUTH_ACCOUNTS", "VALIDATION", "RunDir", "anon_rel", "is_tmp", "risk_rel", "shard_name", "shards", "sibling_kind",
+           "TRUTH_ACCOUNTS", "VALIDATION", "RunDir", "anon_rel", "is_tmp", "risk_rel", "shard_chunk", "shard_name", "shards", "sibling_kind",
            "sibling_name",
            "stage_chain", "stage_name", "validation_rel"]
