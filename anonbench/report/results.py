@@ -21,7 +21,7 @@ from anonbench.errors import UsageError
 from reid.result import RISK_SCHEMA
 from runformat import layout
 from runformat import manifest as manifest_io
-from runformat.manifest import CHAIN_ROLE, CHAIN_STEPS, chain_record
+from runformat.manifest import CHAIN_ROLE, CHAIN_STEPS, STEP_BUDGET, STEP_FLAGS, STEP_REPORT, chain_record
 
 VALIDATION_COLUMNS = {"stage": pl.Utf8, "table": pl.Utf8, "expectation": pl.Utf8, "column": pl.Utf8,
                       "kwargs": pl.Utf8, "success": pl.Boolean, "unexpected_count": pl.Int64}
@@ -44,8 +44,8 @@ class ChainInfo:
     @property
     def deterministic(self) -> bool:
         """Every step declares ``deterministic`` (a DP step's noise is not): the same input, the same release."""
-        return all((s.get("flags") or {}).get("deterministic", True) is not False for s in self.steps
-                   if isinstance(s.get("flags") or {}, Mapping))
+        return all((s.get(STEP_FLAGS) or {}).get("deterministic", True) is not False for s in self.steps
+                   if isinstance(s.get(STEP_FLAGS) or {}, Mapping))
 
     @property
     def epsilon(self) -> float | None:
@@ -53,7 +53,8 @@ class ChainInfo:
         composition, an upper bound); None when no step declares a budget."""
         eps = []
         for step in self.steps:
-            budget = (step.get("report") or {}).get("budget") if isinstance(step.get("report"), Mapping) else None
+            report = step.get(STEP_REPORT)
+            budget = report.get(STEP_BUDGET) if isinstance(report, Mapping) else None
             value = budget.get("epsilon") if isinstance(budget, Mapping) else None
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 eps.append(float(value))
