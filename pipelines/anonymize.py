@@ -36,7 +36,7 @@ from anonymizers.local import TableStats, apply_steps, first_pass_tables, step_p
 from pipelines import commit, handoff
 from pipelines.integrity import require_intact
 from pipelines.manifest import RunError
-from pipelines.options import converge, gather, make_pipeline_options
+from pipelines.options import converge, default_workers, gather, make_pipeline_options
 from pipelines.runio import (
     PARQUET_OPTS,
     atomic_path,
@@ -51,10 +51,6 @@ from runformat.layout import RunDir
 
 BATCH_ROWS = 1 << 17
 """Rows per batch inside a shard (fixed: per-batch randomness such as time jitter depends on it)."""
-TWO_WORKERS_FROM_ROWS = 10_000_000
-"""Below this many raw rows, a second in-process worker costs more than it saves: starting the worker
-processes takes seconds (measured ~7 s on a busy 2-core machine), while one worker anonymizes ~400k
-events/s with ``generalize``."""
 
 Element = tuple[str, int, str]  # (table, shard number, path)
 
@@ -112,11 +108,6 @@ def _read_columns(chain: Chain, step_index: int, table: str) -> tuple[str, ...] 
     if any(table in s.tables for s in chain.steps[:step_index]):
         return None
     return chain.steps[step_index].anonymizer.input_columns(table)
-
-
-def default_workers(elements: list[Element]) -> int:
-    rows = sum(rows_per_table(elements).values())
-    return min(2, os.cpu_count() or 1) if rows >= TWO_WORKERS_FROM_ROWS and len(elements) > 1 else 1
 
 
 def _states(kw: Mapping[str, Any]) -> dict[int, Any]:
@@ -485,7 +476,7 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
     Raises :class:`anonymizers.chain.ChainError` (bad chain, unresolvable key) or :class:`RunError` (bad run)
     before any data moves. ``ephemeral_key`` (``anonbench run`` only) stands in for unset ``env:`` keys;
     ``workers`` > 1 runs the in-process runner with that many worker processes (default: 2 from
-    ``TWO_WORKERS_FROM_ROWS`` raw rows on, else 1; a ``--direct_num_workers`` Beam option wins).
+    ``pipelines.options.TWO_WORKERS_FROM_ROWS`` raw rows on, else 1; a ``--direct_num_workers`` Beam option wins).
     """
     run = Path(run_dir)
     require_intact(run, [layout.RAW])  # RunError naming a missing, damaged or emptied raw file, before any work
@@ -496,7 +487,7 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
     name = resolved.name
     started = time.monotonic()
     if workers is None:
-        workers = default_workers(elements)
+        workers = default_workers(len(elements), sum(rows_per_table(elements).values()))
     runner_obj, options = make_pipeline_options(runner, beam_args, workers=workers)  # OptionsError: exit 2
     area = commit.StagingArea(run)  # written beside the run, committed below with one rename (pipelines.commit)
     out_tmp, stats_dir = RunDir(area.path).anon(name), area.path / "stats"

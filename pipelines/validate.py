@@ -28,7 +28,7 @@ from expectations.suites import raw_plan
 from pipelines import commit, manifest
 from pipelines.integrity import require_intact
 from pipelines.manifest import RunError
-from pipelines.options import converge, make_pipeline_options
+from pipelines.options import converge, default_workers, make_pipeline_options
 from pipelines.runio import read_parquet, shards, write_parquet_atomic
 from runformat import layout
 from runformat import manifest as keys
@@ -135,16 +135,6 @@ def build_plans(run: Path, man: Mapping[str, Any], chain: str | None, params: Va
 
 
 # --- running ------------------------------------------------------------------------------------------
-
-TWO_WORKERS_FROM_ROWS = 10_000_000
-
-
-def default_workers(n_tasks: int, total_rows: int) -> int:
-    """Two worker processes pay off only when there is much to share: each starts by importing Beam, pandas
-    and GX, and the shard results travel between processes — measured on 5M rows (raw + 4 chains of a 1M-event
-    run), two workers cost 18 s of CPU against 12 s for one, for about the same wall time on 2 cores."""
-    return 2 if n_tasks > 1 and total_rows >= TWO_WORKERS_FROM_ROWS else 1
-
 
 def run_stages(run: Path, plans: Sequence[StagePlan], runner: str | None = None, beam_args: Sequence[str] = (),
                workers: int | None = None, out: Path | None = None) -> None:
