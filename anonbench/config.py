@@ -13,6 +13,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from anonbench.errors import UsageError
+from anonbench.thresholds import parse_document
+from anonbench.yamlfile import format_validation_error, load_yaml
 from expectations.params import ValidationParams
 from generators.params import GenerationParams
 from reid.params import AttackParams
@@ -44,45 +46,6 @@ class RunConfig(BaseModel):
     source: str | None = Field(None, description="Set by the loader: the file this config came from.")
 
 
-def _loc_part(p: object) -> str:
-    """A key as written, or quoted where it is empty or holds a character that would break the one-line error."""
-    s = str(p)
-    return s if s and s.isprintable() else repr(s)
-
-
-def _loc(err: Any) -> str:
-    return ".".join(_loc_part(p) for p in err.get("loc", ())) or "(top level)"
-
-
-def format_validation_error(path: str | Path, e: ValidationError) -> str:
-    first = e.errors()[0]
-    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    return f"{path}: {_loc(first)}: {first['msg']}{more}"
-
-
-def load_yaml(path: str | Path) -> Any:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    try:
-        return yaml.safe_load(text)
-    except RecursionError:
-        raise UsageError(f"{path}: not valid YAML: nested too deeply") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        if isinstance(e, yaml.reader.ReaderError):  # a character YAML does not allow (no problem mark)
-            where, problem = f" position {e.position}:", f"character #x{e.character:04x} is not allowed"
-        else:
-            where, problem = (f" line {mark.line + 1}:" if mark else ""), str(getattr(e, "problem", None) or e)
-        raise UsageError(f"{path}:{where} not valid YAML: {' '.join(str(problem).split())}") from None
-
-
 def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Load and validate a run config; ``overrides`` are dotted keys (``generate.events``) set on top."""
     data = load_yaml(path)
@@ -106,8 +69,6 @@ def load_run_config(path: str | Path, overrides: dict[str, Any] | None = None) -
         raise UsageError(format_validation_error(path, e)) from None
     if cfg.thresholds is not None:
         # Checked now, not after the whole run: a typo in a threshold or a chain name is a config error (exit 2).
-        from anonbench.thresholds import parse_document
-
         parse_document(cfg.thresholds, f"{path}: thresholds", chains=chain_names(cfg.chains) if cfg.chains else None)
     return cfg.model_copy(update={"source": str(path)})
 
@@ -127,3 +88,6 @@ def chain_names(chains: list[str]) -> list[str]:
         out.append(name)
     return out
 
+
+__all__ = ["CONFIG_DIR", "REPO_ROOT", "RunConfig", "RunnerConfig", "chain_names", "format_validation_error",
+           "load_run_config", "load_yaml"]

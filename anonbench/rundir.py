@@ -9,8 +9,7 @@ from pathlib import Path
 
 from anonbench.errors import UsageError
 from pipelines import commit, manifest
-
-RUN_ENTRIES = {"manifest.json", "raw", "truth", "anon", "risk", "validation", "report"}
+from runformat.layout import ENTRIES
 
 
 def prepare_run_dir(out: Path, overwrite: bool) -> Path:
@@ -29,7 +28,7 @@ def prepare_run_dir(out: Path, overwrite: bool) -> Path:
             entries = {p.name for p in out.iterdir() if not p.name.startswith(".")}
             if manifest.is_complete(out) and not overwrite:
                 raise UsageError(f"{out}: a complete run is already there (use --overwrite to replace it)")
-            foreign = entries - RUN_ENTRIES
+            foreign = entries - ENTRIES
             if foreign:
                 raise UsageError(f"{out}: exists and holds files that are not an anonbench run "
                                  f"(e.g. {sorted(foreign)[0]!r}); choose an empty or new folder")

@@ -52,6 +52,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from anonbench.errors import UsageError
+from anonbench.yamlfile import load_yaml
 from reid import catalog
 
 Op = Literal["max", "min"]
@@ -398,8 +399,6 @@ def parse_document(doc: Any, origin: str, base: ThresholdSet | None = None,
 def load_file(path: str | Path, base: ThresholdSet | None = None,
               chains: Collection[str] | None = None) -> ThresholdSet:
     """Read a thresholds YAML file (exit 2 naming the file and key when it is wrong)."""
-    from anonbench.config import load_yaml
-
     return parse_document(load_yaml(path), str(path), base, chains)
 
 

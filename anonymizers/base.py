@@ -135,15 +135,6 @@ class DPMeasurement:
     l0_sensitivity: int | None = None
 
 
-@dataclass(frozen=True)
-class StepReport:
-    """What a step did to one table, for the manifest (counts only, never values)."""
-
-    rows_in: int
-    rows_out: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
 class Anonymizer:
     """Base class of anonymizers. Subclasses set the class attributes and implement :meth:`apply`."""
 

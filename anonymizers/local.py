@@ -178,7 +178,3 @@ def run_chain(chain: Chain, tables: Mapping[str, pa.Table | list[pa.Table]]) -> 
         elif step.stateful:
             reports[step.label] = step.anonymizer.report(states[step.index])
     return ChainOutput(out, stats, reports)
-
-
-def iter_tables(out: ChainOutput) -> Iterable[tuple[str, pa.Table]]:
-    return sorted(out.tables.items())

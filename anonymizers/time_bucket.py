@@ -7,23 +7,21 @@ Sci. Rep. 2013), at a cost in utility the harness measures.
 
 from __future__ import annotations
 
-import re
-
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from anonymizers.base import Anonymizer, BatchContext, replace_column
-
-_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
-_EVERY = re.compile(r"^(\d+)\s*([smhdw])$")
+from generators import duration
 
 
 def parse_every(text: str) -> tuple[int, str]:
-    m = _EVERY.match(text.strip())
-    if not m or int(m.group(1)) < 1:
-        raise ValueError("expected a positive duration such as 30s, 15m, 1h, 1d or 1w")
-    return int(m.group(1)), _UNITS[m.group(2)]
+    """``"15m"`` -> ``(15, "minute")`` (``generators.duration``)."""
+    try:
+        n, unit = duration.split(text)
+    except ValueError:
+        raise ValueError("expected a positive duration such as 30s, 15m, 1h, 1d or 1w") from None
+    return n, duration.UNIT_NAMES[unit]
 
 
 class TimeBucketParams(BaseModel):

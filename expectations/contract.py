@@ -33,6 +33,7 @@ from expectations.engine import ExpectationSpec as E
 from expectations.forms import pseudonym_regex
 from expectations.params import ValidationParams
 from expectations.plan import PartialSpec, RunCheck, StagePlan, TableSuite, partial_specs
+from runformat.layout import RAW_STAGE, anon_rel, stage_name
 
 ALL = "*"
 ROW_PRESERVING = {"drop": True, "suppress.rare": True, "kanon.mondrian": False, "sample.persons": False,
@@ -132,7 +133,7 @@ def contract_checks(chain: ChainSpec, schemas: Mapping[str, pa.Schema], raw_rows
                     params: ValidationParams) -> list[RunCheck]:
     checks: list[RunCheck] = []
     if chain.row_preserving:
-        checks += [RunCheck("row_count_equal", t, (), {"value": int(raw_rows[t]), "of": "raw"})
+        checks += [RunCheck("row_count_equal", t, (), {"value": int(raw_rows[t]), "of": RAW_STAGE})
                    for t in sorted(schemas) if t in raw_rows]
     for step in chain.steps:
         if step.use.startswith("kanon."):
@@ -175,12 +176,8 @@ def contract_plan(chain: ChainSpec, schemas: Mapping[str, pa.Schema], raw_schema
         for step in chain.steps:
             specs += step_expectations(step, t, schema.names, params)
         tables[t] = TableSuite(t, tuple(specs), partials.get(t, PartialSpec()))
-    return StagePlan(stage=stage_name(chain.name), role=chain.role, source=f"anon/{chain.name}", tables=tables,
+    return StagePlan(stage=stage_name(chain.name), role=chain.role, source=anon_rel(chain.name), tables=tables,
                      checks=checks)
-
-
-def stage_name(chain: str) -> str:
-    return f"anon-{chain}"
 
 
 def _is_text(dtype: pa.DataType) -> bool:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from runformat.layout import RAW_STAGE, TMP_PREFIX
+
 CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;
 margin:.5em 0 1.5em}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f4f4f4}.ok{color:#1a7f37;font-weight:600}.ko{color:#cf222e;font-weight:600}
@@ -71,7 +73,7 @@ def stage_page(stage: str, role: str, table: pa.Table) -> str:
 
 def index_page(stages: Mapping[str, tuple[str, pa.Table]]) -> str:
     rows = []
-    for stage, (role, table) in sorted(stages.items(), key=lambda kv: (kv[0] != "raw", kv[0])):
+    for stage, (role, table) in sorted(stages.items(), key=lambda kv: (kv[0] != RAW_STAGE, kv[0])):
         success = table.column("success").to_pylist()
         rows.append(f"<tr><td><a href=\"{_e(stage)}.html\">{_e(stage)}</a></td><td>{_e(role)}</td>"
                     f"<td>{_badge(all(success))}</td><td class=num>{len(success)}</td>"
@@ -91,7 +93,7 @@ def write_docs(folder: str | Path, stages: Mapping[str, tuple[str, pa.Table]]) -
     pages["index.html"] = index_page(stages)
     written = []
     for name, text in pages.items():
-        tmp = folder / f".tmp-{name}"
+        tmp = folder / f"{TMP_PREFIX}{name}"
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(folder / name)
         written.append(folder / name)

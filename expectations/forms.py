@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from generators import duration
+
 PSEUDONYM_FORMS: dict[str, str] = {
     "hex64": r"[0-9a-f]{64}",
     "hex40": r"[0-9a-f]{40}",
@@ -21,9 +23,6 @@ PSEUDONYM_FORMS: dict[str, str] = {
 
 EMAIL_REGEX = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 
-_UNITS_US = {"us": 1, "ms": 1_000, "s": 1_000_000, "sec": 1_000_000, "m": 60_000_000, "min": 60_000_000,
-             "h": 3_600_000_000, "d": 86_400_000_000, "w": 7 * 86_400_000_000}
-_EVERY = re.compile(r"^\s*(\d+)\s*([a-z]+)\s*$")
 
 
 def pseudonym_regex(form: str) -> str:
@@ -36,12 +35,13 @@ def pseudonym_regex(form: str) -> str:
 def parse_every(every: str | int) -> int:
     """A bucket width in microseconds: ``"1h"`` -> 3_600_000_000; an int is taken as seconds."""
     if isinstance(every, int):
-        us = every * 1_000_000
-    else:
-        m = _EVERY.match(str(every).lower())
-        if not m or m.group(2) not in _UNITS_US:
-            raise ValueError(f"bucket {every!r}: expected <n><unit> with unit in {sorted(_UNITS_US)}")
-        us = int(m.group(1)) * _UNITS_US[m.group(2)]
-    if us <= 0:
-        raise ValueError(f"bucket {every!r}: must be positive")
-    return us
+        if every <= 0:
+            raise ValueError(f"bucket {every!r}: must be positive")
+        return every * 1_000_000
+    try:
+        return duration.microseconds(str(every).lower(), duration.US_PER_UNIT)
+    except ValueError as e:
+        if str(e) == duration.NOT_POSITIVE:
+            raise ValueError(f"bucket {every!r}: must be positive") from None
+        raise ValueError(f"bucket {every!r}: expected <n><unit> with unit in {sorted(duration.US_PER_UNIT)}") \
+            from None

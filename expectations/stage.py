@@ -17,6 +17,7 @@ from expectations.aggregate import ShardPartial, decide_stage, shard_partial
 from expectations.engine import GxValidator, arrow_to_pandas
 from expectations.plan import StagePlan
 from expectations.results import Outcome, merge_all
+from runformat.layout import shards
 
 ROWS_PER_TASK = 250_000
 
@@ -69,9 +70,7 @@ def shard_tasks(plan: StagePlan, run: str | Path, max_rows: int = ROWS_PER_TASK)
     for t in sorted(plan.tables):
         group: list[str] = []
         rows = 0
-        for p in sorted((base / t).glob("part-*.parquet")):
-            if p.name.startswith(".tmp-"):
-                continue
+        for p in shards(base / t):
             n = pq.ParquetFile(p).metadata.num_rows
             if group and rows + n > max_rows:
                 tasks.append((t, tuple(group)))

@@ -18,6 +18,7 @@ from expectations.engine import ExpectationSpec as E
 from expectations.params import ValidationParams
 from expectations.plan import PartialSpec, RunCheck, StagePlan, TableSuite, partial_specs
 from generators.schema import RAW_TABLES
+from runformat.layout import RAW, RAW_STAGE
 
 # Value sets fixed by DESIGN.md (raw tables) and generators/schema.py.
 PLANS = ["free", "standard", "premium", "enterprise"]
@@ -140,7 +141,7 @@ def observed_period(generate: Mapping[str, Any] | None) -> tuple[dt.date, dt.dat
 
 
 def raw_plan(schemas: Mapping[str, pa.Schema], generate: Mapping[str, Any] | None = None,
-             params: ValidationParams | None = None, source: str = "raw",
+             params: ValidationParams | None = None, source: str = RAW,
              imported: Mapping[str, Collection[str]] | None = None) -> StagePlan:
     """The plan of stage ``raw`` for the tables present (``schemas``: table -> Arrow schema of its shards);
     ``imported``: table -> the columns mapped from a user's own log (``anonbench import``)."""
@@ -152,7 +153,7 @@ def raw_plan(schemas: Mapping[str, pa.Schema], generate: Mapping[str, Any] | Non
                                                  None if imported is None else imported.get(t, ()))),
                             partials.get(t, _EMPTY))
               for t, s in sorted(schemas.items())}
-    return StagePlan(stage="raw", role="raw", source=source, tables=tables, checks=checks)
+    return StagePlan(stage=RAW_STAGE, role="raw", source=source, tables=tables, checks=checks)
 
 
 _EMPTY = PartialSpec()

@@ -38,6 +38,7 @@ from generators.plan import plan_for
 from generators.population import P_ADMIN, P_BOT, P_DEV, P_EXT, _activity
 from generators.realism import gini
 from generators.rng import stream
+from generators.weektime import hour_of_week
 
 SESSION_GAP_S = 1800
 MIN_GAP_S = 0.5  # zero gaps (second-resolution logs) count as half a second
@@ -88,7 +89,7 @@ def local_hour_of_week(events: pl.DataFrame, users: pl.DataFrame | None) -> pl.S
                 g.head(1).select(lt)
             except pl.exceptions.PolarsError:  # an unknown zone name: the offsets, else UTC
                 lt = naive + pl.duration(minutes=pl.col("off").fill_null(0).cast(pl.Int64))
-        parts.append(g.select("_i", how=(lt.dt.weekday().cast(pl.Int32) - 1) * 24 + lt.dt.hour().cast(pl.Int32)))
+        parts.append(g.select("_i", how=hour_of_week(lt)))
     return pl.concat(parts).sort("_i")["how"]
 
 

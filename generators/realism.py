@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from runformat.layout import RunDir
+
 HUMAN_TYPES = ("atlassian", "customer")
 
 
@@ -121,9 +123,9 @@ def measure(events: pl.DataFrame, users: pl.DataFrame, accounts: pl.DataFrame | 
 
 def read_run(run: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
     """(events, users, truth accounts or None) of a run directory."""
-    events = pl.read_parquet(run / "raw" / "events", columns=["account_id", "event_time"])
-    users = pl.read_parquet(run / "raw" / "users", columns=["account_id", "account_type", "timezone"])
-    truth = run / "truth" / "accounts.parquet"
+    events = pl.read_parquet(RunDir(run).raw("events"), columns=["account_id", "event_time"])
+    users = pl.read_parquet(RunDir(run).raw("users"), columns=["account_id", "account_type", "timezone"])
+    truth = RunDir(run).truth_accounts
     accounts = pl.read_parquet(truth, columns=["account_id", "person_id"]) if truth.exists() else None
     return events, users, accounts
 
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m generators.realism RUN_DIR", file=sys.stderr)
         return 2
     run = Path(args[0])
-    if not (run / "raw" / "events").exists() or not (run / "raw" / "users").exists():
+    if not RunDir(run).raw("events").exists() or not RunDir(run).raw("users").exists():
         print(f"{run}: not a run directory (raw/events and raw/users needed)", file=sys.stderr)
         return 2
     figures = measure(*read_run(run))

@@ -36,7 +36,7 @@ from anonymizers.local import TableStats, apply_steps, first_pass_tables, step_p
 from pipelines import commit, handoff
 from pipelines.integrity import require_intact
 from pipelines.manifest import RunError
-from pipelines.options import converge, gather, make_pipeline_options
+from pipelines.options import converge, default_workers, gather, make_pipeline_options
 from pipelines.runio import (
     PARQUET_OPTS,
     atomic_path,
@@ -45,22 +45,22 @@ from pipelines.runio import (
     shards,
     write_parquet_atomic,
 )
+from runformat import layout
+from runformat import manifest as keys
+from runformat.layout import RunDir
 
 BATCH_ROWS = 1 << 17
 """Rows per batch inside a shard (fixed: per-batch randomness such as time jitter depends on it)."""
-TWO_WORKERS_FROM_ROWS = 10_000_000
-"""Below this many raw rows, a second in-process worker costs more than it saves: starting the worker
-processes takes seconds (measured ~7 s on a busy 2-core machine), while one worker anonymizes ~400k
-events/s with ``generalize``."""
 
 Element = tuple[str, int, str]  # (table, shard number, path)
 
 
 def raw_elements(run: Path) -> list[Element]:
     out = []
-    for folder in sorted((run / "raw").iterdir()) if (run / "raw").is_dir() else []:
+    raw = RunDir(run).raw()
+    for folder in sorted(raw.iterdir()) if raw.is_dir() else []:
         for p in shards(folder):
-            out.append((folder.name, int(p.stem.split("-")[1]), str(p)))
+            out.append((folder.name, layout.shard_chunk(p), str(p)))
     return out
 
 
@@ -68,7 +68,7 @@ def raw_schemas(run: Path) -> dict[str, pa.Schema]:
     """Table -> schema of its shards; :class:`RunError` naming the shard and the column when the shards of one
     table disagree (a drifted shard would otherwise fail half-way through the pipeline)."""
     out = {}
-    for folder in sorted((run / "raw").iterdir()):
+    for folder in sorted(RunDir(run).raw().iterdir()):
         parts = shards(folder) if folder.is_dir() else []
         if not parts:
             continue
@@ -108,11 +108,6 @@ def _read_columns(chain: Chain, step_index: int, table: str) -> tuple[str, ...] 
     if any(table in s.tables for s in chain.steps[:step_index]):
         return None
     return chain.steps[step_index].anonymizer.input_columns(table)
-
-
-def default_workers(elements: list[Element]) -> int:
-    rows = sum(rows_per_table(elements).values())
-    return min(2, os.cpu_count() or 1) if rows >= TWO_WORKERS_FROM_ROWS and len(elements) > 1 else 1
 
 
 def _states(kw: Mapping[str, Any]) -> dict[int, Any]:
@@ -481,21 +476,21 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
     Raises :class:`anonymizers.chain.ChainError` (bad chain, unresolvable key) or :class:`RunError` (bad run)
     before any data moves. ``ephemeral_key`` (``anonbench run`` only) stands in for unset ``env:`` keys;
     ``workers`` > 1 runs the in-process runner with that many worker processes (default: 2 from
-    ``TWO_WORKERS_FROM_ROWS`` raw rows on, else 1; a ``--direct_num_workers`` Beam option wins).
+    ``pipelines.options.TWO_WORKERS_FROM_ROWS`` raw rows on, else 1; a ``--direct_num_workers`` Beam option wins).
     """
     run = Path(run_dir)
-    require_intact(run, ["raw"])  # RunError naming a missing, damaged or emptied raw file, before any work
+    require_intact(run, [layout.RAW])  # RunError naming a missing, damaged or emptied raw file, before any work
     elements = raw_elements(run)
     if not elements:
-        raise RunError(f"{run}/raw: no raw shards")
+        raise RunError(f"{RunDir(run).raw()}: no raw shards")
     resolved = resolve_chain(chain, schemas=raw_schemas(run), ephemeral_secrets=ephemeral_for(chain, ephemeral_key))
     name = resolved.name
     started = time.monotonic()
     if workers is None:
-        workers = default_workers(elements)
+        workers = default_workers(len(elements), sum(rows_per_table(elements).values()))
     runner_obj, options = make_pipeline_options(runner, beam_args, workers=workers)  # OptionsError: exit 2
     area = commit.StagingArea(run)  # written beside the run, committed below with one rename (pipelines.commit)
-    out_tmp, stats_dir = area.path / "anon" / name, area.path / "stats"
+    out_tmp, stats_dir = RunDir(area.path).anon(name), area.path / "stats"
     out_tmp.mkdir(parents=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
@@ -533,8 +528,8 @@ def anonymize_run(run_dir: str | Path, chain: str | Path, runner: str | None = N
                                                           for t, sch in resolved.output_schemas.items()},
                     "runner": runner or "InProcess", "seconds": round(time.monotonic() - started, 3)})
     try:
-        commit.commit(run, lambda man: {**man, "chains": {**(man.get("chains") or {}), name: section}},
-                      staged=area.path, replace=[f"anon/{name}"])
+        commit.commit(run, lambda man: {**man, keys.CHAINS: {**keys.section(man, keys.CHAINS), name: section}},
+                      staged=area.path, replace=[layout.anon_rel(name)])
     finally:
         area.close()
     return section

@@ -30,7 +30,6 @@ import ctypes
 import errno
 import fcntl
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -39,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import manifest
+from runformat.layout import MANIFEST, sibling_kind, sibling_name
 
 KILLPOINT_ENV = "ANONBENCH_KILLPOINT"
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
-_KINDS = ("stage", "tmp", "old")
 
 
 class CommitError(OSError):
@@ -64,17 +63,16 @@ def _resolved(run: str | Path) -> Path:
 
 
 def _sibling(run: Path, kind: str) -> Path:
-    return run.parent / f".{run.name}.{kind}-{secrets.token_hex(6)}"
+    return run.parent / sibling_name(run.name, kind, secrets.token_hex(6))
 
 
 def _siblings(run: Path) -> list[tuple[str, Path]]:
-    pattern = re.compile(rf"^\.{re.escape(run.name)}\.({'|'.join(_KINDS)})-[0-9a-f]{{12}}$")
     out = []
     with contextlib.suppress(FileNotFoundError):
         for p in run.parent.iterdir():
-            m = pattern.match(p.name)
-            if m:
-                out.append((m.group(1), p))
+            kind = sibling_kind(run.name, p.name)
+            if kind is not None:
+                out.append((kind, p))
     return sorted(out, key=lambda kp: kp[1].name)
 
 
@@ -245,7 +243,7 @@ def commit(run: str | Path, update: Callable[[dict[str, Any]], dict[str, Any]], 
             man = update(manifest.load(run))
             new = _sibling(run, "tmp")
             new.mkdir()
-            _link_tree(run, new, [*replace, manifest.MANIFEST])
+            _link_tree(run, new, [*replace, MANIFEST])
             for rel in replace:
                 src = staged / rel if staged is not None else None
                 if src is not None and src.exists():

@@ -25,16 +25,16 @@ from generators.params import GenerationParams
 from generators.pools import Pools, adopt_pools, build_pools
 from pipelines.options import converge, make_pipeline_options
 from pipelines.runio import read_parquet, remove_tmp_files, shard_name, shards, write_parquet_atomic
+from runformat.layout import ACCOUNTS_FILE, RunDir
 
-RAW_TABLES = ("orgs", "users", "events", "config_changes")
 PARTS = "_parts"
 
 
 def shard_path(run: Path, scope: str, table: str, chunk: int) -> Path:
     if table == "accounts":
-        base = run / "truth" if scope == "main" else run / "truth" / "control"
+        base = RunDir(run).truth if scope == "main" else RunDir(run).control()
         return base / PARTS / "accounts" / shard_name(chunk)
-    base = run / "raw" if scope == "main" else run / "truth" / "control"
+    base = RunDir(run).raw() if scope == "main" else RunDir(run).control()
     return base / table / shard_name(chunk)
 
 
@@ -79,12 +79,12 @@ class GenerateChunks(beam.PTransform):
 
 def _gather_truth(run: Path) -> None:
     """Concatenate the per-chunk truth parts into ``accounts.parquet`` (small: one row per account)."""
-    for base in (run / "truth", run / "truth" / "control"):
+    for base in (RunDir(run).truth, RunDir(run).control()):
         parts = shards(base / PARTS / "accounts")
         if not parts:
             continue
         table = pa.concat_tables([read_parquet(p) for p in parts])
-        write_parquet_atomic(table, base / "accounts.parquet")
+        write_parquet_atomic(table, base / ACCOUNTS_FILE)
         shutil.rmtree(base / PARTS)
 
 

@@ -38,6 +38,9 @@ from generators.errors import InputError
 from generators.schema import ACCOUNTS_TRUTH, EVENTS, USERS
 from pipelines import commit, import_control, manifest
 from pipelines.runio import PARQUET_OPTS, atomic_path, sha256_file, shard_name
+from runformat import layout
+from runformat import manifest as keys
+from runformat.layout import ACCOUNTS_FILE, RunDir
 
 EVENT_FIELDS = {"person": "account_id", "time": "event_time", "action": "action", "org": "org_id",
                 "product": "product", "ip": "client_ip", "user_agent": "user_agent", "object": "object_id",
@@ -381,25 +384,26 @@ def _import(events: Path, emap: Mapping_, out: Path, *, amap: Mapping_ | None, a
     # Written beside ``out`` and swapped in with one rename, manifest last (pipelines.commit): a kill at any
     # moment leaves the earlier run (with --overwrite) or no run, never a half-written one.
     with commit.staging(out) as tmp:
-        shards = _write_shards(_to_schema(ev, EVENTS, ("utc_offset_minutes",)), tmp / "raw" / "events")
+        staged = RunDir(tmp)
+        shards = _write_shards(_to_schema(ev, EVENTS, ("utc_offset_minutes",)), staged.raw("events"))
         truth = _truth(ev)
-        (tmp / "truth").mkdir()
-        _write_shard(_to_schema(truth, ACCOUNTS_TRUTH), tmp / "truth" / "accounts.parquet")
+        staged.truth.mkdir()
+        _write_shard(_to_schema(truth, ACCOUNTS_TRUTH), staged.truth_accounts)
         if users is not None:
-            _write_shards(_to_schema(_users(users), USERS), tmp / "raw" / "users")
+            _write_shards(_to_schema(_users(users), USERS), staged.raw("users"))
         control = None
         if ctl is not None:  # the held-out accounts, laid out as a generated run's control population
             ev_ctl, users_ctl = ctl
-            cdir = tmp / "truth" / "control"
+            cdir = staged.control()
             _write_shards(_to_schema(ev_ctl, EVENTS, ("utc_offset_minutes",)), cdir / "events")
             ctruth = _truth(ev_ctl)
-            _write_shard(_to_schema(ctruth, ACCOUNTS_TRUTH), cdir / "accounts.parquet")
+            _write_shard(_to_schema(ctruth, ACCOUNTS_TRUTH), cdir / ACCOUNTS_FILE)
             if users_ctl is not None:
                 _write_shards(_to_schema(_users(users_ctl), USERS), cdir / "users")
             control = {"share": control_share, "rule": "sha256 of the account id below the share",
                        "accounts": int(ctruth.height), "rows": ev_ctl.height}
         if release is not None:
-            _write_release(release, tmp / "anon" / name / "events")
+            _write_release(release, staged.anon(name, "events"))
         section = {"events_file": events.name, "events_sha256": digest(), "rows": ev.height,
                    "accounts": int(truth.height), "mapping": dict(emap.fields), "shards": shards,
                    "accounts_file": accounts.name if accounts else None,
@@ -412,17 +416,18 @@ def _import(events: Path, emap: Mapping_, out: Path, *, amap: Mapping_ | None, a
                    "control": control, "seconds": round(time.perf_counter() - t0, 3)}
         span = ev.select(pl.col("event_time").min().alias("a"), pl.col("event_time").max().alias("b")).row(0)
         man: dict[str, Any] = {
-            "name": out.name, "kind": "import", "import": section,
-            "config": {"name": out.name, "generate": None,
-                       "period": {"start": str(span[0]), "end": str(span[1])}},
-            "files": manifest.list_files(tmp, *[d for d in ("raw", "truth", "anon") if (tmp / d).exists()]),
+            keys.NAME: out.name, keys.KIND: keys.IMPORT_KIND, keys.IMPORT: section,
+            keys.CONFIG: {"name": out.name, "generate": None,
+                          "period": {"start": str(span[0]), "end": str(span[1])}},
+            keys.FILES: manifest.list_files(tmp, *[d for d in (layout.RAW, layout.TRUTH, layout.ANON)
+                                                   if (tmp / d).exists()]),
         }
         if release is not None:
-            man["chains"] = {name: {"name": name, "role": "candidate", "source": "import",
-                                    "description": f"a release made outside anonbench ({release_name})",
-                                    "steps": [], "imported": {"file": release_name,
-                                                              "aligned_by": f"key {key}" if key else "position",
-                                                              "rows": release.height}}}
+            man[keys.CHAINS] = {name: {"name": name, "role": "candidate", "source": "import",
+                                        "description": f"a release made outside anonbench ({release_name})",
+                                        "steps": [], "imported": {"file": release_name,
+                                                                  "aligned_by": f"key {key}" if key else "position",
+                                                                  "rows": release.height}}}
         commit.commit(out, lambda _: man, staged=tmp, fresh=True)
     return section
 

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from pipelines import manifest
 from pipelines.manifest import RunError
 from pipelines.runio import sha256_file
+from runformat.layout import MANIFEST
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def run_files(run: Path) -> Iterable[str]:
         rel = Path(folder).relative_to(run).as_posix()
         for name in sorted(files):
             p = name if rel == "." else f"{rel}/{name}"
-            if p != manifest.MANIFEST:
+            if p != MANIFEST:
                 yield p
 
 

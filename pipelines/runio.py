@@ -5,8 +5,9 @@ never sees a half-written file; stages write into a staging area beside the run 
 (``pipelines.commit``). Parquet pages carry CRC32 checksums (``write_page_checksum``) and the pyarrow readers
 here verify them (``page_checksum_verification``): a flipped bit fails the read instead of changing a figure.
 Polars does not verify page checksums; data it reads (the attacks) is verified against the manifest's sha256
-first (``pipelines.integrity``). Shards are named ``part-NNNNN.parquet`` after the logical chunk that produced them, never after a
-worker, so the layout is the same on every runner.
+first (``pipelines.integrity``). Shards are named ``part-NNNNN.parquet`` after the logical chunk that produced
+them, never after a worker, so the layout is the same on every runner; the names (``shard_name``, ``shards``,
+``TMP_PREFIX``) belong to ``runformat.layout`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -23,15 +24,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TMP_PREFIX = ".tmp-"
+from runformat.layout import TMP_PREFIX, shard_name, shards
+
 PARQUET_OPTS: dict[str, Any] = {"compression": "zstd", "compression_level": 1, "write_statistics": True,
                                 "write_page_checksum": True}
 VERIFY: dict[str, Any] = {"page_checksum_verification": True}
 """Keyword arguments of every pyarrow Parquet reader: verify the page checksums written with PARQUET_OPTS."""
-
-
-def shard_name(chunk: int) -> str:
-    return f"part-{chunk:05d}.parquet"
 
 
 def _tmp_path(path: Path) -> Path:
@@ -70,14 +68,6 @@ def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
 
 def write_json_atomic(obj: Any, path: str | Path) -> Path:
     return write_bytes_atomic((json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode(), path)
-
-
-def shards(folder: str | Path) -> list[Path]:
-    """The complete shards of one table folder, in chunk order (temporary files are ignored)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.glob("part-*.parquet") if not p.name.startswith(TMP_PREFIX))
 
 
 def parquet_file(path: str | Path) -> pq.ParquetFile:
@@ -123,3 +113,8 @@ def remove_tmp_files(folder: str | Path) -> None:
         else:
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+
+
+__all__ = ["PARQUET_OPTS", "TMP_PREFIX", "VERIFY", "atomic_path", "file_entry", "parquet_file", "read_parquet",
+           "read_table", "remove_tmp_files", "sha256_file", "shard_name", "shards", "write_bytes_atomic",
+           "write_json_atomic", "write_parquet_atomic"]

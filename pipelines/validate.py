@@ -28,11 +28,11 @@ from expectations.suites import raw_plan
 from pipelines import commit, manifest
 from pipelines.integrity import require_intact
 from pipelines.manifest import RunError
-from pipelines.options import converge, make_pipeline_options
+from pipelines.options import converge, default_workers, make_pipeline_options
 from pipelines.runio import read_parquet, shards, write_parquet_atomic
-
-VALIDATION_DIR = "validation"
-RAW_STAGE = "raw"
+from runformat import layout
+from runformat import manifest as keys
+from runformat.layout import RunDir
 
 
 class ValidateShardFn(beam.DoFn):
@@ -62,7 +62,7 @@ class FinishStageFn(beam.DoFn):
     def process(self, element: tuple[str, Iterable[ShardResult]]) -> Iterator[str]:
         stage, results = element
         outcomes = finish_stage(self.plans[stage], list(results))
-        write_parquet_atomic(to_table(stage, outcomes), Path(self.run) / VALIDATION_DIR / f"{stage}.parquet")
+        write_parquet_atomic(to_table(stage, outcomes), RunDir(self.run).validation(stage))
         yield stage
 
 
@@ -112,37 +112,29 @@ def chain_spec(name: str, section: Mapping[str, Any]) -> tuple[ChainSpec, dict[s
 
 def build_plans(run: Path, man: Mapping[str, Any], chain: str | None, params: ValidationParams) -> list[StagePlan]:
     """Plans of the stages to validate: raw (unless one chain is asked for) and each anonymized chain."""
-    raw_schemas = table_schemas(run / "raw")
+    rd = RunDir(run)
+    raw_schemas = table_schemas(rd.raw())
     plans: list[StagePlan] = []
     if chain is None and params.raw:
-        generate = (man.get("config") or {}).get("generate")
-        imported = (man.get("import") or {}).get("columns") if man.get("kind") == "import" else None
+        generate = keys.section(man, keys.CONFIG).get("generate")
+        imported = keys.section(man, keys.IMPORT).get("columns") if man.get(keys.KIND) == keys.IMPORT_KIND \
+            else None
         plans.append(raw_plan(raw_schemas, generate, params, imported=imported))
-    recorded = man.get("chains") or {}
-    names = [chain] if chain else sorted(p.name for p in (run / "anon").iterdir() if p.is_dir()) \
-        if (run / "anon").is_dir() else []
-    rows = table_rows(run / "raw")
+    recorded = keys.section(man, keys.CHAINS)
+    names = [chain] if chain else sorted(p.name for p in rd.anon().iterdir() if p.is_dir()) \
+        if rd.anon().is_dir() else []
+    rows = table_rows(rd.raw())
     for name in names:
         if name not in recorded:
             raise RunError(f"--chain {name}: not anonymized in this run (no manifest record; "
                               f"chains: {', '.join(sorted(recorded)) or 'none'})")
         spec, declared = chain_spec(name, recorded[name])
-        plans.append(contract_plan(spec, table_schemas(run / "anon" / name), raw_schemas, rows, params,
+        plans.append(contract_plan(spec, table_schemas(rd.anon(name)), raw_schemas, rows, params,
                                    declared))
     return plans
 
 
 # --- running ------------------------------------------------------------------------------------------
-
-TWO_WORKERS_FROM_ROWS = 10_000_000
-
-
-def default_workers(n_tasks: int, total_rows: int) -> int:
-    """Two worker processes pay off only when there is much to share: each starts by importing Beam, pandas
-    and GX, and the shard results travel between processes — measured on 5M rows (raw + 4 chains of a 1M-event
-    run), two workers cost 18 s of CPU against 12 s for one, for about the same wall time on 2 cores."""
-    return 2 if n_tasks > 1 and total_rows >= TWO_WORKERS_FROM_ROWS else 1
-
 
 def run_stages(run: Path, plans: Sequence[StagePlan], runner: str | None = None, beam_args: Sequence[str] = (),
                workers: int | None = None, out: Path | None = None) -> None:
@@ -161,12 +153,11 @@ def run_stages(run: Path, plans: Sequence[StagePlan], runner: str | None = None,
     # A stage with no shard at all still gets its (failing) run-wide checks and a results file.
     for plan in plans:
         if not any(s == plan.stage for s, _, _ in tasks):
-            write_parquet_atomic(to_table(plan.stage, finish_stage(plan, [])),
-                                 out / VALIDATION_DIR / f"{plan.stage}.parquet")
+            write_parquet_atomic(to_table(plan.stage, finish_stage(plan, [])), RunDir(out).validation(plan.stage))
 
 
 def read_results(run: Path, stage: str) -> pa.Table:
-    return read_parquet(run / VALIDATION_DIR / f"{stage}.parquet", schema=RESULT_SCHEMA)
+    return read_parquet(RunDir(run).validation(stage), schema=RESULT_SCHEMA)
 
 
 def stage_summary(plan: StagePlan, table: pa.Table) -> dict[str, Any]:
@@ -176,7 +167,7 @@ def stage_summary(plan: StagePlan, table: pa.Table) -> dict[str, Any]:
             "failures": [f"{r['table']}: {r['expectation']}({r['columns']})" for r in failed],
             "shards": max((r["shards"] for r in rows), default=0),
             "seconds": round(sum(r["seconds"] for r in rows), 3),
-            "file": f"{VALIDATION_DIR}/{plan.stage}.parquet"}
+            "file": layout.validation_rel(plan.stage)}
 
 
 def validate_run(run: str | Path, chain: str | None = None, runner: str | None = None,
@@ -192,32 +183,32 @@ def validate_run(run: str | Path, chain: str | None = None, runner: str | None =
     """
     t0 = time.perf_counter()
     run = Path(run)
-    require_intact(run, ["raw", "anon"] if chain is None else ["raw", f"anon/{chain}"])
+    require_intact(run, [layout.RAW, layout.ANON] if chain is None else [layout.RAW, layout.anon_rel(chain)])
     man = manifest.load(run)
     if params is None:
-        params = ValidationParams.model_validate((man.get("config") or {}).get("validation") or {})
+        params = ValidationParams.model_validate(keys.section(man, keys.CONFIG).get("validation") or {})
     plans = build_plans(run, man, chain, params)
     with commit.staging(run) as area:  # results written beside the run, committed with one rename
         run_stages(run, plans, runner, beam_args, workers if workers is not None else params.workers, out=area)
         stages = {plan.stage: stage_summary(plan, read_results(area, plan.stage)) for plan in plans}
         # One chain only: the other stages' results stay; a full validation replaces every earlier result.
-        current, out = run / VALIDATION_DIR, area / VALIDATION_DIR
-        recorded = man.get("validation") or {}
+        current, staged = RunDir(run), RunDir(area)
+        recorded = keys.section(man, keys.VALIDATION)
         earlier = {} if chain is None else {k: v for k, v in recorded.items()
-                                            if k not in stages and (current / f"{k}.parquet").is_file()}
-        docs_dir = out / "docs"
+                                            if k not in stages and current.validation(k).is_file()}
+        docs_dir = staged.docs
         if params.docs:
             roles = {**{k: v.get("role", "") for k, v in earlier.items()},
                      **{k: v["role"] for k, v in stages.items()}}
-            files = {**{k: current / f"{k}.parquet" for k in earlier}, **{k: out / f"{k}.parquet" for k in stages}}
+            files = {**{k: current.validation(k) for k in earlier}, **{k: staged.validation(k) for k in stages}}
             write_docs(docs_dir, {k: (roles.get(k, ""), read_parquet(f, schema=RESULT_SCHEMA))
                                   for k, f in sorted(files.items())})
         seconds = time.perf_counter() - t0
         section = {**earlier, **{k: {**v, "wall_seconds": round(seconds, 3)} for k, v in stages.items()}}
-        replace = [VALIDATION_DIR] if chain is None else \
-            [f"{VALIDATION_DIR}/{k}.parquet" for k in stages] + ([f"{VALIDATION_DIR}/docs"] if params.docs else [])
-        commit.commit(run, lambda m: {**m, "validation": section}, staged=area, replace=replace)
-    docs_dir = run / VALIDATION_DIR / "docs"
+        replace = [layout.VALIDATION] if chain is None else \
+            [layout.validation_rel(k) for k in stages] + ([layout.DOCS] if params.docs else [])
+        commit.commit(run, lambda m: {**m, keys.VALIDATION: section}, staged=area, replace=replace)
+    docs_dir = RunDir(run).docs
     passed = all(s["passed"] for s in stages.values() if s["role"] != "control")
     return {"passed": passed, "stages": stages, "seconds": seconds,
             "docs": str(docs_dir / "index.html") if params.docs else None}

@@ -10,7 +10,6 @@ the DP step's input. See :mod:`reid.dp_audit` for the tests.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import secrets
 import tempfile
@@ -28,6 +27,8 @@ import yaml
 from anonymizers import registry as registry_mod
 from anonymizers.chain import Chain, Step, resolve_chain
 from anonymizers.local import apply_steps, compute_states
+from runformat import manifest as run_manifest
+from runformat.layout import RunDir, shards
 
 HEAVY = "dp-audit-heavy"
 MARKER = "dp-audit-only-"
@@ -147,10 +148,10 @@ def replicate(t: pa.Table, unit: str, copies: int) -> pa.Table:
 def chain_of_run(run: Path, chain: str) -> Chain:
     """The chain as the manifest recorded it (names, columns, parameters), every key replaced by a fresh
     in-memory one."""
-    path = run / "manifest.json"
-    section = json.loads(path.read_text()).get("chains", {}).get(chain) if path.is_file() else None
-    if not isinstance(section, dict) or not isinstance(section.get("steps"), list):
-        raise FileNotFoundError(f"{path}: no chains.{chain}.steps (was the chain anonymized?)")
+    path = RunDir(run).manifest
+    section = run_manifest.chain_record(run_manifest.load(run), chain) if path.is_file() else None
+    if not isinstance(section, dict) or not isinstance(section.get(run_manifest.CHAIN_STEPS), list):
+        raise FileNotFoundError(f"{path}: no {run_manifest.CHAINS}.{chain}.steps (was the chain anonymized?)")
     reg = registry_mod.load()
     steps = []
     for s in section["steps"]:
@@ -166,7 +167,7 @@ def chain_of_run(run: Path, chain: str) -> Chain:
 
 
 def _read(folder: Path, unit: str | None, keep: list | None, only_unit: bool = False) -> pa.Table | None:
-    parts = sorted(p for p in folder.glob("part-*.parquet") if not p.name.startswith(".tmp-"))
+    parts = shards(folder)
     if not parts:
         return None
     d = ds.dataset(parts, format="parquet")
@@ -180,7 +181,7 @@ def _read(folder: Path, unit: str | None, keep: list | None, only_unit: bool = F
 def run_neighbours(run: Path, chain: Chain, step: Step, unit: str, *, accounts: int, candidates: int,
                    heavy_events: int, seed: int) -> Neighbours:
     """D (``accounts`` units sampled from the raw tables the step reads) and its neighbours, at the step."""
-    raw_dir = run / "raw"
+    raw_dir = RunDir(run).raw()
     columns = {t: list(c) for t, c in step.columns.items()}
     units: set = set()
     for name in columns:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -58,6 +57,8 @@ from reid.synthetic import profile_linkage_synthetic, unicity_synthetic
 from reid.unicity import comparable_columns, detect_resolution, unicity
 from reid.utility import utility
 from reid.weak_keys import candidate_keys, weak_key_attack
+from runformat import manifest as run_manifest
+from runformat.layout import RunDir, shards
 
 log = logging.getLogger(__name__)
 _OBJECT_IDS = {(t, c) for t, cs in OBJECT_ID_COLUMNS.items() for c in cs}
@@ -69,8 +70,7 @@ FINGERPRINT = ("object_id", "container_id", "action", "product", "outcome", "aut
 
 
 def _shards(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("part-*.parquet") if not p.name.startswith(".tmp-")) \
-        if folder.is_dir() else []
+    return shards(folder)
 
 
 def _scan(folder: Path) -> pl.LazyFrame | None:
@@ -101,16 +101,17 @@ class RunData:
     def open(cls, run: str | Path, chain: str) -> RunData:
         run = Path(run)
         data = cls(run=run, chain=chain)
-        for kind, base in (("raw", run / "raw"), ("anon", run / "anon" / chain), ("control", run / "truth" / "control")):
+        rd = RunDir(run)
+        for kind, base in (("raw", rd.raw()), ("anon", rd.anon(chain)), ("control", rd.control())):
             if base.is_dir():
                 for sub in sorted(base.iterdir()):
                     lf = _scan(sub)
                     if lf is not None:
                         getattr(data, kind)[sub.name] = lf
-        if (run / "truth" / "accounts.parquet").is_file():
-            data.accounts = pl.read_parquet(run / "truth" / "accounts.parquet")
-        if (run / "truth" / "control" / "accounts.parquet").is_file():
-            data.control_accounts = pl.read_parquet(run / "truth" / "control" / "accounts.parquet")
+        if rd.truth_accounts.is_file():
+            data.accounts = pl.read_parquet(rd.truth_accounts)
+        if rd.control_accounts.is_file():
+            data.control_accounts = pl.read_parquet(rd.control_accounts)
         data.steps = _chain_steps(run, chain)
         return data
 
@@ -120,8 +121,8 @@ class RunData:
         return any((s.get("flags") or {}).get("synthetic") for s in self.steps)
 
     def row_preserving(self, table: str) -> bool:
-        raw = _shards(self.run / "raw" / table)
-        anon = _shards(self.run / "anon" / self.chain / table)
+        raw = _shards(RunDir(self.run).raw(table))
+        anon = _shards(RunDir(self.run).anon(self.chain, table))
         return bool(raw) and _rows(raw) == _rows(anon)
 
     def actor_column(self, candidates: list[str]) -> str | None:
@@ -164,8 +165,8 @@ class RunData:
         distinct released value also occurs raw."""
         anon_schema = self.anon["events"].collect_schema()
         raw_schema = self.raw["events"].collect_schema()
-        first_anon = _shards(self.run / "anon" / self.chain / "events")[:1]
-        first_raw = _shards(self.run / "raw" / "events")[:1]
+        first_anon = _shards(RunDir(self.run).anon(self.chain, "events"))[:1]
+        first_raw = _shards(RunDir(self.run).raw("events"))[:1]
         keys = []
         for c in FINGERPRINT:
             if c == column or c not in anon_schema or raw_schema.get(c) != anon_schema[c] or not first_anon:
@@ -180,7 +181,7 @@ class RunData:
     def _fingerprint_pairs(self, column: str) -> pl.LazyFrame:
         """(actor, raw account) pairs, shard by shard: positional where the shard kept its rows, else joined
         on the unchanged columns and the time floored to the release's resolution."""
-        raw_dir, anon_dir = self.run / "raw" / "events", self.run / "anon" / self.chain / "events"
+        raw_dir, anon_dir = RunDir(self.run).raw("events"), RunDir(self.run).anon(self.chain, "events")
         keys = self._fingerprint_keys(column)
         timed = "event_time" in self.anon["events"].collect_schema()
         res = _dur(detect_resolution(self.anon["events"])) if timed else None
@@ -226,12 +227,9 @@ class RunData:
 def _chain_steps(run: Path, chain: str) -> list[dict]:
     """The chain's steps from ``manifest.json`` (``chains.<chain>.steps``: flags, DP budget); [] if absent."""
     try:
-        man = json.loads((run / "manifest.json").read_text())
+        return run_manifest.chain_steps(run_manifest.load(run), chain)
     except (OSError, ValueError):
         return []
-    section = (man.get("chains") or {}).get(chain) if isinstance(man, dict) else None
-    steps = section.get("steps") if isinstance(section, dict) else None
-    return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
 
 
 def _dur(res: dt.timedelta | None) -> str:

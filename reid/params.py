@@ -15,10 +15,10 @@ fine knowledge, down to the 1 s resolution of the raw log. Fields are named as i
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from generators import duration
 from reid.utility import DIRECTION
 
 CHECKS = ("leak_scan", "dictionary", "unicity", "profile_linkage", "quasi_identifiers", "singling_out",
@@ -27,16 +27,15 @@ CHECKS = ("leak_scan", "dictionary", "unicity", "profile_linkage", "quasi_identi
 MAX_ATTACKS = 10_000_000
 """Attacks per evaluator at most: each attack holds a row of floats per column in memory (10^15 asked for
 petabytes), and anonymeter's rates do not improve past the size of the tables anyway."""
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
 
 
 def parse_duration(text: str) -> dt.timedelta:
-    """``"1h"`` -> ``timedelta(hours=1)``; the units are s, m, h, d, w."""
-    m = _DURATION.match(text.strip())
-    if not m or int(m.group(1)) <= 0:
-        raise ValueError(f"{text!r} is not a duration like 30m, 1h or 1d")
-    return dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    """``"1h"`` -> ``timedelta(hours=1)``; the units are s, m, h, d, w (``generators.duration``)."""
+    try:
+        n, unit = duration.split(text, inner_space=False)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration like 30m, 1h or 1d") from None
+    return dt.timedelta(microseconds=n * duration.US_PER_UNIT[unit])
 
 
 class _Model(BaseModel):

@@ -36,6 +36,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from generators.weektime import hour_of_week
 from reid.params import FIELD_OF_COLUMN, ProfileLinkageParams, parse_duration
 from reid.result import Metric
 from reid.unicity import duration_text, rng_for, sample_targets
@@ -91,8 +92,7 @@ def feature_counts(events: pl.LazyFrame, entity: str, resolution: str, ipv4_pref
 
 def hour_of_week_expr(resolution: str) -> pl.Expr:
     """Hour of the week (0 = Monday 00h, UTC) of ``event_time`` truncated to ``resolution``."""
-    t = pl.col("event_time").dt.truncate(resolution)
-    return (t.dt.weekday().cast(pl.Int16) - 1) * 24 + t.dt.hour().cast(pl.Int16)
+    return hour_of_week(pl.col("event_time").dt.truncate(resolution), pl.Int16)
 
 
 def block_counts(events: pl.LazyFrame, entity: str, blocks: dict[str, pl.Expr]) -> pl.DataFrame:

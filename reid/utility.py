@@ -126,17 +126,6 @@ def rel_error(raw: pl.DataFrame, released: pl.DataFrame, keys: list[str]) -> tup
     return (float((cells["n_rel"] - cells["n"]).abs().sum()) / total if total else float("nan")), cells.height
 
 
-def tv_distance(raw: pl.DataFrame, released: pl.DataFrame, key: str) -> float:
-    """Total variation distance between two count distributions over ``key``."""
-    cells = raw.join(released, on=key, how="full", coalesce=True, suffix="_rel").fill_null(0) \
-        .with_columns(pl.col("n", "n_rel").cast(pl.Float64))
-    if cells["n"].sum() == 0 or cells["n_rel"].sum() == 0:
-        return 1.0 if cells["n"].sum() != cells["n_rel"].sum() else 0.0   # nothing on one side: disjoint
-    p = cells["n"].to_numpy() / cells["n"].sum()
-    q = cells["n_rel"].to_numpy() / cells["n_rel"].sum()
-    return float(0.5 * np.abs(p - q).sum())
-
-
 def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sample Kolmogorov–Smirnov statistic (max distance between the empirical CDFs); 1 when exactly
     one side is empty (nothing of the distribution survived)."""

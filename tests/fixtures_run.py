@@ -18,8 +18,11 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.manifest import list_files, package_versions
-from pipelines.runio import shard_name, write_json_atomic, write_parquet_atomic
+from pipelines.runio import write_json_atomic, write_parquet_atomic
 from reid.result import Metric, to_table
+from runformat import layout
+from runformat import manifest as keys
+from runformat.layout import RAW_STAGE, RunDir, shard_name, stage_name
 
 N_USERS = 40
 N_EVENTS = 2400
@@ -150,19 +153,20 @@ def make_run(root: Path, *, chains: tuple[str, ...] = ("generalize", "none", "na
     """Write a complete fixture run under ``root``; ``override[(chain, check, metric)] = value`` changes a
     figure (all its rows), ``drop_checks[chain]`` leaves checks out as if their attack were disabled."""
     root.mkdir(parents=True, exist_ok=True)
+    rd = RunDir(root)
     raw = _events()
-    write_parquet_atomic(raw, root / "raw" / "events" / shard_name(0))
-    write_parquet_atomic(_users(), root / "raw" / "users" / shard_name(0))
+    write_parquet_atomic(raw, rd.raw("events") / shard_name(0))
+    write_parquet_atomic(_users(), rd.raw("users") / shard_name(0))
     write_parquet_atomic(pa.table({"account_id": _users()["account_id"],
                                    "person_id": [f"person-{i:04d}" for i in range(N_USERS)]}),
-                         root / "truth" / "accounts.parquet")
-    write_parquet_atomic(_validation("raw", (validation_failures or {}).get("raw", 0)),
-                         root / "validation" / "raw.parquet")
+                         rd.truth_accounts)
+    write_parquet_atomic(_validation(RAW_STAGE, (validation_failures or {}).get(RAW_STAGE, 0)),
+                         rd.validation(RAW_STAGE))
     figures = figures or FIGURES
     for chain in chains:
-        write_parquet_atomic(_anon_events(chain, raw), root / "anon" / chain / "events" / shard_name(0))
+        write_parquet_atomic(_anon_events(chain, raw), rd.anon(chain, "events") / shard_name(0))
         failed = (validation_failures or {}).get(chain, 3 if chain == "none" else 0)
-        write_parquet_atomic(_validation(f"anon/{chain}", failed), root / "validation" / f"anon-{chain}.parquet")
+        write_parquet_atomic(_validation(stage_name(chain), failed), rd.validation(stage_name(chain)))
         by_check: dict[str, list[Metric]] = {}
         for check, metric, value, n, params in figures[chain]:
             if check in (drop_checks or {}).get(chain, ()):
@@ -175,14 +179,14 @@ def make_run(root: Path, *, chains: tuple[str, ...] = ("generalize", "none", "na
                 m = Metric(check, metric, float(value), n, params=params, seconds=0.01)
             by_check.setdefault(check, []).append(m)
         for check, metrics in by_check.items():
-            write_parquet_atomic(to_table(metrics, chain), root / "risk" / chain / f"{check}.parquet")
+            write_parquet_atomic(to_table(metrics, chain), rd.risk(chain, check))
     manifest = {
-        "name": name, "seed": 7,
-        "config": {"name": name, "seed": 7, "chains": list(chains), "thresholds": dict(config_thresholds or {}),
-                   "generate": {"events": N_EVENTS, "days": 7, "start": "2026-03-02"}},
-        "anon": {c: {"role": CHAINS[c]["role"], "steps": CHAINS[c]["steps"]} for c in chains},
-        "versions": package_versions(),
+        keys.NAME: name, keys.SEED: 7,
+        keys.CONFIG: {"name": name, "seed": 7, "chains": list(chains), "thresholds": dict(config_thresholds or {}),
+                      "generate": {"events": N_EVENTS, "days": 7, "start": "2026-03-02"}},
+        keys.CHAINS: {c: {"name": c, "role": CHAINS[c]["role"], "steps": CHAINS[c]["steps"]} for c in chains},
+        keys.VERSIONS: package_versions(),
     }
-    manifest["files"] = list_files(root, "raw", "truth", "anon", "risk", "validation")
-    write_json_atomic(manifest, root / "manifest.json")
+    manifest[keys.FILES] = list_files(root, layout.RAW, layout.TRUTH, layout.ANON, layout.RISK, layout.VALIDATION)
+    write_json_atomic(manifest, rd.manifest)
     return root

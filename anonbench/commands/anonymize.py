@@ -18,6 +18,7 @@ from rich.table import Table
 from anonymizers import registry as registry_mod
 from anonymizers.base import Anonymizer
 from anonymizers.chain import flags
+from runformat.layout import RunDir
 
 
 def run_chain(run: Path, chain: str, runner: str | None = None, beam_args: Sequence[str] = (),
@@ -43,7 +44,7 @@ def main(run: Path, chain: str, runner: str | None = None, beam_args: Sequence[s
         if budget:
             console.print(f"  {step['label']}: epsilon={budget['epsilon']}, delta={budget['delta']} "
                           f"per {budget['privacy_unit']}")
-    console.print(f"anonymize: wrote {Path(run) / 'anon' / section['name']} in {section['seconds']:.1f}s "
+    console.print(f"anonymize: wrote {RunDir(run).anon(section['name'])} in {section['seconds']:.1f}s "
                   f"(role: {section['role']})")
     return 0
 

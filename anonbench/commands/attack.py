@@ -26,6 +26,9 @@ from pipelines.runio import write_parquet_atomic
 from reid.harness import run_checks
 from reid.params import AttackParams
 from reid.result import Metric, to_table
+from runformat import layout
+from runformat import manifest as keys
+from runformat.layout import RunDir
 
 SHOWN_PARAMS = ("p", "table", "column", "qi_set", "mode", "reason")
 
@@ -34,8 +37,7 @@ def load_params(run: Path, config: Path | None) -> AttackParams:
     """The ``attacks:`` section of ``config``, else of the config recorded in the manifest, else defaults."""
     if config is not None:
         return load_run_config(config).attacks
-    recorded = manifest.load(run).get("config") or {}
-    section = recorded.get("attacks") if isinstance(recorded, dict) else None
+    section = keys.section(manifest.load(run), keys.CONFIG).get("attacks")
     try:
         return AttackParams.model_validate(section or {})
     except ValidationError as e:
@@ -60,13 +62,14 @@ def render(results: dict[str, list[Metric]], chain: str, console: Console) -> No
 
 def main(run: Path, chain: str, config: Path | None = None) -> int:
     run = Path(run)
+    rd = RunDir(run)
     if not manifest.is_complete(run):
-        raise UsageError(f"{run}: no manifest.json (not a run directory, or the run is incomplete)")
-    if not (run / "anon" / chain).is_dir():
-        raise UsageError(f"{run / 'anon' / chain}: no such chain output (run `anonbench anonymize` first)")
+        raise UsageError(f"{run}: no {layout.MANIFEST} (not a run directory, or the run is incomplete)")
+    if not rd.anon(chain).is_dir():
+        raise UsageError(f"{rd.anon(chain)}: no such chain output (run `anonbench anonymize` first)")
     params = load_params(run, config)
     # Polars does not check Parquet page checksums: the files the attacks read are checked against the manifest.
-    damaged = verify_run(run, prefixes=["raw", "truth", f"anon/{chain}"], extras=False)
+    damaged = verify_run(run, prefixes=[layout.RAW, layout.TRUTH, layout.anon_rel(chain)], extras=False)
     if damaged:
         raise UsageError(f"{run}: {damaged[0].line()} — the run does not match its manifest "
                          f"({len(damaged)} file(s); see `anonbench verify --run {run}`)")
@@ -89,12 +92,12 @@ def main(run: Path, chain: str, config: Path | None = None) -> int:
     # risk/<chain>/ is staged and committed as a whole, so results of checks no longer run go with it.
     with commit.staging(run) as area:
         for check, metrics in results.items():
-            write_parquet_atomic(to_table(metrics, chain), area / "risk" / chain / f"{check}.parquet")
-        commit.commit(run, lambda m: {**m, "risk": {**(m.get("risk") or {}), chain: section}},
-                      staged=area, replace=[f"risk/{chain}"])
+            write_parquet_atomic(to_table(metrics, chain), RunDir(area).risk(chain, check))
+        commit.commit(run, lambda m: {**m, keys.RISK: {**keys.section(m, keys.RISK), chain: section}},
+                      staged=area, replace=[layout.risk_rel(chain)])
     render(results, chain, Console(width=max(140, Console().width)))
     for check, error in raised.items():
         console.print(f"[red]check {check} raised {error}[/]: its row says so and the gate counts it as not "
                       "measured (re-run with --debug for the traceback)")
-    console.print(f"wrote {run / 'risk' / chain} ({len(results)} checks, {seconds:.1f} s)")
+    console.print(f"wrote {rd.risk(chain)} ({len(results)} checks, {seconds:.1f} s)")
     return 0

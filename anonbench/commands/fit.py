@@ -30,6 +30,7 @@ from pipelines.importlog import (
     events_frame,
     users_frame,
 )
+from runformat.layout import RAW, RunDir
 
 RUN_EVENT_COLUMNS = ("account_id", "event_time", "action", "product", "session_id", "org_id", "utc_offset_minutes")
 RUN_USER_COLUMNS = ("account_id", "account_type", "role", "timezone", "team_id", "org_id")
@@ -50,17 +51,18 @@ def read_log(events: Path, mapping: str, accounts: Path | None, map_accounts: st
 
 def read_run(run: Path) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
     """(events, users or None, truth persons or None) of a run directory (generated or imported)."""
-    folder = run / "raw" / "events"
+    rd = RunDir(run)
+    folder = rd.raw("events")
     if not folder.is_dir() or not any(folder.glob("*.parquet")):
-        raise UsageError(f"{run}: not a run directory (no raw/events)")
+        raise UsageError(f"{run}: not a run directory (no {RAW}/events)")
     lf = pl.scan_parquet(folder / "*.parquet")
     names = lf.collect_schema().names()
     ev = lf.select([c for c in RUN_EVENT_COLUMNS if c in names]).collect()
     users = None
-    if (run / "raw" / "users").is_dir() and any((run / "raw" / "users").glob("*.parquet")):
-        ul = pl.scan_parquet(run / "raw" / "users" / "*.parquet")
+    if rd.raw("users").is_dir() and any(rd.raw("users").glob("*.parquet")):
+        ul = pl.scan_parquet(rd.raw("users") / "*.parquet")
         users = ul.select([c for c in RUN_USER_COLUMNS if c in ul.collect_schema().names()]).collect()
-    truth = run / "truth" / "accounts.parquet"
+    truth = rd.truth_accounts
     persons = pl.read_parquet(truth, columns=["account_id", "person_id"]) if truth.is_file() else None
     return ev, users, persons
 

@@ -12,6 +12,8 @@ from anonbench.errors import UsageError
 from anonbench.rundir import prepare_run_dir
 from pipelines import commit, manifest
 from pipelines.generate import run_generation
+from runformat import layout
+from runformat import manifest as keys
 
 console = Console(stderr=True)
 
@@ -27,7 +29,7 @@ def generate(cfg: RunConfig, out: Path, runner: str | None, beam_args: list[str]
     with commit.staging(run) as tree:  # the new run is built beside the old one and swapped in when complete
         # Bad runner names and Beam options raise pipelines.options.OptionsError (exit 2) before any work.
         stats = run_generation(tree, cfg.seed, cfg.generate, runner=runner, beam_args=beam_args)
-        man = _manifest(cfg, runner, stats, manifest.list_files(tree, "raw", "truth"))
+        man = _manifest(cfg, runner, stats, manifest.list_files(tree, layout.RAW, layout.TRUTH))
         commit.commit(run, lambda _: man, staged=tree, fresh=True)
     if not quiet:
         console.print(f"[green]generated[/] {man['generate']['events']:,} events in {stats['seconds']:.1f} s "
@@ -38,16 +40,16 @@ def generate(cfg: RunConfig, out: Path, runner: str | None, beam_args: list[str]
 
 def _manifest(cfg: RunConfig, runner: str | None, stats: dict[str, Any], files: list[dict[str, Any]]
               ) -> dict[str, Any]:
-    events = sum(f.get("rows", 0) for f in files if f["path"].startswith("raw/events/"))
+    events = sum(f.get("rows", 0) for f in files if f["path"].startswith(f"{layout.RAW}/events/"))
     return {
-        "anonbench_run": 1,
-        "name": cfg.name,
-        "seed": cfg.seed,
-        "config": cfg.model_dump(mode="json", exclude={"source"}),
-        "config_source": cfg.source,
-        "generate": {**stats, "events": events, "runner": runner or "InProcess"},
-        "files": files,
-        "versions": manifest.package_versions(),
+        keys.FORMAT: 1,
+        keys.NAME: cfg.name,
+        keys.SEED: cfg.seed,
+        keys.CONFIG: cfg.model_dump(mode="json", exclude={"source"}),
+        keys.CONFIG_SOURCE: cfg.source,
+        keys.GENERATE: {**stats, "events": events, "runner": runner or "InProcess"},
+        keys.FILES: files,
+        keys.VERSIONS: manifest.package_versions(),
     }
 
 

@@ -24,6 +24,7 @@ from anonbench.report.gate import ChainVerdict, evaluate
 from anonbench.report.record import effective_thresholds
 from anonbench.report.results import RunData, load_run
 from pipelines.runio import TMP_PREFIX, sha256_file, shards, write_bytes_atomic, write_parquet_atomic
+from runformat.layout import RunDir
 
 CARD = "DATASET_CARD.md"
 SUMS = "SHA256SUMS"
@@ -54,9 +55,8 @@ def refusals(data: RunData, verdict: ChainVerdict) -> list[str]:
 
 
 def _tables(run: Path, chain: str) -> dict[str, list[Path]]:
-    base = run / "anon" / chain
-    tables = {p.name: shards(p) for p in sorted(base.iterdir()) if p.is_dir() and not
-              p.name.startswith(TMP_PREFIX)} if base.is_dir() else {}
+    rd = RunDir(run)
+    tables = {p.name: shards(p) for p in rd.subdirs(rd.anon(chain))}
     return {t: s for t, s in tables.items() if s}
 
 
@@ -70,7 +70,7 @@ def _assemble(tmp: Path, data: RunData, verdict: ChainVerdict, tables: dict[str,
             shutil.copyfile(part, dest)
             rows += pq.ParquetFile(dest).metadata.num_rows
         facts.append(TableFacts(table, rows, tuple(pq.read_schema(parts[0]).names), len(parts)))
-    risk_dir = data.path / "risk" / verdict.chain.name
+    risk_dir = RunDir(data.path).risk(verdict.chain.name)
     for f in sorted(risk_dir.glob("*.parquet")):
         if not f.name.startswith(TMP_PREFIX):
             (tmp / "risk").mkdir(exist_ok=True)
@@ -97,7 +97,7 @@ def publish(run: Path, chain: str, to: Path) -> Path:
         raise UsageError(f"{to}: a bundle may not be written inside the run directory")
     tables = _tables(data.path, chain)
     if not tables:
-        raise UsageError(f"{data.path / 'anon' / chain}: no anonymized tables for chain {chain}")
+        raise UsageError(f"{RunDir(data.path).anon(chain)}: no anonymized tables for chain {chain}")
     ts = effective_thresholds(data, prefer_recorded=True)
     verdict = evaluate(data, ts).verdict(info.name)
     why = refusals(data, verdict)

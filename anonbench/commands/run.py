@@ -20,6 +20,7 @@ from rich.table import Table
 from anonbench.config import load_run_config
 from anonbench.errors import UsageError
 from pipelines import manifest
+from runformat import manifest as keys
 
 console = Console(stderr=True)
 
@@ -105,7 +106,7 @@ def main(config: Path, out: Path, runner: str | None, overwrite: bool, beam_args
         result = check_run(run, None)
         paths = write_report(run, result)
     man = manifest.load(run)
-    man["run"] = {"stages": {k: round(v, 3) for k, v in stages.seconds.items()},
+    man[keys.RUN] = {"stages": {k: round(v, 3) for k, v in stages.seconds.items()},
                   "total_seconds": round(stages.total, 3), "passed": result.passed}
     manifest.write(run, man)
 

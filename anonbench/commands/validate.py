@@ -22,7 +22,7 @@ def chain_name(chain: str | None) -> str | None:
     """``--chain`` takes a chain name, or the chain's YAML file (as ``anonymize`` does): its ``name``."""
     if chain is None or not (chain.endswith((".yaml", ".yml")) or "/" in chain):
         return chain
-    from anonbench.config import load_yaml
+    from anonbench.yamlfile import load_yaml
 
     data = load_yaml(chain)
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):

@@ -39,6 +39,7 @@ from anonbench import thresholds as th
 from anonbench.errors import UsageError
 from anonbench.report import regression as stats
 from reid import catalog
+from runformat.layout import SUMMARY_JSON, RunDir
 
 if TYPE_CHECKING:
     from anonbench.report.gate import CheckResult
@@ -153,7 +154,7 @@ def _num(x: Any) -> float | None:
 
 def _summary_path(path: Path) -> Path:
     if path.is_dir():
-        for candidate in (path / "report" / "summary.json", path / "summary.json"):
+        for candidate in (RunDir(path).report(SUMMARY_JSON), path / SUMMARY_JSON):  # a run, or a published bundle
             if candidate.is_file():
                 return candidate
         raise UsageError(f"{path}: --baseline: no report/summary.json in this folder (run `anonbench report` "

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from anonbench.report.gate import ChainVerdict, Outcome
 from anonbench.report.glossary import entry
-from anonbench.report.results import RunData, section, step_text
+from anonbench.report.results import RunData, step_text
 from anonbench.report.scores import headline
+from runformat.manifest import STEP_BUDGET, STEP_FLAGS, STEP_REPORT, section
 
 LICENCE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
 
@@ -54,9 +55,9 @@ def _privacy(verdict: ChainVerdict) -> list[str]:
     """The chain's differential-privacy claims and what is synthetic, from its steps in the manifest."""
     lines: list[str] = []
     for step in verdict.chain.steps:
-        flags = step.get("flags") or {}
-        report = step.get("report") or {}
-        budget = report.get("budget") if isinstance(report, Mapping) else None
+        flags = step.get(STEP_FLAGS) or {}
+        report = step.get(STEP_REPORT) or {}
+        budget = report.get(STEP_BUDGET) if isinstance(report, Mapping) else None
         use = step.get("use", "?")
         if isinstance(budget, Mapping) and budget:
             split = budget.get("split") or {}

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from anonbench import thresholds as th
-from anonbench.report.results import ChainInfo, RunData, section
+from anonbench.report.results import ChainInfo, RunData
 from reid import catalog
+from runformat import manifest as keys
+from runformat.manifest import section
 
 if TYPE_CHECKING:
     from anonbench.report.baseline import BaselineComparison
@@ -168,13 +170,13 @@ def _breach_line(o: Outcome) -> str:
 def expected_checks(data: RunData, chain: str) -> tuple[str, ...]:
     """The checks a chain should have results for: the run config's ``attacks.checks`` (plus ``validation``
     when it is enabled), else those its ``attack`` recorded in the manifest; () when neither is known."""
-    cfg = section(data.manifest, "config")
+    cfg = section(data.manifest, keys.CONFIG)
     attacks = cfg.get("attacks")
     checks: list[str] = []
     if isinstance(attacks, Mapping) and isinstance(attacks.get("checks"), list):
         checks = [str(c) for c in attacks["checks"]]
     else:
-        recorded = section(section(data.manifest, "risk"), chain).get("checks")
+        recorded = section(section(data.manifest, keys.RISK), chain).get("checks")
         checks = [str(c) for c in recorded] if isinstance(recorded, list) else []
     validation = cfg.get("validation")
     if isinstance(validation, Mapping) and validation.get("enabled", True) is not False:

@@ -17,12 +17,14 @@ from anonbench.report import svg
 from anonbench.report.gate import ChainVerdict, CheckResult, Outcome
 from anonbench.report.glossary import GLOSSARY
 from anonbench.report.profiles import Profile, top_actions, tvd
-from anonbench.report.results import RunData, section, step_text
+from anonbench.report.results import RunData, step_text
 from anonbench.report.scores import headline, pareto
 from anonbench.report.summary import verdict_word
 from anonbench.report.svg import escape
 from reid.params import AttackParams
 from reid.utility import DIRECTION
+from runformat.layout import DOCS, RunDir
+from runformat.manifest import section
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 CSS = """
@@ -314,8 +316,8 @@ def validation_section(data: RunData) -> str:
     return ("<h2 id='validation'>Validation (Great Expectations)</h2><table><tr><th>stage</th>"
             "<th>expectations</th><th>failed</th><th></th></tr>" + "".join(rows) + "</table>" + detail +
             "<p class='note'>Counts only: validation keeps no unexpected values. "
-            + ("Great Expectations Data Docs of this run: <code>validation/docs/index.html</code>."
-               if (data.path / "validation" / "docs" / "index.html").is_file() else "") + "</p>")
+            + (f"Great Expectations Data Docs of this run: <code>{DOCS}/index.html</code>."
+               if (RunDir(data.path).docs / "index.html").is_file() else "") + "</p>")
 
 
 def glossary_section() -> str:

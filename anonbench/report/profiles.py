@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from pipelines.runio import shards
+from generators.model import HOURS_OF_WEEK
+from generators.weektime import hour_of_week
+from reid.workload import marginal_error
+from runformat.layout import RunDir, shards
 
-HOURS_OF_WEEK = 168
 TOP_ACTIONS = 10
 
 
@@ -32,12 +35,18 @@ class Profile:
 
 
 def tvd(p: Mapping[str, float] | tuple[float, ...], q: Mapping[str, float] | tuple[float, ...]) -> float:
-    """Total variation distance between two share vectors (or share maps over their union of keys)."""
+    """Total variation distance between two share vectors (or share maps over their union of keys): the
+    utility metric's ``reid.workload.marginal_error``."""
     if isinstance(p, Mapping) and isinstance(q, Mapping):
-        return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
-    if isinstance(p, tuple) and isinstance(q, tuple):
-        return 0.5 * sum(abs(a - b) for a, b in zip(p, q, strict=True))
-    raise TypeError("tvd needs two share maps or two share vectors")
+        keys = sorted(set(p) | set(q))
+        a, b = [p.get(k, 0.0) for k in keys], [q.get(k, 0.0) for k in keys]
+    elif isinstance(p, tuple) and isinstance(q, tuple):
+        if len(p) != len(q):
+            raise ValueError(f"tvd: share vectors of {len(p)} and {len(q)} cells")
+        a, b = list(p), list(q)
+    else:
+        raise TypeError("tvd needs two share maps or two share vectors")
+    return marginal_error(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
 
 
 def _hour_of_week(lf: pl.LazyFrame, schema: pl.Schema) -> tuple[float, ...] | None:
@@ -47,7 +56,7 @@ def _hour_of_week(lf: pl.LazyFrame, schema: pl.Schema) -> tuple[float, ...] | No
     t = pl.col("event_time")
     if dtype.time_zone not in (None, "UTC"):
         t = t.dt.convert_time_zone("UTC")
-    counts = (lf.select(((t.dt.weekday().cast(pl.Int32) - 1) * 24 + t.dt.hour().cast(pl.Int32)).alias("how"))
+    counts = (lf.select(hour_of_week(t).alias("how"))
               .drop_nulls().group_by("how").len().collect())
     total = int(counts["len"].sum()) if counts.height else 0
     if not total:
@@ -85,9 +94,10 @@ def profile(source: str, folder: Path) -> Profile:
 
 def activity_profiles(run: Path, chains: list[str]) -> dict[str, Profile]:
     """Profiles of ``raw`` and every chain (key = source name)."""
-    out = {"raw": profile("raw", run / "raw" / "events")}
+    rd = RunDir(run)
+    out = {"raw": profile("raw", rd.raw("events"))}
     for chain in chains:
-        out[chain] = profile(chain, run / "anon" / chain / "events")
+        out[chain] = profile(chain, rd.anon(chain, "events"))
     return out
 
 

@@ -17,15 +17,18 @@ import pyarrow.parquet as pq
 from anonbench import thresholds as th
 from anonbench.report.baseline import compare_with, load_baseline
 from anonbench.report.gate import CheckResult, evaluate, outcome
-from anonbench.report.results import RunData, load_run, section
+from anonbench.report.results import RunData, load_run
 from pipelines import commit
-from pipelines.runio import TMP_PREFIX, write_parquet_atomic
+from pipelines.runio import write_parquet_atomic
+from runformat import layout
+from runformat import manifest as keys
+from runformat.manifest import section
 
-CHECK_SECTION = "check"
+CHECK_SECTION = keys.CHECK
 
 
 def config_thresholds(data: RunData) -> Mapping[str, Any] | None:
-    return section(data.manifest, "config").get("thresholds")
+    return section(data.manifest, keys.CONFIG).get("thresholds")
 
 
 def effective_thresholds(data: RunData, file: str | Path | None = None, *,
@@ -36,7 +39,7 @@ def effective_thresholds(data: RunData, file: str | Path | None = None, *,
     if prefer_recorded and file is None and isinstance(recorded, dict) and isinstance(recorded.get("thresholds"),
                                                                                       dict):
         return th.from_recorded(recorded["thresholds"], tuple(recorded.get("origins") or ("recorded",)))
-    source = data.manifest.get("config_source")
+    source = data.manifest.get(keys.CONFIG_SOURCE)
     origin = f"{source}: thresholds" if isinstance(source, str) and source else "run config thresholds"
     return th.resolve(config_thresholds(data), file, config_origin=origin, chains=chain_names(data))
 
@@ -45,7 +48,7 @@ def chain_names(data: RunData) -> list[str]:
     """The chains ``known_weak``/``controls`` may name: the run's, and its config's."""
     from anonbench.config import chain_names as config_chain_names
 
-    listed = section(data.manifest, "config").get("chains")
+    listed = section(data.manifest, keys.CONFIG).get("chains")
     names = config_chain_names([str(c) for c in listed]) if isinstance(listed, list) else []
     return sorted({c.name for c in data.chains} | set(names))
 
@@ -67,8 +70,9 @@ def write_back(run: Path, ts: th.ThresholdSet, out: Path | None = None) -> list[
     """Rewrite the risk files whose ``threshold``/``passed`` columns differ from ``ts`` (into ``out``, a
     staging area laid out like the run, when given); returns the paths written."""
     changed = []
-    for path in sorted((run / "risk").glob("*/*.parquet")) if (run / "risk").is_dir() else []:
-        if path.name.startswith(TMP_PREFIX):
+    risk_dir = layout.RunDir(run).risk()
+    for path in sorted(risk_dir.glob("*/*.parquet")) if risk_dir.is_dir() else []:
+        if layout.is_tmp(path.name):
             continue
         table = pq.read_table(path, page_checksum_verification=True)
         if "threshold" not in table.column_names or "passed" not in table.column_names:

@@ -18,12 +18,11 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from anonbench.errors import UsageError
-from pipelines import manifest as manifest_io
-from pipelines.runio import TMP_PREFIX
 from reid.result import RISK_SCHEMA
+from runformat import layout
+from runformat import manifest as manifest_io
+from runformat.manifest import CHAIN_ROLE, CHAIN_STEPS, STEP_BUDGET, STEP_FLAGS, STEP_REPORT, chain_record
 
-CONTROL_NAMES = frozenset({"none", "naive-hash"})
-RAW_STAGE = "raw"
 VALIDATION_COLUMNS = {"stage": pl.Utf8, "table": pl.Utf8, "expectation": pl.Utf8, "column": pl.Utf8,
                       "kwargs": pl.Utf8, "success": pl.Boolean, "unexpected_count": pl.Int64}
 _SECRET_KEY = re.compile(r"key|secret|salt|password|token|pepper", re.I)
@@ -45,8 +44,8 @@ class ChainInfo:
     @property
     def deterministic(self) -> bool:
         """Every step declares ``deterministic`` (a DP step's noise is not): the same input, the same release."""
-        return all((s.get("flags") or {}).get("deterministic", True) is not False for s in self.steps
-                   if isinstance(s.get("flags") or {}, Mapping))
+        return all((s.get(STEP_FLAGS) or {}).get("deterministic", True) is not False for s in self.steps
+                   if isinstance(s.get(STEP_FLAGS) or {}, Mapping))
 
     @property
     def epsilon(self) -> float | None:
@@ -54,7 +53,8 @@ class ChainInfo:
         composition, an upper bound); None when no step declares a budget."""
         eps = []
         for step in self.steps:
-            budget = (step.get("report") or {}).get("budget") if isinstance(step.get("report"), Mapping) else None
+            report = step.get(STEP_REPORT)
+            budget = report.get(STEP_BUDGET) if isinstance(report, Mapping) else None
             value = budget.get("epsilon") if isinstance(budget, Mapping) else None
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 eps.append(float(value))
@@ -88,27 +88,9 @@ class RunData:
         return self.risk.filter(pl.col("chain") == chain)
 
     def validation_of(self, chain: str | None) -> pl.DataFrame:
-        """Validation rows of a chain's stage(s); ``None`` = the raw stage."""
-        if self.validation.is_empty():
-            return self.validation
-        want = [stage_chain(s) for s in self.validation["stage"].to_list()]
-        mask = pl.Series([w == (chain or RAW_STAGE) for w in want], dtype=pl.Boolean)
-        return self.validation.filter(mask)
-
-
-def section(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """``mapping[key]`` when it is a mapping, else an empty dict (manifests written by older stages)."""
-    value = mapping.get(key)
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def stage_chain(stage: str) -> str:
-    """The chain a validation stage belongs to: ``raw`` for the raw tables, else the chain name
-    (stages may be written ``anon/<chain>``, ``anon.<chain>`` or just ``<chain>``)."""
-    for prefix in ("anon/", "anon.", "anon-", "anon_", "anon:"):
-        if stage.startswith(prefix):
-            return stage[len(prefix):]
-    return stage
+        """Validation rows of a chain's stage (``anon-<chain>``); ``None`` = the raw stage."""
+        stage = layout.RAW_STAGE if chain is None else layout.stage_name(chain)
+        return self.validation.filter(pl.col("stage") == stage)
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -145,24 +127,38 @@ def _read_parquets(files: list[Path]) -> pl.DataFrame:
 
 
 def _complete(folder: Path, pattern: str) -> list[Path]:
-    return sorted(p for p in folder.glob(pattern) if not p.name.startswith(TMP_PREFIX)) if folder.is_dir() else []
+    return sorted(p for p in folder.glob(pattern) if not layout.is_tmp(p.name)) if folder.is_dir() else []
 
 
 def load_risk(run: Path) -> pl.DataFrame:
     """All ``risk/<chain>/<check>.parquet`` rows (the DESIGN risk schema), one frame."""
-    df = _read_parquets(_complete(run / "risk", "*/*.parquet"))
+    risk_dir = layout.RunDir(run).risk()
+    df = _read_parquets(_complete(risk_dir, "*/*.parquet"))
     if df.is_empty():
         return pl.from_arrow(RISK_SCHEMA.empty_table())  # type: ignore[return-value]
     for name in RISK_SCHEMA.names:
         if name not in df.columns:
-            raise UsageError(f"{run / 'risk'}: column {name!r} missing from the risk results")
+            raise UsageError(f"{risk_dir}: column {name!r} missing from the risk results")
     return df.with_columns(pl.col("value", "ci_low", "ci_high", "threshold", "seconds").cast(pl.Float64),
                            pl.col("passed").cast(pl.Boolean), pl.col("n").cast(pl.Int64))
 
 
 def load_validation(run: Path) -> pl.DataFrame:
-    """All ``validation/<stage>.parquet`` rows; an empty frame with the expected columns when none ran."""
-    df = _read_parquets(_complete(run / "validation", "*.parquet"))
+    """All ``validation/<stage>.parquet`` rows; an empty frame with the expected columns when none ran.
+    A file whose rows are not all of its own stage (``raw`` or ``anon-<chain>``, as named) is refused."""
+    files = _complete(layout.RunDir(run).validation(), "*.parquet")
+    for f in files:
+        try:
+            layout.stage_chain(f.stem)
+        except ValueError as e:
+            raise UsageError(f"{f}: {e}") from None
+        if "stage" not in pq.read_schema(f).names:
+            raise UsageError(f"{f}: column 'stage' missing from the validation results")
+        stages = set(pq.read_table(f, columns=["stage"], page_checksum_verification=True)["stage"].to_pylist())
+        if stages - {f.stem}:
+            raise UsageError(f"{f}: rows of stage(s) {sorted(map(str, stages - {f.stem}))} in the file of stage "
+                             f"{f.stem!r}")
+    df = _read_parquets(files)
     if df.is_empty():
         return pl.DataFrame(schema=VALIDATION_COLUMNS)
     for name, dtype in VALIDATION_COLUMNS.items():
@@ -174,32 +170,23 @@ def load_validation(run: Path) -> pl.DataFrame:
     return df.with_columns(pl.col("success").cast(pl.Boolean), pl.col("unexpected_count").cast(pl.Int64))
 
 
-def _chain_yaml(name: str) -> Mapping[str, Any]:
-    import yaml
-
-    from anonbench.config import CONFIG_DIR
-
-    path = CONFIG_DIR / "chains" / f"{name}.yaml"
-    if not path.is_file():
-        return {}
-    data = yaml.safe_load(path.read_text())
-    return data if isinstance(data, dict) else {}
+ROLES = ("candidate", "control")
 
 
-def chain_info(name: str, manifest: Mapping[str, Any]) -> ChainInfo:
-    """Role and steps of a chain: from the manifest (``anon.<chain>`` or ``chains.<chain>``), else from
-    ``configs/chains/<name>.yaml``, else ``none``/``naive-hash`` are controls and the rest candidates."""
-    spec: Mapping[str, Any] = {}
-    for key in ("anon", "chains", "anonymize"):
-        entry = section(manifest, key).get(name)
-        if isinstance(entry, dict):
-            spec = section(entry, "chain") or entry
-            break
-    if not spec.get("steps") and not spec.get("role"):
-        spec = {**_chain_yaml(name), **spec}
-    role = str(spec.get("role") or ("control" if name in CONTROL_NAMES else "candidate"))
-    steps = tuple(redact(s) for s in spec.get("steps") or () if isinstance(s, Mapping))
-    return ChainInfo(name, role, steps, str(spec.get("description") or ""))
+def chain_info(name: str, manifest: Mapping[str, Any], where: str | Path = layout.MANIFEST) -> ChainInfo:
+    """Role and steps of a chain as ``anonymize`` (or ``import``) recorded them in the manifest
+    (``chains.<chain>``). A chain with results but no record, or a record without a known role, is a damaged
+    run: :class:`UsageError` naming ``where`` (the manifest) and the key."""
+    record = chain_record(manifest, name)
+    if record is None:
+        raise UsageError(f"{where}: {manifest_io.CHAINS}.{name}: no record of chain {name!r}, which has files "
+                         "in the run (was it anonymized into this run?)")
+    role = record.get(CHAIN_ROLE)
+    if role not in ROLES:
+        raise UsageError(f"{where}: {manifest_io.CHAINS}.{name}.{CHAIN_ROLE}: expected one of {ROLES}, "
+                         f"got {role!r}")
+    steps = tuple(redact(s) for s in record.get(CHAIN_STEPS) or () if isinstance(s, Mapping))
+    return ChainInfo(name, str(role), steps, str(record.get("description") or ""))
 
 
 def load_run(run: str | Path) -> RunData:
@@ -207,16 +194,16 @@ def load_run(run: str | Path) -> RunData:
     run = Path(run)
     if not run.is_dir():
         raise UsageError(f"{run}: no such run directory")
+    rd = layout.RunDir(run)
     try:
         man = manifest_io.load(run)
     except FileNotFoundError:
-        raise UsageError(f"{run / manifest_io.MANIFEST}: no manifest (the run is missing or incomplete)") from None
-    # A manifest that is not JSON raises pipelines.manifest.RunError (exit 2) itself.
+        raise UsageError(f"{rd.manifest}: no manifest (the run is missing or incomplete)") from None
+    # A manifest that is not JSON raises runformat.manifest.RunError (exit 2) itself.
     risk = load_risk(run)
     validation = load_validation(run)
     names = set(risk["chain"].unique().to_list())
-    names |= {p.name for p in (run / "risk").iterdir() if p.is_dir()} if (run / "risk").is_dir() else set()
-    names |= {p.name for p in (run / "anon").iterdir() if p.is_dir()} if (run / "anon").is_dir() else set()
-    chains = [chain_info(n, man) for n in names if not n.startswith(TMP_PREFIX)]
+    names |= {p.name for p in rd.subdirs(rd.risk())} | set(rd.chains())
+    chains = [chain_info(n, man, rd.manifest) for n in names]
     chains.sort(key=lambda c: (c.is_control, c.name))
     return RunData(run, man, risk, validation, tuple(chains))

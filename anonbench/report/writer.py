@@ -13,8 +13,10 @@ from anonbench.report.results import RunData, load_run
 from anonbench.report.summary import summary_json, summary_md
 from pipelines import commit
 from pipelines.runio import write_bytes_atomic, write_json_atomic
+from runformat import layout
+from runformat import manifest as keys
 
-REPORT_DIR = "report"
+REPORT_DIR = layout.REPORT
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,17 @@ def write_report(run: str | Path | RunData, result: CheckResult | None = None, *
     profiles = activity_profiles(data.path, [c.name for c in data.chains])
     page, md, js = render(data, result, profiles), summary_md(result), summary_json(result)
     section = {"passed": result.passed, "thresholds": list(result.thresholds.origins)}
-    out = data.path / REPORT_DIR
+    html, markdown, summary = layout.REPORT_FILES
+    out = layout.RunDir(data.path).report()
     if not update_manifest:  # benchmarks: the files only
-        write_bytes_atomic(page.encode(), out / "index.html")
-        write_bytes_atomic(md.encode(), out / "summary.md")
-        write_json_atomic(js, out / "summary.json")
+        write_bytes_atomic(page.encode(), out / html)
+        write_bytes_atomic(md.encode(), out / markdown)
+        write_json_atomic(js, out / summary)
     else:  # report/ and the manifest committed together with one rename
         with commit.staging(data.path) as area:
-            write_bytes_atomic(page.encode(), area / REPORT_DIR / "index.html")
-            write_bytes_atomic(md.encode(), area / REPORT_DIR / "summary.md")
-            write_json_atomic(js, area / REPORT_DIR / "summary.json")
-            commit.commit(data.path, lambda m: {**m, "report": section}, staged=area, replace=[REPORT_DIR])
-    return ReportPaths(out / "index.html", out / "summary.md", out / "summary.json", result.passed)
+            staged = layout.RunDir(area).report()
+            write_bytes_atomic(page.encode(), staged / html)
+            write_bytes_atomic(md.encode(), staged / markdown)
+            write_json_atomic(js, staged / summary)
+            commit.commit(data.path, lambda m: {**m, keys.REPORT: section}, staged=area, replace=[REPORT_DIR])
+    return ReportPaths(out / html, out / markdown, out / summary, result.passed)

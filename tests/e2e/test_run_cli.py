@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from runformat.manifest import unknown_sections
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +40,9 @@ def test_small_run_end_to_end(tmp_path: Path) -> None:
     man = json.loads((out / "manifest.json").read_text())
     assert set(man["chains"]) == {"none", "naive-hash", "dp-aggregates"}
     assert set(man["run"]["stages"]) >= {"generate", "validate", "attack none", "check + report"}
+    assert unknown_sections(man) == []  # every section a real run writes is in runformat.manifest.SECTIONS
+    stages = {p.stem for p in (out / "validation").glob("*.parquet")}
+    assert stages == {"raw", "anon-none", "anon-naive-hash", "anon-dp-aggregates"} == set(man["validation"])
     summary = json.loads((out / "report" / "summary.json").read_text())
     assert set(summary["chains"]) == {"none", "naive-hash", "dp-aggregates"}
     assert summary["passed"] == (r.returncode == 0)

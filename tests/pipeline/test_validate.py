@@ -14,8 +14,9 @@ import gx_fakes as fakes
 
 from anonbench.errors import CheckFailed, InputError, UsageError
 from expectations.results import RESULT_SCHEMA
-from pipelines import manifest
+from pipelines import commit, manifest
 from pipelines.validate import validate_run
+from runformat.manifest import CHAINS, section
 
 pytestmark = pytest.mark.pipeline
 BROKEN_YAML = Path(__file__).resolve().parent.parent / "unit" / "expectations" / "chains" / "forgets-email.yaml"
@@ -27,9 +28,9 @@ def record_chain(run: Path, chain: dict, role: str = "candidate") -> None:
     schemas = {t.name: pq.read_schema(next(t.glob("part-*.parquet"))) for t in (run / "anon" / chain["name"]).iterdir()}
     steps = [{"use": s["use"], "columns": s["columns"], "with": s.get("with", {}),
               "flags": {"row_preserving": True}} for s in chain["steps"]]
-    manifest.update_section(run, "chains", chain["name"], {
-        "role": role, "steps": steps,
-        "output_schemas": {t: [f"{f.name}: {f.type}" for f in s] for t, s in schemas.items()}})
+    record = {"role": role, "steps": steps,
+              "output_schemas": {t: [f"{f.name}: {f.type}" for f in s] for t, s in schemas.items()}}
+    commit.commit(run, lambda m: {**m, CHAINS: {**section(m, CHAINS), chain["name"]: record}})
 
 
 def identifiers(raw: dict) -> set[str]:

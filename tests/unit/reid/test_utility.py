@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from event_fixtures import population, pseudonymize
 
-from reid.utility import DIRECTION, HEADLINE, headline_utility, ks_distance, score, tv_distance, utility
+from reid.utility import DIRECTION, HEADLINE, headline_utility, ks_distance, score, utility
 from reid.workload import marginal_error
 
 
@@ -156,13 +156,6 @@ def test_workload_n_is_the_number_of_marginals(pop):
                                            ([2, 2], [10, 10], 0.0), ([1, 1], [0, 0], 1.0), ([0, 0], [0, 0], 0.0)])
 def test_marginal_error(p, q, e):
     assert marginal_error(np.array(p, float), np.array(q, float)) == pytest.approx(e)
-
-
-@pytest.mark.parametrize(("p", "q", "tv"), [([1, 1], [1, 1], 0.0), ([1, 0], [0, 1], 1.0), ([3, 1], [1, 1], 0.25)])
-def test_tv_distance(p, q, tv):
-    a = pl.DataFrame({"k": ["x", "y"], "n": p})
-    b = pl.DataFrame({"k": ["x", "y"], "n": q})
-    assert tv_distance(a, b, "k") == pytest.approx(tv)
 
 
 @pytest.mark.parametrize(("a", "b", "d"), [([1, 2, 3], [1, 2, 3], 0.0), ([1, 1], [5, 5], 1.0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -44,6 +45,9 @@ def test_no_raw_value(page):
 def test_run_strings_are_escaped(make):
     run = make()
     (run / "anon" / "generalize").rename(run / "anon" / "<b>x")
+    man = json.loads((run / "manifest.json").read_text())
+    man["chains"]["<b>x"] = man["chains"]["generalize"]
+    (run / "manifest.json").write_text(json.dumps(man))
     data = load_run(run)
     html = render(data, evaluate(data), {})
     assert "<b>x" not in html and "&lt;b&gt;x" in html

@@ -7,15 +7,7 @@ import json
 import pytest
 
 from anonbench.errors import InputError, UsageError
-from anonbench.report.results import chain_info, load_run, redact, stage_chain, step_text
-
-
-@pytest.mark.parametrize(("stage", "chain"), [
-    ("raw", "raw"), ("anon-generalize", "generalize"), ("anon/naive-hash", "naive-hash"),
-    ("anon.kanon", "kanon"), ("dp-aggregates", "dp-aggregates"),
-])
-def test_stage_chain(stage, chain):
-    assert stage_chain(stage) == chain
+from anonbench.report.results import chain_info, load_run, redact, step_text
 
 
 @pytest.mark.parametrize(("value", "key", "expected"), [
@@ -31,14 +23,35 @@ def test_redact(value, key, expected):
 
 
 @pytest.mark.parametrize(("manifest", "name", "role"), [
-    ({"anon": {"x": {"role": "control", "steps": []}}}, "x", "control"),
-    ({"chains": {"x": {"chain": {"role": "control"}}}}, "x", "control"),
-    ({}, "none", "control"),           # configs/chains/none.yaml, or the built-in control names
-    ({}, "naive-hash", "control"),
-    ({}, "some-new-chain", "candidate"),
+    ({"chains": {"x": {"role": "control", "steps": []}}}, "x", "control"),
+    ({"chains": {"none": {"role": "candidate", "steps": []}}}, "none", "candidate"),  # the record, not the name
 ])
 def test_chain_role(manifest, name, role):
     assert chain_info(name, manifest).role == role
+
+
+@pytest.mark.parametrize("manifest", [
+    {},                                                        # no record: the report does not guess a role
+    {"anon": {"x": {"role": "control", "steps": []}}},         # another key than chains
+    {"chains": {"x": {"chain": {"role": "control"}}}},         # a nested record
+    {"chains": {"x": {"role": "adversary", "steps": []}}},     # an unknown role
+])
+def test_chain_without_a_valid_record_is_an_error(manifest):
+    with pytest.raises(UsageError, match=r"chains\.x"):
+        chain_info("x", manifest)
+
+
+def test_validation_stage_must_match_its_file(run_dir):
+    import pyarrow.parquet as pq
+
+    f = run_dir / "validation" / "anon-generalize.parquet"
+    t = pq.read_table(f)
+    pq.write_table(t.set_column(0, "stage", [["anon/generalize"] * t.num_rows]), f)
+    with pytest.raises(UsageError, match=r"anon-generalize\.parquet"):
+        load_run(run_dir)
+    f.rename(run_dir / "validation" / "generalize.parquet")
+    with pytest.raises(UsageError, match=r"generalize\.parquet: validation stage"):
+        load_run(run_dir)
 
 
 def test_load_run(run_dir):
