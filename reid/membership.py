@@ -13,7 +13,8 @@ Zhang & Fritz ("GAN-Leaks", CCS 2020). Three distances (``mode`` in ``params``):
 * ``joint`` — both, against the same released account (its trace and its users row).
 
 Without the truth, the attacker flags as members the ``flag_share`` of the pooled candidates closest to the
-release (ties broken at random). With as many targets as controls the member share is one half, and flagging
+release (ties at the cut-off broken uniformly at random; the rates are the expectation over that tie-break,
+see :func:`flag_closest`). With as many targets as controls the member share is one half, and flagging
 the closest half is the attack of Hayes, Melis, Danezis & De Cristofaro ("LOGAN", PoPETs 2019: the attacker
 knows how many candidates are members and picks the top ones).
 
@@ -108,17 +109,26 @@ def advantage_interval(tp: int, n_t: int, fp: int, n_c: int) -> tuple[float, flo
     return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
 
 
-def flag_closest(d_targets: np.ndarray, d_controls: np.ndarray, share: float,
-                 rng: np.random.Generator) -> tuple[int, int, float]:
-    """Flag the ``share`` of the pooled candidates with the smallest distance (random tie-break); returns
-    (targets flagged, controls flagged, the distance cut-off)."""
+def flag_closest(d_targets: np.ndarray, d_controls: np.ndarray, share: float) -> tuple[float, float, float]:
+    """Flag the ``share`` of the pooled candidates with the smallest distance, ties at the cut-off broken
+    uniformly at random, and return the *expected* (targets flagged, controls flagged) over that tie-break,
+    with the distance cut-off.
+
+    The candidates strictly closer than the cut-off are flagged; the ``s`` slots left go to the ``a`` candidates
+    at the cut-off, of which ``a_t`` are targets, so a uniform tie-break flags ``s·a_t/a`` of those targets in
+    expectation. Taking that expectation instead of one random draw (Rao–Blackwell: the conditional
+    expectation given the distances) keeps the attack's expected rates and removes the tie-break's variance,
+    a hypergeometric term that dominates where the distances are discrete (the attribute mode's share of
+    differing columns ties by the hundred). The counts may therefore be fractional."""
     pool = np.concatenate([d_targets, d_controls])
     k = round(share * pool.size)
     if k == 0:
-        return 0, 0, float("nan")
-    order = np.lexsort((rng.random(pool.size), pool))[:k]
-    tp = int((order < d_targets.size).sum())
-    return tp, k - tp, float(pool[order[-1]])
+        return 0.0, 0.0, float("nan")
+    cut = float(np.partition(pool, k - 1)[k - 1])
+    below_t, below = int((d_targets < cut).sum()), int((pool < cut).sum())
+    at_t, at = int((d_targets == cut).sum()), int((pool == cut).sum())
+    tp = below_t + (k - below) * at_t / at
+    return tp, k - tp, cut
 
 
 def _na(reason: str, **params: Any) -> list[Metric]:
@@ -330,7 +340,7 @@ def membership(raw: Mapping[str, pl.LazyFrame], control: Mapping[str, pl.LazyFra
 def _score(d_t: np.ndarray, d_c: np.ndarray, params: dict[str, Any], share: float, budget: Mapping[str, Any],
            rng: np.random.Generator, seconds: float) -> list[Metric]:
     n = d_t.size
-    tp, fp, cut = flag_closest(d_t, d_c, share, rng)
+    tp, fp, cut = flag_closest(d_t, d_c, share)
     coin = int((rng.permutation(2 * n)[:round(share * 2 * n)] < n).sum())
     params = {**params, "distance_cutoff": cut, "exact_copies_targets": int((d_t <= 1e-6).sum()),
               "exact_copies_controls": int((d_c <= 1e-6).sum())}

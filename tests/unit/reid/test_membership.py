@@ -59,11 +59,24 @@ def test_declared_budget_reads_the_manifest_steps(steps, epsilon, cap, reason):
 
 
 def test_flag_closest_truth_table():
-    rng = np.random.default_rng(0)
-    assert flag_closest(np.zeros(50), np.ones(50), 0.5, rng)[:2] == (50, 0)          # copies: all caught
-    assert flag_closest(np.ones(50), np.zeros(50), 0.5, rng)[:2] == (0, 50)
-    tp, fp, cut = flag_closest(np.zeros(1000), np.zeros(1000), 0.5, rng)              # all tied: a coin
-    assert tp + fp == 1000 and abs(tp - fp) < 150 and cut == 0.0
+    assert flag_closest(np.zeros(50), np.ones(50), 0.5)[:2] == (50, 0)          # copies: all caught
+    assert flag_closest(np.ones(50), np.zeros(50), 0.5)[:2] == (0, 50)
+    assert flag_closest(np.zeros(1000), np.zeros(1000), 0.5) == (500, 500, 0.0)  # all tied: exactly a coin's mean
+    # 3 flagged: the target at 0, then 2 slots among the 4 tied at 1 (2 targets): 1 more target expected
+    assert flag_closest(np.array([0.0, 1.0, 1.0]), np.array([1.0, 1.0, 2.0]), 0.5) == (2.0, 1.0, 1.0)
+
+
+def test_flag_closest_is_the_mean_of_random_tie_breaks():
+    """The expectation over a uniform tie-break, checked against the draws it replaces."""
+    rng = np.random.default_rng(3)
+    d_t, d_c = rng.integers(0, 4, 301) / 9, rng.integers(0, 5, 299) / 9      # discrete: ties at the cut-off
+    tp, fp, _ = flag_closest(d_t, d_c, 0.5)
+    pool = np.concatenate([d_t, d_c])
+    k = round(0.5 * pool.size)
+    draws = [(np.lexsort((rng.random(pool.size), pool))[:k] < d_t.size).sum() for _ in range(4000)]
+    assert tp + fp == k and tp != round(tp)
+    assert abs(np.mean(draws) - tp) < 4 * np.std(draws) / np.sqrt(len(draws))
+    assert np.std(draws) > 2          # what the expectation removes: the tie-break's own spread
 
 
 def tables(pop: dict[str, pl.DataFrame]) -> dict[str, pl.LazyFrame]:
