@@ -100,8 +100,9 @@ def declared_budget(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {**out, "cap": dp_cap(eps, delta)}
 
 
-def advantage_interval(tp: int, n_t: int, fp: int, n_c: int) -> tuple[float, float, float]:
-    """TPR − FPR and Newcombe's hybrid score 95% interval for a difference of two proportions."""
+def advantage_interval(tp: float, n_t: int, fp: float, n_c: int) -> tuple[float, float, float]:
+    """TPR − FPR and Newcombe's hybrid score 95% interval for a difference of two proportions (the counts may be
+    expected counts, see :func:`flag_closest`)."""
     p1, p2 = tp / n_t, fp / n_c
     l1, u1 = wilson_interval(tp, n_t)
     l2, u2 = wilson_interval(fp, n_c)
