@@ -217,8 +217,10 @@ def report(run: Path = typer.Option(..., "--run", help="Run directory.")) -> Non
 def check(
     run: Path = typer.Option(..., "--run", help="Run directory."),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="Thresholds YAML (overrides the run's)."),
-    baseline: Path | None = typer.Option(None, "--baseline", help="A baseline run directory or its summary.json: "
-                                         "also fail a candidate figure that got significantly worse."),
+    baseline: list[Path] | None = typer.Option(None, "--baseline", help="A baseline run directory or its "
+                                               "summary.json: also fail a candidate figure that got significantly "
+                                               "worse. Repeat it for several baselines of other populations (e.g. "
+                                               "seeds): pooled per figure, with the spread between them."),
 ) -> None:
     """Compare results with thresholds (and a baseline); exit 1 on a breach, a regression or an escaped control."""
     from anonbench.commands import check as cmd

@@ -6,7 +6,9 @@ stderr; exit 2 for a missing run or a bad thresholds file (naming the file and k
 into the run (risk ``threshold``/``passed`` columns, the manifest) and the report is re-rendered, so
 ``summary.md`` and ``summary.json`` say what ``check`` said. With ``--baseline`` (a run directory or its
 ``summary.json``) a candidate figure that got significantly and materially worse fails too (exit 1, each
-regressed cell named with both figures, their intervals and the p-value); a bad baseline exits 2.
+regressed cell named with both figures, their intervals and the p-value); a bad baseline exits 2. Several
+``--baseline`` options (runs of other populations, e.g. seeds) are pooled per figure, each figure's test
+carrying the spread between them (``anonbench.report.baseline.pool``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from anonbench.report import check_run, write_report
 from anonbench.report.summary import verdict_word
 
 
-def main(run: Path, thresholds: Path | None = None, baseline: Path | None = None) -> int:
-    result = check_run(run, thresholds, baseline=baseline)
+def main(run: Path, thresholds: Path | None = None, baseline: Path | list[Path] | None = None) -> int:
+    result = check_run(run, thresholds, baseline=baseline or None)
     write_report(run, result)
     regressed = [c.new.chain for c in result.baseline.regressions] if result.baseline is not None else []
     for v in result.chains:

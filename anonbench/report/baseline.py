@@ -20,6 +20,12 @@ error: each is a sample of its own population. Their tests carry a dispersion fa
 the comparison's own cells (:func:`anonbench.report.regression.dispersion`: quasi-binomial variance, robust to a
 minority of regressed cells, never below 1); the same targets share one population and get none.
 
+Several baselines (``--baseline B1 --baseline B2 …``: runs of the same chains on other populations, e.g.
+main's runs on several seeds) are pooled per cell (:func:`pool`): a proportion's counts are summed, another
+figure's values averaged, and the spread of the baselines' figures beyond their sampling variance estimates that
+cell's own between-population variance tau^2 (:func:`anonbench.report.regression.between_variance`), which the
+cell's test then carries. One baseline gives tau^2 = 0: the comparison is exactly the one described above.
+
 Per-target outcomes are not stored, so runs that attacked the same targets (same data and attack settings:
 ``targets_digest``) are compared with the independent-sample score test too, which is conservative for them.
 Controls are not compared: whether the attacks still catch them is the threshold gate's job.
@@ -30,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +45,7 @@ from anonbench import thresholds as th
 from anonbench.errors import UsageError
 from anonbench.report import regression as stats
 from reid import catalog
+from reid.result import Z95, wilson_interval
 from runformat.layout import SUMMARY_JSON, RunDir
 
 if TYPE_CHECKING:
@@ -96,11 +103,13 @@ class Comparison:
     p: float | None
     p_holm: float | None = None
     regressed: bool = False
-    z: float | None = None  # the test statistic on the sampling variance alone
+    z: float | None = None  # the test statistic on the sampling (and between-population) variance
     phi: float = 1.0  # the dispersion factor its null variance was scaled by (different populations)
+    between_sd: float = 0.0  # sqrt(tau^2): the cell's between-population s.d. from several baselines
 
     def line(self) -> str:
         disp = "" if self.phi <= 1.0 else f", dispersion {self.phi:.3g}"
+        disp += "" if self.between_sd <= 0.0 else f", between-population s.d. {self.between_sd:.3g}"
         p = ("" if self.p is None else f", p = {self.p:.2g} (Holm {self.p_holm:.2g}, {self.test} test{disp})")
         what = "utility" if self.kind == "utility" else "risk"
         return (f"chain {self.new.chain}: {self.new.label} {what} got worse: baseline {self.old.text()} -> "
@@ -116,6 +125,7 @@ class BaselineComparison:
     only_in_baseline: tuple[str, ...] = ()
     untested: int = 0  # figures without a stated sampling error, on different data: not comparable
     dispersion: Mapping[str, float] = field(default_factory=dict)  # check -> phi (different populations only)
+    baselines: int = 1  # how many baseline summaries were pooled
 
     @property
     def regressions(self) -> tuple[Comparison, ...]:
@@ -126,14 +136,15 @@ class BaselineComparison:
         return tuple(f"REGRESSION {c.line()}" for c in self.regressions)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "alpha": self.alpha, "same_targets": self.same_targets,
+        return {"source": self.source, "baselines": self.baselines, "alpha": self.alpha, "same_targets": self.same_targets,
                 "compared": len(self.cells), "regressed": len(self.regressions), "untested": self.untested,
                 "only_in_baseline": list(self.only_in_baseline), "dispersion": dict(self.dispersion),
                 "regressions": [{"chain": c.new.chain, "cell": c.new.label, "kind": c.kind,
                                  "baseline": c.old.value, "baseline_ci": [c.old.ci_low, c.old.ci_high],
                                  "now": c.new.value, "now_ci": [c.new.ci_low, c.new.ci_high],
                                  "worse_by": c.worse_by, "margin": c.margin, "test": c.test, "p": c.p,
-                                 "p_holm": c.p_holm, "dispersion": c.phi} for c in self.regressions]}
+                                 "p_holm": c.p_holm, "dispersion": c.phi, "between_sd": c.between_sd}
+                                for c in self.regressions]}
 
 
 def targets_digest(manifest: Mapping[str, Any]) -> str | None:
@@ -198,24 +209,84 @@ def load_baseline(path: str | Path) -> tuple[list[Cell], str | None, str]:
     return cells, digest if isinstance(digest, str) else None, str(file)
 
 
-def _test(old: Cell, new: Cell, spec: catalog.MetricSpec) -> tuple[str, float | None]:
-    """The test that applies and its z statistic (None: no sampling error stated)."""
+def _counted(c: Cell) -> bool:
+    return c.successes is not None and c.n > 0 and 0 <= c.successes <= c.n
+
+
+def _test(old: Cell, new: Cell, spec: catalog.MetricSpec, extra_var: float = 0.0) -> tuple[str, float | None]:
+    """The test that applies and its z statistic (None: no sampling error stated); ``extra_var``: the
+    between-population variance of the difference (several baselines, else 0)."""
     sign = 1 if spec.worse(0.0, 1.0) > 0 else -1
-    if (spec.proportion and old.successes is not None and new.successes is not None and old.n > 0 and new.n > 0
-            and 0 <= old.successes <= old.n and 0 <= new.successes <= new.n):
-        return "score", stats.score_z(old.successes, old.n, new.successes, new.n, sign)
+    if spec.proportion and _counted(old) and _counted(new):
+        assert old.successes is not None and new.successes is not None
+        return "score", stats.score_z(old.successes, old.n, new.successes, new.n, sign, extra_var)
     if None not in (old.ci_low, old.ci_high, new.ci_low, new.ci_high):
         return "interval", stats.wald_z(old.value or 0.0, stats.se_from_ci(old.ci_low or 0.0, old.ci_high or 0.0),
                                         new.value or 0.0, stats.se_from_ci(new.ci_low or 0.0, new.ci_high or 0.0),
-                                        sign)
+                                        sign, extra_var)
     return "exact", None
+
+
+Between = Mapping[Key, tuple[float, float]]
+"""Per cell key: (tau^2, the sum of the squared pooling weights) from several baselines."""
+
+
+def _pool_cell(cells: list[Cell]) -> tuple[Cell, float, float]:
+    """One cell's figures in m >= 2 baselines: the pooled cell, tau^2 and the sum of squared pooling weights."""
+    first = cells[0]
+    spec = catalog.metric_spec(first.check, first.metric)
+    if spec is not None and spec.proportion and all(_counted(c) for c in cells):
+        x, n = sum(c.successes or 0 for c in cells), sum(c.n for c in cells)
+        p = x / n
+        tau2 = stats.between_variance([(c.successes or 0) / c.n for c in cells], [p * (1 - p) / c.n for c in cells])
+        lo, hi = wilson_interval(x, n)
+        return (replace(first, value=p, ci_low=lo, ci_high=hi, n=n, successes=x), tau2,
+                sum((c.n / n) ** 2 for c in cells))
+    if all(c.ci_low is not None and c.ci_high is not None and c.value is not None for c in cells):
+        m = len(cells)
+        values = [c.value or 0.0 for c in cells]
+        var = [stats.se_from_ci(c.ci_low or 0.0, c.ci_high or 0.0) ** 2 for c in cells]
+        mean, half = sum(values) / m, Z95 * math.sqrt(sum(var)) / m
+        return (replace(first, value=mean, ci_low=mean - half, ci_high=mean + half, n=sum(c.n for c in cells),
+                        successes=None), stats.between_variance(values, var), 1.0 / m)
+    return first, 0.0, 1.0  # no sampling error stated: compared as the first baseline's figure (margin only)
+
+
+def pool(baselines: Sequence[Iterable[Cell]]) -> tuple[list[Cell], Between]:
+    """Several baselines' cells as one: per cell key the pooled figure (counts summed for a proportion, values
+    averaged otherwise) and its (tau^2, sum of squared weights); a cell measured by one baseline only is kept as
+    it is, with tau^2 = 0."""
+    by_key: dict[Key, list[Cell]] = {}
+    order: list[Key] = []
+    for cells in baselines:
+        seen: set[Key] = set()
+        for c in cells:
+            if c.key in seen:
+                continue
+            seen.add(c.key)
+            if c.key not in by_key:
+                order.append(c.key)
+            by_key.setdefault(c.key, []).append(c)
+    out: list[Cell] = []
+    between: dict[Key, tuple[float, float]] = {}
+    for key in order:
+        cells = [c for c in by_key[key] if c.comparable]
+        if len(cells) < 2:
+            out.append(cells[0] if cells else by_key[key][0])
+            continue
+        pooled, tau2, w2 = _pool_cell(cells)
+        out.append(pooled)
+        between[key] = (tau2, w2)
+    return out, between
 
 
 def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.RegressionPolicy, *, source: str = "",
             same_targets: bool = False, candidates: set[str] | None = None,
-            random_chains: set[str] | None = None) -> BaselineComparison:
+            random_chains: set[str] | None = None, between: Between | None = None,
+            baselines: int = 1) -> BaselineComparison:
     """Every risk or utility cell present (and measured) in both; Holm across the tested ones. Figures without
-    an interval are compared only with ``same_targets`` and for chains not in ``random_chains``."""
+    an interval are compared only with ``same_targets`` and for chains not in ``random_chains``. ``between``:
+    per cell, (tau^2, sum of squared weights) of pooled baselines (:func:`pool`)."""
     old_by_key: dict[Key, Cell] = {}
     for b in baseline:
         old_by_key.setdefault(b.key, b)
@@ -232,12 +303,14 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
         if spec is None or spec.kind == "info" or old is None or not (old.comparable and new.comparable):
             continue
         assert old.value is not None and new.value is not None
-        test, z = _test(old, new, spec)
+        tau2, w2 = (between or {}).get(new.key, (0.0, 1.0))
+        test, z = _test(old, new, spec, tau2 * (1.0 + w2))
         if test == "exact" and (not same_targets or new.chain in (random_chains or set())):
             untested += 1
             continue
         raw.append(Comparison(old, new, spec.kind, spec.worse(old.value, new.value),
-                              policy.margin_for(new.check, new.metric), test, None, z=z))
+                              policy.margin_for(new.check, new.metric), test, None, z=z,
+                              between_sd=math.sqrt(tau2) if z is not None else 0.0))
     # different populations: each check's tests carry the dispersion its cells show (1 for the same targets)
     z_by_check: dict[str, list[float]] = {}
     for r in raw:
@@ -258,7 +331,7 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
                             for k, b in old_by_key.items() if k not in seen and b.comparable
                             and (candidates is None or k[0] in candidates)}))
     return BaselineComparison(source, tuple(cells), policy.alpha, same_targets, missing, untested,
-                              {k: round(v, 4) for k, v in sorted(phi.items())})
+                              {k: round(v, 4) for k, v in sorted(phi.items())}, baselines)
 
 
 def cells_of(result: CheckResult) -> list[Cell]:
@@ -267,11 +340,21 @@ def cells_of(result: CheckResult) -> list[Cell]:
             for v in result.chains if not v.chain.is_control for o in v.outcomes]
 
 
-def compare_with(result: CheckResult, baseline: tuple[list[Cell], str | None, str]) -> CheckResult:
-    """``result`` with its comparison against a loaded baseline (``load_baseline``) attached."""
-    cells, digest, source = baseline
-    same = digest is not None and digest == result.targets_digest
-    comparison = compare(cells_of(result), cells, result.thresholds.regression, source=source, same_targets=same,
+Loaded = tuple[list[Cell], str | None, str]
+
+
+def compare_with(result: CheckResult, baseline: Loaded | Sequence[Loaded]) -> CheckResult:
+    """``result`` with its comparison against one loaded baseline (``load_baseline``) or several (pooled per
+    cell with their between-population variance, :func:`pool`) attached. The runs share their targets only when
+    every baseline has the run's ``targets_digest``."""
+    loaded: list[Loaded] = [baseline] if isinstance(baseline, tuple) else list(baseline)
+    if not loaded:
+        raise ValueError("compare_with: no baseline")
+    same = all(digest is not None and digest == result.targets_digest for _, digest, _ in loaded)
+    cells, between = (loaded[0][0], {}) if len(loaded) == 1 else pool([c for c, _, _ in loaded])
+    comparison = compare(cells_of(result), cells, result.thresholds.regression,
+                         source="; ".join(src for _, _, src in loaded), same_targets=same,
                          candidates={v.chain.name for v in result.chains if not v.chain.is_control},
-                         random_chains={v.chain.name for v in result.chains if not v.chain.deterministic})
+                         random_chains={v.chain.name for v in result.chains if not v.chain.deterministic},
+                         between=between, baselines=len(loaded))
     return replace(result, baseline=comparison)

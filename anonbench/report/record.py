@@ -7,7 +7,7 @@ rewrite) and a ``check`` section in the manifest holding the exact thresholds us
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +84,10 @@ def write_back(run: Path, ts: th.ThresholdSet, out: Path | None = None) -> list[
 
 
 def check_run(run: str | Path, thresholds: str | Path | None = None, *, record: bool = True,
-              baseline: str | Path | None = None) -> CheckResult:
+              baseline: str | Path | Sequence[str | Path] | None = None) -> CheckResult:
     """Judge a run against defaults + run config thresholds + ``thresholds`` (a YAML file), and with
-    ``baseline`` (a run directory or its summary.json) against that run's figures too.
+    ``baseline`` (a run directory or its summary.json, or several: pooled per cell, see
+    ``anonbench.report.baseline``) against those figures too.
 
     With ``record`` (the default) the verdict is written into the run: risk columns and the manifest's
     ``check`` section. Raises ``UsageError`` (exit 2) for a missing run, a bad thresholds file or a bad
@@ -94,10 +95,11 @@ def check_run(run: str | Path, thresholds: str | Path | None = None, *, record: 
     """
     data = load_run(run)
     ts = effective_thresholds(data, thresholds)
-    base = load_baseline(baseline) if baseline is not None else None
+    paths = [] if baseline is None else [baseline] if isinstance(baseline, (str, Path)) else list(baseline)
+    bases = [load_baseline(b) for b in paths]
     result = evaluate(data, ts)
-    if base is not None:
-        result = compare_with(result, base)
+    if bases:
+        result = compare_with(result, bases)
     if record:
         section = {"thresholds": ts.to_dict(), "origins": list(ts.origins), "passed": result.passed,
                    "problems": list(result.problems),

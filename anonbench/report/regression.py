@@ -25,6 +25,18 @@
   tested cells, and only when there are at least ``MIN_CELLS`` of those (else 1: too few to estimate).
   The test becomes P(Z >= z / sqrt(phi)). Runs of the same targets share their population: no dispersion.
 
+* ``between_variance``: with *several* baselines of different populations (``check --baseline B1 --baseline B2
+  …``, e.g. main's runs on several seeds), each cell's own between-population variance tau^2 is estimated from
+  the spread of the baselines' figures beyond their sampling variance — the method-of-moments estimator of the
+  random-effects model (Cochran 1954; DerSimonian & Laird, Control. Clin. Trials 1986, unweighted form):
+  tau^2 = max(0, S^2 − mean s_j^2), S^2 the sample variance of the m baseline figures, s_j^2 their sampling
+  variances. A figure of a new population differs from the baselines' pooled figure by its own sampling
+  variance, the pooled figure's, and tau^2 (1 + sum w_j^2) (the new population's term plus the pooled
+  figure's, w_j the pooling weights: 1/m for a plain mean). This is additive and per cell: it covers a cell
+  that sits near 0 in one population and well above it in another (unicity at 8 known days), which a
+  multiplicative dispersion cannot, since the binomial variance at 0 is 0. The dispersion factor then applies
+  on top, as with one baseline.
+
 ``sign`` is +1 when a larger figure is worse, −1 when a smaller one is.
 """
 
@@ -61,19 +73,28 @@ def p_of(z: float, phi: float = 1.0) -> float:
     return 0.0 if z == math.inf else 1.0 if z == -math.inf else normal_sf(z / math.sqrt(max(phi, 1.0)))
 
 
-def score_z(x1: int, n1: int, x2: int, n2: int, sign: int = 1) -> float:
-    """The pooled score statistic of :func:`score_test` (±inf when both samples sit at 0 or at 1)."""
+def score_z(x1: int, n1: int, x2: int, n2: int, sign: int = 1, extra_var: float = 0.0) -> float:
+    """The pooled score statistic of :func:`score_test` (±inf when both samples sit at 0 or at 1 and there is
+    no ``extra_var``, a between-population variance of the difference added to the sampling one)."""
     if n1 <= 0 or n2 <= 0:
         raise ValueError("score_test: both samples need n > 0")
     if not (0 <= x1 <= n1 and 0 <= x2 <= n2):
         raise ValueError("score_test: successes must lie in [0, n]")
     pooled = (x1 + x2) / (n1 + n2)
-    return _z(sign * (x2 / n2 - x1 / n1), pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
+    return _z(sign * (x2 / n2 - x1 / n1), pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2) + extra_var)
 
 
-def wald_z(v1: float, se1: float, v2: float, se2: float, sign: int = 1) -> float:
-    """The z statistic of :func:`wald_test`."""
-    return _z(sign * (v2 - v1), se1 * se1 + se2 * se2)
+def wald_z(v1: float, se1: float, v2: float, se2: float, sign: int = 1, extra_var: float = 0.0) -> float:
+    """The z statistic of :func:`wald_test` (``extra_var`` as in :func:`score_z`)."""
+    return _z(sign * (v2 - v1), se1 * se1 + se2 * se2 + extra_var)
+
+
+def between_variance(values: Sequence[float], sampling_vars: Sequence[float]) -> float:
+    """tau^2 = max(0, S^2 − mean s_j^2): the between-population variance of one cell from the figures of m >= 2
+    baselines and their sampling variances (see the module docstring); 0 with fewer than 2."""
+    if len(values) < 2:
+        return 0.0
+    return max(0.0, statistics.variance(values) - statistics.fmean(sampling_vars))
 
 
 def dispersion(z_by_group: Mapping[str, Sequence[float]]) -> dict[str, float]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from anonbench import thresholds as th
 from anonbench.errors import UsageError
-from anonbench.report.baseline import Cell, compare, load_baseline
+from anonbench.report.baseline import Cell, compare, load_baseline, pool
 
 POLICY = th.RegressionPolicy()
 
@@ -157,3 +158,45 @@ def test_a_real_regression_on_another_population_is_still_caught():
     new += [cell(value=0.6, n=400, successes=240, p=100 + i) for i in range(5)]    # 0.2 -> 0.6: a dropped step
     result = compare(new, old, POLICY, same_targets=False)
     assert len(result.regressions) == 5 and "dispersion" in result.problems[0]
+
+
+def _regime_cells(x: int, n: int = 500) -> list[Cell]:
+    """A cell near 0 in some populations and well above it in others (unicity at 8 known days), among 40 cells
+    that move by sampling noise only."""
+    return [cell(value=x / n, n=n, successes=x, p=8), *(cell(value=0.3, n=400, successes=120, p=100 + i)
+                                                         for i in range(40))]
+
+
+def test_pool_sums_counts_and_estimates_the_between_population_variance():
+    (a, *_), (b, *_), (c, *_) = _regime_cells(0), _regime_cells(60), _regime_cells(20)
+    cells, between = pool([[a], [b], [c]])
+    (pooled,) = cells
+    assert (pooled.successes, pooled.n, pooled.value) == (80, 1500, pytest.approx(80 / 1500))
+    tau2, w2 = between[a.key]
+    p = 80 / 1500
+    expected = float(np.var([0, 0.12, 0.04], ddof=1)) - p * (1 - p) / 500
+    assert tau2 == pytest.approx(expected) and w2 == pytest.approx(1 / 3)
+    # identical baselines: no spread beyond sampling, tau^2 = 0
+    assert pool([[a], [a]])[1][a.key][0] == 0.0
+    # an interval figure: values averaged, the interval of the mean
+    r1 = cell("risk", 0.1, check="linkability", ci=(0.05, 0.15))
+    r2 = cell("risk", 0.3, check="linkability", ci=(0.25, 0.35))
+    (pr,), between = pool([[r1], [r2]])
+    assert pr.value == pytest.approx(0.2) and pr.successes is None and between[r1.key][1] == 0.5
+    assert between[r1.key][0] > 0.01
+
+
+def test_several_baselines_carry_each_cells_own_population_spread():
+    """0/500 in one population, 60/500 in another: with one baseline a false alarm (the binomial variance at 0
+    is 0 and a multiplicative dispersion cannot cover it); with the spread of three baselines, none. A change
+    far beyond that spread is still caught."""
+    now = _regime_cells(60)
+    one = compare(now, _regime_cells(0), POLICY, same_targets=False)
+    assert [c.new.label for c in one.regressions] == ["unicity.reidentified_share[knowledge=1h:action,p=8]"]
+    cells, between = pool([_regime_cells(0), _regime_cells(45), _regime_cells(15)])
+    several = compare(now, cells, POLICY, same_targets=False, between=between, baselines=3)
+    assert not several.regressions and several.to_dict()["baselines"] == 3
+    assert several.cells[0].between_sd > 0.03
+    worse = compare(_regime_cells(300), cells, POLICY, same_targets=False, between=between, baselines=3)
+    assert [c.new.label for c in worse.regressions] == ["unicity.reidentified_share[knowledge=1h:action,p=8]"]
+    assert "between-population s.d." in worse.problems[0]

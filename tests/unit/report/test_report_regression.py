@@ -108,3 +108,12 @@ def test_p_of_scales_the_null_variance():
     assert r.p_of(4.0, 4.0) == pytest.approx(float(sps.norm.sf(2.0)))
     assert r.p_of(2.0, 0.5) == r.p_of(2.0)    # a dispersion below 1 is never used
     assert (r.p_of(math.inf, 9.0), r.p_of(-math.inf, 9.0)) == (0.0, 1.0)
+
+
+def test_between_variance_is_the_excess_spread_never_negative():
+    assert r.between_variance([0.1], [0.01]) == 0.0                          # one population: nothing to estimate
+    assert r.between_variance([0.1, 0.1, 0.1], [0.001] * 3) == 0.0           # no spread beyond sampling
+    assert r.between_variance([0.0, 0.2], [0.001, 0.001]) == pytest.approx(0.02 - 0.001)
+    # the extra variance widens the test: same difference, smaller z
+    assert r.score_z(0, 500, 60, 500) > 7 > r.score_z(0, 500, 60, 500, extra_var=0.005) > 0
+    assert r.wald_z(0.1, 0.01, 0.3, 0.01, extra_var=0.02) == pytest.approx(0.2 / math.sqrt(0.0002 + 0.02))
