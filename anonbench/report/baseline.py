@@ -12,6 +12,9 @@ both runs measured:
   deterministic chain (no step with random noise, e.g. DP) any change is the chain's doing and it is judged by
   the margin alone; otherwise it cannot be tested and is counted as *untested*, never as a pass or a
   regression;
+* on a synthetic release, a raw attack rate (``unique_share``, ``top1_copy_share``: copies credited, chance
+  included) is context, as anonymeter's ``attack_rate`` is; its excess over the control persons, the risk, is
+  compared (``reid.catalog.regression_spec``);
 * Holm's correction across all tested cells: a cell regresses when its adjusted p-value is below ``alpha``
   *and* it moved the worse way by more than its materiality margin (``regression`` in the thresholds).
 
@@ -296,7 +299,7 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
     for new in now:
         if candidates is not None and new.chain not in candidates:
             continue
-        spec = catalog.metric_spec(new.check, new.metric)
+        spec = catalog.regression_spec(new.check, new.metric, new.params)
         old = old_by_key.get(new.key)
         if old is not None:
             seen.add(new.key)

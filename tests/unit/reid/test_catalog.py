@@ -72,3 +72,15 @@ def test_every_param_the_checks_write_is_catalogued(tmp_path_factory):
             for m in metrics:
                 assert m.metric in spec.metrics, (check, m.metric)
                 assert set(m.params) <= set(spec.params), (check, set(m.params) - set(spec.params))
+
+
+def test_synthetic_raw_attack_rates_are_context_for_the_regression_gate():
+    from reid.catalog import regression_spec
+
+    synthetic = {"synthetic": True, "knowledge": "1d:container", "p": 8}
+    assert regression_spec("unicity", "unique_share", synthetic).kind == "info"
+    assert regression_spec("profile_linkage", "top1_copy_share", synthetic).kind == "info"
+    # the excess over chance stays a risk, and a pseudonymized release's unique share is one
+    assert regression_spec("unicity", "reidentified_share", synthetic).kind == "risk"
+    assert regression_spec("profile_linkage", "top1_accuracy", synthetic).kind == "risk"
+    assert regression_spec("unicity", "unique_share", {"p": 8}).kind == "risk"

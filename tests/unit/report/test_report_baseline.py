@@ -200,3 +200,12 @@ def test_several_baselines_carry_each_cells_own_population_spread():
     worse = compare(_regime_cells(300), cells, POLICY, same_targets=False, between=between, baselines=3)
     assert [c.new.label for c in worse.regressions] == ["unicity.reidentified_share[knowledge=1h:action,p=8]"]
     assert "between-population s.d." in worse.problems[0]
+
+
+def test_a_synthetic_release_is_compared_on_its_excess_over_chance_not_its_raw_rate():
+    raw = [cell("unique_share", 18 / 497, n=497, successes=18, synthetic=True),
+           cell("reidentified_share", 0.0, n=497, successes=0, synthetic=True)]
+    now = [cell("unique_share", 106 / 485, n=485, successes=106, synthetic=True),
+           cell("reidentified_share", 0.0, n=485, successes=0, synthetic=True)]
+    result = compare(now, raw, POLICY, same_targets=False)
+    assert [c.new.metric for c in result.cells] == ["reidentified_share"] and not result.regressions
