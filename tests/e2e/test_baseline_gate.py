@@ -8,13 +8,11 @@ half of issue 9's "done when" 2), every check included (passthrough, the weak-ke
 
 Other seeds are other populations. The comparison scales each check's test variance by the dispersion its cells
 show (``anonbench.report.regression.dispersion``), and with several baselines each cell also carries its own
-between-population variance (``between_variance``). One baseline cannot estimate the latter, and one cell
-needs it: unicity at 8 known days (knowledge 1d:container) is 0 in every chain when some actor was active on all
-28 days (seed 11: one person and one app), since that trace contains every 8-day set, and otherwise is not
-(seed 15, at most 25 days: perturb's 50% sample 97/530). Against seed 11 alone that cell alarms for seeds 12 and
-15. Then the `generalize` of a run is re-made without its generalization steps (pseudonyms only: a dropped step)
-and attacked again: the comparison must name the profile-linkage cells that got worse, with both figures and the
-p-value.
+between-population variance (``between_variance``), which one baseline cannot estimate: against seed 11 alone,
+perturb's unicity at 8 known days (0/481 there) alarms for seeds 12 and 15 (82/497, 97/530). Seed 15 still
+regresses on that cell for the full releases (``KNOWN_POPULATION_ALARMS``): an expected failure. Then the
+`generalize` of a run is re-made without its generalization steps (pseudonyms only: a dropped step) and attacked
+again: the comparison must name the profile-linkage cells that got worse, with both figures and the p-value.
 """
 
 from __future__ import annotations
@@ -62,11 +60,12 @@ _DAYS8 = "[knowledge=1d:container,p=8]"
 KNOWN_POPULATION_ALARMS = {15: {(chain, f"unicity.{metric}{_DAYS8}") for chain in ("pseudonymize", "generalize", "kanon")
                                 for metric in ("unique_share", "reidentified_share")}}
 """Cells that regress on another population with nothing changed, named so that any other regression fails.
-Unicity at 8 known days is 0 in a population where some actor was active on all (or all but one) of the 28
-days — its trace contains every 8-day set, so no one is unique — and above 0 where none is: seeds 11–14 have
-such an actor (0–1 of ~500 targets unique, pooled 1/1959), seed 15 does not (23/530). With four baselines of
-one regime the cell's between-population variance is estimated as 0; no test on a few populations can tell a
-rare regime from a regression. Issue 9's "no cell fails" is not met for this cell."""
+Unicity at 8 known days hangs on a handful of near-always-active actors, whose traces contain most 8-day sets:
+the full releases single out 0, 0, 0, 1, 23, 7 of ~500 targets on seeds 11–16 (most active actor 28, 27, 27,
+27, 25, 25 of 28 days; seed 15 has one at 25, the next at 23). Pooled, the other five give 8/2,489 and seed 15
+23/530: the five baselines show almost no spread, so the cell's between-population variance is estimated near
+0, and no test on a few populations can tell such a heavy-tailed population effect from a regression. Issue
+9's "no cell fails" is not met for this cell."""
 
 
 def _summary(run: Path) -> str:
