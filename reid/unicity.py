@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from reid.params import parse_duration
 from reid.result import Metric
+from reid.unicity_bootstrap import MAX_MATCHES, population_se
 
 CHECK = "unicity"
 RESOLUTIONS = ("1w", "1d", "12h", "6h", "3h", "1h", "30m", "15m", "10m", "5m", "1m", "1s")
@@ -107,9 +108,10 @@ def sample_targets(eligible: pl.DataFrame, n: int, seed: int, purpose: str) -> p
 
 def point_matches(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, chosen: pl.DataFrame, *,
                   actor_column: str, points: list[int], res: str, point_columns: list[str], seed: int,
-                  purpose: str = "unicity.points") -> dict[int, pl.DataFrame]:
+                  purpose: str = "unicity.points", few: int = 0) -> dict[int, pl.DataFrame]:
     """For each p: ``(account_id, matches, actor)`` of the ``chosen`` accounts holding at least p distinct
-    points — how many released traces contain the account's first p sampled points, and one of them."""
+    points — how many released traces contain the account's first p sampled points, and one of them. With
+    ``few`` > 0 also ``few``: all the matching actors of a target with 1 to ``few`` matches (else null)."""
     keys = ["t", *point_columns]
     target_points = (
         raw_events.filter(pl.col("account_id").is_in(chosen["account_id"].implode()))
@@ -151,8 +153,17 @@ def point_matches(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, chosen: p
         per_target = accounts.with_columns(pl.Series("matches", matches, dtype=pl.UInt32),
                                            names.gather(found).alias("actor") if names.len()
                                            else pl.lit(None, names.dtype).alias("actor"))
+        kept = ["account_id", "matches", "actor"]
+        if few > 0:
+            small = matches[who] <= few
+            lists = (pl.DataFrame({"i": who[small].astype(np.uint32),
+                                   "few": names.gather(pl.Series(actor[small].astype(np.int64)))
+                                   if names.len() else pl.Series([], dtype=names.dtype)})
+                     .group_by("i").agg("few"))
+            per_target = per_target.join(lists, on="i", how="left")
+            kept.append("few")
         out[p] = (n_points.filter(pl.col("n_points") >= p).join(per_target, on="account_id", how="left")
-                  .with_columns(pl.col("matches").fill_null(0)).select("account_id", "matches", "actor"))
+                  .with_columns(pl.col("matches").fill_null(0)).select(kept))
     return out
 
 
@@ -170,6 +181,10 @@ def count_traces(anon_events: pl.LazyFrame, actor_column: str) -> int:
     return int(anon_events.select(pl.col(actor_column).drop_nulls().n_unique()).collect(engine="streaming").item())
 
 
+def _se(value: float) -> dict[str, float]:
+    return {"population_se": round(value, 6)} if np.isfinite(value) else {}
+
+
 def unicity(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, actor_column: str,
             actor_truth: pl.DataFrame, targets: pl.DataFrame, points: list[int], time_bucket: str = "1h",
             point_columns: list[str] | None = None, n_targets: int = 1000, seed: int = 0,
@@ -181,14 +196,15 @@ def unicity(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, actor_column
     ``point_columns``: the columns the attacker knows besides the time (``[]``: the time only).
     ``actor_truth``: actor -> person_id (the scorer's truth; never used by the attack itself).
     ``targets``: eligible target accounts (account_id, person_id).
-    ``n`` of each row is the number of sampled targets holding at least p distinct points.
+    ``n`` of each row is the number of sampled targets holding at least p distinct points; ``params.population_se``
+    how much the share moves with the population (:mod:`reid.unicity_bootstrap`).
     """
     t0 = time.perf_counter()
     point_columns = list(point_columns) if point_columns is not None else ["action"]
     res = match_resolution(time_bucket, release_resolution)
     chosen = sample_targets(targets.select("account_id", "person_id"), n_targets, seed, "unicity.targets")
     per_p = point_matches(raw_events, anon_events, chosen, actor_column=actor_column, points=points, res=res,
-                          point_columns=point_columns, seed=seed)
+                          point_columns=point_columns, seed=seed, few=MAX_MATCHES)
     n_traces = count_traces(anon_events, actor_column)
     truth = actor_truth.select(pl.col("actor").cast(pl.String), pl.col("person_id").alias("actor_person"))
     persons = chosen.select("account_id", "person_id")
@@ -202,8 +218,10 @@ def unicity(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, *, actor_column
         unique = scored.filter(pl.col("matches") == 1)
         hits = unique.filter(pl.col("actor_person") == pl.col("person_id")).height
         params = {**base, "p": p}
-        out.append(Metric.proportion(CHECK, "unique_share", unique.height, n, params=params))
-        out.append(Metric.proportion(CHECK, "reidentified_share", hits, n, params=params))
+        se_unique, se_hits = population_se(scored, actor_truth, seed=seed, purpose=f"unicity.population.{p}")
+        out.append(Metric.proportion(CHECK, "unique_share", unique.height, n,
+                                     params={**params, **_se(se_unique)}))
+        out.append(Metric.proportion(CHECK, "reidentified_share", hits, n, params={**params, **_se(se_hits)}))
     seconds = time.perf_counter() - t0
     out.append(Metric(CHECK, "baseline", 1.0 / n_traces if n_traces else float("nan"), int(n_traces),
                       params={**base, "what": "blind guess among released traces"}))

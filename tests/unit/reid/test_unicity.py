@@ -93,6 +93,10 @@ def test_more_points_never_lower_unicity_and_sampling_is_seeded():
     shares = [m.value for m in a if m.metric == "unique_share"]
     assert shares == sorted(shares) and shares[-1] > 0.9
     assert [m.value for m in a] == [m.value for m in b]
+    # each share carries how much it moves with the population (reid.unicity_bootstrap), reproducibly
+    se = [m.params["population_se"] for m in a if m.metric in ("unique_share", "reidentified_share")]
+    assert len(se) == 8 and all(0.0 <= s < 0.5 for s in se)
+    assert se == [m.params["population_se"] for m in b if m.metric in ("unique_share", "reidentified_share")]
 
 
 def test_synthetic_reading_counts_copies_beyond_chance():
