@@ -82,6 +82,13 @@ class Cell:
         return f"{self.check}.{self.metric}" + (f"[{extra}]" if extra else "")
 
     @property
+    def population_var(self) -> float:
+        """The squared ``params.population_se``: how much the figure moves with the population (e.g.
+        :mod:`reid.unicity_bootstrap`); 0 when the check does not estimate it."""
+        se = _num(self.params.get("population_se"))
+        return se * se if se is not None and se > 0 else 0.0
+
+    @property
     def comparable(self) -> bool:
         p = self.params
         return (self.value is not None and p.get("applicable", True) is not False and not p.get("error")
@@ -109,10 +116,12 @@ class Comparison:
     z: float | None = None  # the test statistic on the sampling (and between-population) variance
     phi: float = 1.0  # the dispersion factor its null variance was scaled by (different populations)
     between_sd: float = 0.0  # sqrt(tau^2): the cell's between-population s.d. from several baselines
+    population_sd: float = 0.0  # sqrt of both runs' population variances (bootstrap; different populations)
 
     def line(self) -> str:
         disp = "" if self.phi <= 1.0 else f", dispersion {self.phi:.3g}"
         disp += "" if self.between_sd <= 0.0 else f", between-population s.d. {self.between_sd:.3g}"
+        disp += "" if self.population_sd <= 0.0 else f", population s.d. {self.population_sd:.3g}"
         p = ("" if self.p is None else f", p = {self.p:.2g} (Holm {self.p_holm:.2g}, {self.test} test{disp})")
         what = "utility" if self.kind == "utility" else "risk"
         return (f"chain {self.new.chain}: {self.new.label} {what} got worse: baseline {self.old.text()} -> "
@@ -146,7 +155,8 @@ class BaselineComparison:
                                  "baseline": c.old.value, "baseline_ci": [c.old.ci_low, c.old.ci_high],
                                  "now": c.new.value, "now_ci": [c.new.ci_low, c.new.ci_high],
                                  "worse_by": c.worse_by, "margin": c.margin, "test": c.test, "p": c.p,
-                                 "p_holm": c.p_holm, "dispersion": c.phi, "between_sd": c.between_sd}
+                                 "p_holm": c.p_holm, "dispersion": c.phi, "between_sd": c.between_sd,
+                                 "population_sd": c.population_sd}
                                 for c in self.regressions]}
 
 
@@ -234,6 +244,14 @@ Between = Mapping[Key, tuple[float, float]]
 """Per cell key: (tau^2, the sum of the squared pooling weights) from several baselines."""
 
 
+def _pooled_population(cells: list[Cell], weights: list[float]) -> dict[str, Any]:
+    """The first cell's params with the pooled figure's population s.e. (independent populations: the root of
+    sum w_j^2 var_j), or without one when no baseline has it."""
+    params = {k: v for k, v in cells[0].params.items() if k != "population_se"}
+    var = sum(w * w * c.population_var for c, w in zip(cells, weights, strict=True))
+    return {**params, "population_se": math.sqrt(var)} if var > 0 else params
+
+
 def _pool_cell(cells: list[Cell]) -> tuple[Cell, float, float]:
     """One cell's figures in m >= 2 baselines: the pooled cell, tau^2 and the sum of squared pooling weights."""
     first = cells[0]
@@ -243,7 +261,8 @@ def _pool_cell(cells: list[Cell]) -> tuple[Cell, float, float]:
         p = x / n
         tau2 = stats.between_variance([(c.successes or 0) / c.n for c in cells], [p * (1 - p) / c.n for c in cells])
         lo, hi = wilson_interval(x, n)
-        return (replace(first, value=p, ci_low=lo, ci_high=hi, n=n, successes=x), tau2,
+        return (replace(first, value=p, ci_low=lo, ci_high=hi, n=n, successes=x,
+                        params=_pooled_population(cells, [c.n / n for c in cells])), tau2,
                 sum((c.n / n) ** 2 for c in cells))
     if all(c.ci_low is not None and c.ci_high is not None and c.value is not None for c in cells):
         m = len(cells)
@@ -251,7 +270,8 @@ def _pool_cell(cells: list[Cell]) -> tuple[Cell, float, float]:
         var = [stats.se_from_ci(c.ci_low or 0.0, c.ci_high or 0.0) ** 2 for c in cells]
         mean, half = sum(values) / m, Z95 * math.sqrt(sum(var)) / m
         return (replace(first, value=mean, ci_low=mean - half, ci_high=mean + half, n=sum(c.n for c in cells),
-                        successes=None), stats.between_variance(values, var), 1.0 / m)
+                        successes=None, params=_pooled_population(cells, [1.0 / m] * m)),
+                stats.between_variance(values, var), 1.0 / m)
     return first, 0.0, 1.0  # no sampling error stated: compared as the first baseline's figure (margin only)
 
 
@@ -307,13 +327,17 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
             continue
         assert old.value is not None and new.value is not None
         tau2, w2 = (between or {}).get(new.key, (0.0, 1.0))
-        test, z = _test(old, new, spec, tau2 * (1.0 + w2))
+        # another population: each run's figure also varies with its own population, by what the check's
+        # population bootstrap estimated (0 where it estimates none); one population shares it
+        population = 0.0 if same_targets else old.population_var + new.population_var
+        test, z = _test(old, new, spec, tau2 * (1.0 + w2) + population)
         if test == "exact" and (not same_targets or new.chain in (random_chains or set())):
             untested += 1
             continue
         raw.append(Comparison(old, new, spec.kind, spec.worse(old.value, new.value),
                               policy.margin_for(new.check, new.metric), test, None, z=z,
-                              between_sd=math.sqrt(tau2) if z is not None else 0.0))
+                              between_sd=math.sqrt(tau2) if z is not None else 0.0,
+                              population_sd=math.sqrt(population) if z is not None else 0.0))
     # different populations: each check's tests carry the dispersion its cells show (1 for the same targets)
     z_by_check: dict[str, list[float]] = {}
     for r in raw:

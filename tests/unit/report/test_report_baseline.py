@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -209,3 +210,35 @@ def test_a_synthetic_release_is_compared_on_its_excess_over_chance_not_its_raw_r
            cell("reidentified_share", 0.0, n=485, successes=0, synthetic=True)]
     result = compare(now, raw, POLICY, same_targets=False)
     assert [c.new.metric for c in result.cells] == ["reidentified_share"] and not result.regressions
+
+
+def _days8(x: int, n: int, se: float | None) -> list[Cell]:
+    """Unicity at 8 known days (the full releases: 0/481 on seed 11, 23/530 on seed 15, with the population
+    bootstrap's s.e. measured on those runs), among 40 cells that move by sampling noise only."""
+    extra = {} if se is None else {"population_se": se}
+    return [cell(value=x / n, n=n, successes=x, p=8, **extra),
+            *(cell(value=0.3, n=400, successes=120, p=100 + i) for i in range(40))]
+
+
+def test_each_runs_population_variance_enters_a_comparison_of_other_populations():
+    """Seed 15 against seed 11 alone: a false alarm on the binomial variance (0 at 0/481), none with both runs'
+    population variance; on the same population (same targets) that variance is shared and does not apply;
+    a change far beyond it is still caught, and the line says which variance it carried."""
+    label = "unicity.reidentified_share[knowledge=1h:action,p=8]"
+    bare = compare(_days8(23, 530, None), _days8(0, 481, None), POLICY, same_targets=False)
+    assert [c.new.label for c in bare.regressions] == [label]
+    measured = compare(_days8(23, 530, 0.0289), _days8(0, 481, 0.0239), POLICY, same_targets=False)
+    assert not measured.regressions
+    assert measured.cells[0].population_sd == pytest.approx(math.hypot(0.0289, 0.0239))
+    same = compare(_days8(23, 530, 0.0289), _days8(0, 481, 0.0239), POLICY, same_targets=True)
+    assert [c.new.label for c in same.regressions] == [label] and same.cells[0].population_sd == 0.0
+    worse = compare(_days8(200, 530, 0.0289), _days8(0, 481, 0.0239), POLICY, same_targets=False)
+    assert [c.new.label for c in worse.regressions] == [label] and "population s.d." in worse.problems[0]
+
+
+def test_pooled_baselines_carry_their_pooled_population_variance():
+    (a, *_), (b, *_) = _days8(0, 500, 0.03), _days8(20, 500, 0.04)
+    (pooled,), _ = pool([[a], [b]])
+    assert pooled.params["population_se"] == pytest.approx(math.sqrt(0.25 * 0.03**2 + 0.25 * 0.04**2))
+    (plain,), _ = pool([[cell(value=0.1, p=8)], [cell(value=0.2, p=8)]])
+    assert "population_se" not in plain.params and plain.population_var == 0.0
