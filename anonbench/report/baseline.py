@@ -21,7 +21,11 @@ both runs measured:
 Runs on different populations (not the same targets: another seed, other data) differ by more than sampling
 error: each is a sample of its own population. Their tests carry a dispersion factor per check estimated from
 the comparison's own cells (:func:`anonbench.report.regression.dispersion`: quasi-binomial variance, robust to a
-minority of regressed cells, never below 1); the same targets share one population and get none.
+minority of regressed cells, never below 1); the same targets share one population and get none. A cell whose
+check states how much it moves with the population (``params.population_se``, e.g. unicity's Poisson bootstrap:
+:mod:`reid.unicity_bootstrap`) also carries both runs' population variances (:attr:`Cell.population_var`) — an
+additive term, so one baseline suffices for a figure near 0 in one population and above it in another (unicity
+at 8 known days: 0/481 on seed 11, 23/530 on seed 15).
 
 Several baselines (``--baseline B1 --baseline B2 …``: runs of the same chains on other populations, e.g.
 main's runs on several seeds) are pooled per cell (:func:`pool`): a proportion's counts are summed, another

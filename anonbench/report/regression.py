@@ -37,6 +37,10 @@
   multiplicative dispersion cannot, since the binomial variance at 0 is 0. The dispersion factor then applies
   on top, as with one baseline.
 
+* ``extra_var`` of :func:`score_z` and :func:`wald_z`: any variance of the difference beyond sampling that the
+  caller knows — tau^2 from several baselines, and the population variances a check estimated for each run
+  (``params.population_se``, ``anonbench.report.baseline``).
+
 ``sign`` is +1 when a larger figure is worse, −1 when a smaller one is.
 """
 
