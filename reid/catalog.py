@@ -89,7 +89,9 @@ class CheckSpec:
 
 
 COMMON_PARAMS = ("applicable", "reason", "error", "measured", "ran_short", "truth_alignment", "as_text", "seed",
-                 "what", "synthetic", "reading")
+                 "what", "synthetic", "reading", "population_se")
+"""Params any check may write; ``population_se``: how much the figure moves with the population (unicity's
+bootstrap, :mod:`reid.unicity_bootstrap`), which ``check --baseline`` adds on other populations."""
 ANONYMETER_PARAMS = ("control", "rows_control", "rows_original", "rows_released", "control_correction",
                      "correction_factor")
 
