@@ -25,7 +25,8 @@ minority of regressed cells, never below 1); the same targets share one populati
 check states how much it moves with the population (``params.population_se``, e.g. unicity's Poisson bootstrap:
 :mod:`reid.unicity_bootstrap`) also carries both runs' population variances (:attr:`Cell.population_var`) — an
 additive term, so one baseline suffices for a figure near 0 in one population and above it in another (unicity
-at 8 known days: 0/481 on seed 11, 23/530 on seed 15).
+at 8 known days: 0/481 on seed 11, 23/530 on seed 15). Where both state it, it replaces the several baselines'
+tau^2 below (both estimate the same between-population variance; the bootstrap from the whole population).
 
 Several baselines (``--baseline B1 --baseline B2 …``: runs of the same chains on other populations, e.g.
 main's runs on several seeds) are pooled per cell (:func:`pool`): a proportion's counts are summed, another
@@ -91,6 +92,11 @@ class Cell:
         :mod:`reid.unicity_bootstrap`); 0 when the check does not estimate it."""
         se = _num(self.params.get("population_se"))
         return se * se if se is not None and se > 0 else 0.0
+
+    @property
+    def states_population(self) -> bool:
+        """The check estimated how much this figure moves with the population (``params.population_se``)."""
+        return _num(self.params.get("population_se")) is not None
 
     @property
     def comparable(self) -> bool:
@@ -250,10 +256,12 @@ Between = Mapping[Key, tuple[float, float]]
 
 def _pooled_population(cells: list[Cell], weights: list[float]) -> dict[str, Any]:
     """The first cell's params with the pooled figure's population s.e. (independent populations: the root of
-    sum w_j^2 var_j), or without one when no baseline has it."""
+    sum w_j^2 var_j) when every baseline states one, else without one."""
     params = {k: v for k, v in cells[0].params.items() if k != "population_se"}
+    if not all(c.states_population for c in cells):
+        return params
     var = sum(w * w * c.population_var for c, w in zip(cells, weights, strict=True))
-    return {**params, "population_se": math.sqrt(var)} if var > 0 else params
+    return {**params, "population_se": math.sqrt(var)}
 
 
 def _pool_cell(cells: list[Cell]) -> tuple[Cell, float, float]:
@@ -332,8 +340,11 @@ def compare(now: Iterable[Cell], baseline: Iterable[Cell], policy: th.Regression
         assert old.value is not None and new.value is not None
         tau2, w2 = (between or {}).get(new.key, (0.0, 1.0))
         # another population: each run's figure also varies with its own population, by what the check's
-        # population bootstrap estimated (0 where it estimates none); one population shares it
-        population = 0.0 if same_targets else old.population_var + new.population_var
+        # population bootstrap estimated where both runs state it (then the baselines' spread, an estimate of
+        # the same variance from a few populations, is not added on top); one population shares it
+        stated = not same_targets and old.states_population and new.states_population
+        population = old.population_var + new.population_var if stated else 0.0
+        tau2 = 0.0 if stated else tau2
         test, z = _test(old, new, spec, tau2 * (1.0 + w2) + population)
         if test == "exact" and (not same_targets or new.chain in (random_chains or set())):
             untested += 1

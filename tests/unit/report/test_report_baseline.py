@@ -242,3 +242,12 @@ def test_pooled_baselines_carry_their_pooled_population_variance():
     assert pooled.params["population_se"] == pytest.approx(math.sqrt(0.25 * 0.03**2 + 0.25 * 0.04**2))
     (plain,), _ = pool([[cell(value=0.1, p=8)], [cell(value=0.2, p=8)]])
     assert "population_se" not in plain.params and plain.population_var == 0.0
+    # stated by the pooled baselines and the run: the bootstrap's variance, not the baselines' spread, applies
+    cells, between = pool([_days8(0, 481, 0.0239), _days8(60, 497, 0.019), _days8(7, 530, 0.018)])
+    result = compare(_days8(23, 530, 0.0289), cells, POLICY, same_targets=False, between=between, baselines=3)
+    assert between[cells[0].key][0] > 0 and result.cells[0].between_sd == 0.0 and result.cells[0].population_sd > 0
+    # not stated by one baseline: the baselines' spread applies
+    cells, between = pool([_days8(0, 481, None), _days8(60, 497, 0.019), _days8(7, 530, 0.018)])
+    assert "population_se" not in cells[0].params
+    result = compare(_days8(23, 530, 0.0289), cells, POLICY, same_targets=False, between=between, baselines=3)
+    assert result.cells[0].between_sd > 0 and result.cells[0].population_sd == 0.0
