@@ -14,6 +14,7 @@ Targets (each a boolean; a figure that was not measured is a failed target):
 - generation throughput at the large size >= 0.5x the sink's (the 10M ratio is recorded beside it).
 
 Sizes 10M and 100M (``--quick``: 20k and 100k). ``ANONBENCH_SCALE_SIZES=small,large`` changes them and
+``ANONBENCH_SCALE_STAGES=generate,sink,anonymize`` leaves stages out (their targets then fail: not measured),
 ``ANONBENCH_SCALE_DIR`` the working folder (default ``runs/bench/scale``; a 100M run needs about 10 GB there:
 the check runs first). Progress is kept in ``<dir>/progress-<sizes>.json`` after every stage: a rerun of the
 same commit after a failure or a kill resumes at the first unfinished stage (its run folder is kept for that);
@@ -61,6 +62,16 @@ def _sizes(quick: bool) -> tuple[int, int]:
     if not 0 < small < large:
         raise ScaleError(f"ANONBENCH_SCALE_SIZES={given!r}: expected 0 < small < large")
     return small, large
+
+
+def _stages() -> tuple[str, ...]:
+    given = os.environ.get("ANONBENCH_SCALE_STAGES")
+    if not given:
+        return STAGES
+    chosen = tuple(x.strip() for x in given.split(",") if x.strip())
+    if "generate" not in chosen or not set(chosen) <= set(STAGES):
+        raise ScaleError(f"ANONBENCH_SCALE_STAGES={given!r}: expected generate and any of {', '.join(STAGES[1:])}")
+    return tuple(x for x in STAGES if x in chosen)
 
 
 def _commit() -> str:
@@ -186,7 +197,8 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     small, large = _sizes(quick)
     base = Path(os.environ.get("ANONBENCH_SCALE_DIR") or work / "scale")
     base.mkdir(parents=True, exist_ok=True)
-    key = {"commit": _commit(), "sizes": [small, large], "config": CONFIG, "chain": CHAIN}
+    stages = _stages()
+    key = {"commit": _commit(), "sizes": [small, large], "stages": list(stages), "config": CONFIG, "chain": CHAIN}
     progress_file = base / f"progress-{small}-{large}.json"
     prog = _load_progress(progress_file, key)
     if not prog["sizes"]:  # a fresh start: leftovers of another commit or sizes are not reused
@@ -198,9 +210,12 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     for n in (small, large):
         done = prog["sizes"].setdefault(str(n), {})
         run_dir = base / f"run-{n}"
-        if not all(done.get(s, {}).get("returncode") == 0 for s in STAGES) and not (run_dir / "manifest.json").is_file():
+        if not all(done.get(s, {}).get("returncode") == 0 for s in stages) and not (run_dir / "manifest.json").is_file():
             done.clear()  # the run folder is gone or incomplete: this size starts again from generate
         for stage in STAGES:
+            if stage not in stages:
+                done[stage] = {"returncode": None, "skipped": "not selected (ANONBENCH_SCALE_STAGES)"}
+                continue
             if done.get(stage, {}).get("returncode") == 0:
                 continue
             if stage != "generate" and done.get("generate", {}).get("returncode") != 0:
@@ -212,7 +227,7 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
             _save(progress_file, prog)
             if res.get("returncode") != 0:
                 errors.append(f"{stage} at {n:,} events: exit {res.get('returncode')}: {res.get('stderr_tail')}")
-        if all(done.get(s, {}).get("returncode") == 0 for s in STAGES):
+        if all(done.get(s, {}).get("returncode") == 0 for s in stages):
             shutil.rmtree(run_dir, ignore_errors=True)
     result = summarize(prog["sizes"], small, large)
     result["resumed"] = resumed
