@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -52,8 +53,11 @@ def measure(args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
 
     stderr goes to a temporary file (a pipe read only at the end would block a chatty child once it holds
     64 KiB); its last lines are returned when the command fails. After ``timeout`` seconds the whole process
-    tree is killed and the result says so (exit code -9, ``timed_out``)."""
+    tree is killed and the result says so (exit code -9, ``timed_out``). ``cpu_seconds`` is the user + system
+    time of the command and of every descendant it waited for (its workers): steadier than wall time on a busy
+    machine."""
     t0 = time.perf_counter()
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile() as errf:
         proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **(env or {})},
                                 stdout=subprocess.DEVNULL, stderr=errf)
@@ -70,13 +74,15 @@ def measure(args: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT
                 break
             time.sleep(0.05)
         seconds = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         errf.seek(0)
         err = errf.read().decode(errors="replace")
-    tail = err.strip().splitlines()[-3:] if proc.returncode else []
+    tail = [line[:300] for line in err.strip().splitlines()[-3:]] if proc.returncode else []
     if timed_out:
         tail = [*tail, f"killed after the {timeout:.0f} s timeout"]
     out = {"seconds": round(seconds, 3), "returncode": proc.returncode,
            "peak_rss_tree_mb": round(peak_tree / 2**20, 1), "peak_rss_max_process_mb": round(peak_one / 2**20, 1),
+           "cpu_seconds": round(cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime, 2),
            "stderr_tail": tail}
     if timed_out:
         out["timed_out"] = True
