@@ -14,14 +14,14 @@ from pipelines.runio import write_parquet_atomic
 
 def stage(seconds: float, events: int, rss: float = 500.0) -> dict:
     return {"returncode": 0, "seconds": seconds, "events": events, "events_per_s": round(events / seconds),
-            "us_per_event": 1e6 * seconds / events, "peak_rss_tree_mb": rss}
+            "us_per_event": 1e6 * seconds / events, "peak_rss_tree_mb": rss, "cpu_seconds": 1.8 * seconds}
 
 
 def sizes(large_gen_s: float = 200.0, attack: dict | None = None) -> dict:
     small = {"generate": stage(25, 10_000_000), "sink": {"returncode": 0, "events": 10_000_000, "seconds": 10.0},
              "anonymize": stage(20, 10_000_000), "attack": stage(40, 10_000_000, 3000)}
     large = {"generate": stage(large_gen_s, 100_000_000, 1500),
-             "sink": {"returncode": 0, "events": 100_000_000, "seconds": 100.0},
+             "sink": {"returncode": 0, "events": 100_000_000, "seconds": 100.0, "cpu_seconds": 99.0},
              "anonymize": stage(210, 100_000_000, 1200),
              "attack": attack if attack is not None else stage(450, 100_000_000, 6000)}
     return {"10000000": small, "100000000": large}
@@ -32,6 +32,7 @@ def test_all_targets_met_when_every_figure_is_in_bounds() -> None:
     assert r["all_targets_met"], r["targets"]
     assert r["ratios"]["generate_vs_sink"]["100000000"] == 0.5
     assert r["ratios"]["us_per_event_large_over_small"]["attack"] == pytest.approx(1.125)
+    assert r["ratios"]["generate_vs_sink_by_cpu_2_cores"] == {"10000000": None, "100000000": 0.55}
 
 
 def test_a_missing_or_failed_stage_fails_its_targets() -> None:
