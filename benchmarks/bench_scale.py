@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.measure import ROOT, anonbench, measure
+from runformat.layout import RunDir
+from runformat.manifest import GENERATE
 
 CONFIG = "configs/scale.yaml"
 CHAIN = "pseudonymize"
@@ -100,9 +102,10 @@ def sink(run: Path, scratch: Path) -> dict[str, Any]:
     scratch.mkdir(parents=True, exist_ok=True)
     events = 0
     seconds = cpu = 0.0
-    parts = shards(run / "raw" / "events")
+    events_dir = RunDir(run).raw("events")
+    parts = shards(events_dir)
     if not parts:
-        raise ScaleError(f"{run / 'raw' / 'events'}: no shards to rewrite")
+        raise ScaleError(f"{events_dir}: no shards to rewrite")
     for p in parts:
         table = read_parquet(p)
         dest = scratch / p.name
@@ -148,7 +151,7 @@ def _stage(stage: str, run: Path, n: int) -> dict[str, Any]:
 
 def _events_of(run: Path) -> int | None:
     try:
-        return int(json.loads((run / "manifest.json").read_text())["generate"]["events"])
+        return int(json.loads(RunDir(run).manifest.read_text())[GENERATE]["events"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -160,7 +163,7 @@ def _annotate(stage: str, res: dict[str, Any], run: Path, events: int | None) ->
     res["events_per_s"] = round(events / res["seconds"]) if res["seconds"] > 0 else None
     res["us_per_event"] = round(1e6 * res["seconds"] / events, 4)
     if stage == "generate":
-        man = json.loads((run / "manifest.json").read_text())["generate"]
+        man = json.loads(RunDir(run).manifest.read_text())[GENERATE]
         res["pipeline_seconds"] = man["seconds"]
         res["chunks"] = man["chunks"]
         res["run_gb"] = _gb(_du(run))
@@ -211,7 +214,7 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     for n in (small, large):
         done = prog["sizes"].setdefault(str(n), {})
         run_dir = base / f"run-{n}"
-        if not all(done.get(s, {}).get("returncode") == 0 for s in stages) and not (run_dir / "manifest.json").is_file():
+        if not all(done.get(s, {}).get("returncode") == 0 for s in stages) and not RunDir(run_dir).manifest.is_file():
             done.clear()  # the run folder is gone or incomplete: this size starts again from generate
         for stage in STAGES:
             if stage not in stages:
