@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # keep going: one broken benchmark must not hide the others
             failed.append(name)
             result = {"error": f"{type(e).__name__}: {e}"}
+        else:
+            if "error" in result:  # the benchmark measured what it could and says what failed
+                failed.append(name)
         result = {"benchmark": name, "quick": args.quick, "machine": machine,
                   "wall_seconds": round(time.perf_counter() - t0, 1), **result}
         out = RESULTS / f"{name.removeprefix('bench_')}{'-quick' if args.quick else ''}.json"

@@ -19,6 +19,38 @@ def _load(name: str) -> dict[str, Any] | None:
     return None if "error" in d else d
 
 
+def _load_any(name: str) -> dict[str, Any] | None:
+    """A result even when it records an error (the scale benchmark keeps what it measured)."""
+    p = RESULTS / f"{name}.json"
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def _scale(sc: dict[str, Any]) -> list[str]:
+    out = [f"## Scale: 10M and 100M events (`{sc.get('config', 'configs/scale.yaml')}`, chain "
+           f"`{sc.get('chain', 'pseudonymize')}`, one run)", "",
+           "| events | stage | wall s | events/s | µs/event | peak RSS, process tree |", "|---|---|---|---|---|---|"]
+    for n, stages in sc.get("sizes", {}).items():
+        for stage, r in stages.items():
+            if r.get("returncode") != 0:
+                why = r.get("skipped") or f"exit {r.get('returncode')}: {' '.join(r.get('stderr_tail') or [])[:120]}"
+                out.append(f"| {int(n):,} | {stage} | – | – | – | not measured ({why}) |")
+                continue
+            rss = f"{_f(r['peak_rss_tree_mb'])} MB" if "peak_rss_tree_mb" in r else "– (writes only)"
+            out.append(f"| {int(n):,} | {stage} | {r['seconds']:.1f} | {_f(r.get('events_per_s') or 0)} | "
+                       f"{1e6 * r['seconds'] / r['events']:.2f} | {rss} |")
+    ratios = sc.get("ratios", {})
+    vs = ratios.get("generate_vs_sink", {})
+    per = ratios.get("us_per_event_large_over_small", {})
+    out += ["", "Generation / sink (the same events rewritten by a bare pyarrow loop, same run): "
+            + ", ".join(f"{int(n):,}: {v if v is not None else 'not measured'}" for n, v in vs.items())
+            + ". Time per event, large / small: " + ", ".join(f"{k} {v if v is not None else '–'}"
+                                                            for k, v in per.items()) + ".", "",
+            "Targets: " + ", ".join(f"{k} {'✅' if v else '❌'}" for k, v in sc.get("targets", {}).items())]
+    if sc.get("error"):
+        out += ["", f"Error: {sc['error'][:400]}"]
+    return [*out, ""]
+
+
 def _f(x: float, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
@@ -45,6 +77,8 @@ def render() -> str:
                 f"{_f(refs['c_pyarrow_sink_events']['events_per_s'])} rows/s — anonbench is **{r['vs_c_sink']}×**",
                 f"- peak RSS 10M / 1M: {r['rss_10m_over_1m']}", "",
                 "Targets: " + ", ".join(f"{k} {'✅' if v else '❌'}" for k, v in g["targets"].items()), ""]
+    if sc := _load_any("scale"):
+        out += _scale(sc)
     if a := _load("anonymize"):
         out += [f"## Anonymize ({a['events']:,} events, `anonbench anonymize`)", "",
                 "| chain | events/s, 1 worker | events/s, 2 workers | bare pyarrow loop | best / bare |",

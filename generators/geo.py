@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import zoneinfo
 from dataclasses import dataclass
 
@@ -103,12 +104,23 @@ def utc_offsets(start: dt.date, hours: int) -> np.ndarray:
     period that starts at local midnight of ``start`` (DST transitions included)."""
     out = np.empty((len(TIMEZONES), hours), dtype=np.int64)
     base = dt.datetime(start.year, start.month, start.day)
+
+    def offset(z: zoneinfo.ZoneInfo, h: int) -> int:
+        off = (base + dt.timedelta(hours=h)).replace(tzinfo=z).utcoffset()
+        return int(off.total_seconds()) if off is not None else 0
+
     for i, name in enumerate(TIMEZONES):
         z = zoneinfo.ZoneInfo(name)
-        # Offsets change at most a few times in a period: evaluate per hour once, cached per (start, hours).
-        for h in range(hours):
-            off = (base + dt.timedelta(hours=h)).replace(tzinfo=z).utcoffset()
-            out[i, h] = int(off.total_seconds()) if off is not None else 0
+        # Offsets change at most twice a year: evaluated at each local midnight, and hour by hour only within
+        # a day whose two midnights differ (every worker process builds this table; hour by hour throughout
+        # took ~0.3 s of Python per process).
+        edges = [*range(0, hours, 24), hours - 1]
+        at = {h: offset(z, h) for h in edges}
+        for lo, hi in itertools.pairwise(edges):
+            if at[lo] == at[hi]:
+                out[i, lo:hi + 1] = at[lo]
+            else:
+                out[i, lo:hi + 1] = [offset(z, h) for h in range(lo, hi + 1)]
     return out
 
 

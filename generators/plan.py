@@ -238,5 +238,18 @@ def _control_plan(main: Plan, p: GenerationParams) -> Plan:
                 _chunk_layout(org_events, p.events_per_chunk), contractors, slot_org, slot_person)
 
 
+_ADOPTED: dict[tuple[int, str, str], Plan] = {}
+
+
+def adopt_plans(seed: int, params_json: str, plans: dict[str, Plan]) -> None:
+    """Use ``plans`` (scope -> the :func:`build_plan` result for ``seed`` and ``params_json``, built in another
+    process, e.g. the driver that ships them to its workers) instead of building them again here: at 100M
+    events a plan holds ~80k orgs and takes seconds per process."""
+    for scope, plan in plans.items():
+        _ADOPTED[(seed, scope, params_json)] = plan
+
+
 def plan_for(seed: int, scope: str, params: GenerationParams) -> Plan:
-    return build_plan(seed, scope, params.model_dump_json())
+    js = params.model_dump_json()
+    adopted = _ADOPTED.get((seed, scope, js))
+    return adopted if adopted is not None else build_plan(seed, scope, js)

@@ -30,3 +30,15 @@ def test_adopted_pools_replace_building(monkeypatch: pytest.MonkeyPatch) -> None
     sentinel = object()
     pools_mod.adopt_pools(123456, sentinel)  # type: ignore[arg-type]
     assert pools_mod.build_pools(123456) is sentinel
+
+
+def test_cached_weights_draw_what_faker_draws() -> None:
+    """The pools' one-element weighted draw is Faker's own: same names, same state of its random afterwards."""
+    from faker import Faker
+
+    plain = Faker("de_DE", providers=list(pools_mod.FAKER_PROVIDERS))
+    plain.seed_instance(99)
+    fast = pools_mod._faker("de_DE", 99)
+    assert [plain.first_name() for _ in range(300)] == [fast.first_name() for _ in range(300)]
+    assert [plain.company() for _ in range(100)] == [fast.company() for _ in range(100)]
+    assert plain.random.random() == fast.random.random()
