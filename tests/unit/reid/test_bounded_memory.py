@@ -71,3 +71,12 @@ def test_nearest_in_chunks_equals_one_piece(monkeypatch):
     assert set(got) == set(want) == {"trace", "attributes", "joint"}
     for mode in want:
         assert np.array_equal(got[mode], want[mode]), mode
+
+
+def test_entropy_in_hash_ranges_equals_one_pass():
+    from reid.utility import entropy
+    events = population(n_persons=30, events_per_account=25)["events"].lazy()
+    for column in ("event_time", "action", "account_id"):
+        one = entropy(events, column)
+        assert entropy(events, column, max_groups=7) == pytest.approx(one, rel=1e-12, abs=1e-12)
+        assert one > 0
