@@ -80,3 +80,24 @@ def test_entropy_in_hash_ranges_equals_one_pass():
         one = entropy(events, column)
         assert entropy(events, column, max_groups=7) == pytest.approx(one, rel=1e-12, abs=1e-12)
         assert one > 0
+
+
+@pytest.mark.parametrize("groups", [1, 40, 1000])
+def test_leak_scan_in_hash_ranges_equals_one_pass(monkeypatch, groups):
+    from event_fixtures import pseudonymize
+
+    from generators.schema import IDENTIFIER_COLUMNS
+    from reid import leak_scan as ls
+    pop = population(n_persons=30, events_per_account=10)
+    raw = {"users": pop["users"].lazy(), "events": pop["events"].lazy()}
+    email = pop["users"]["email"][0]
+    half = {"users": pseudonymize(pop["users"], ["account_id"]).lazy(),            # e-mails leak
+            "events": pseudonymize(pop["events"], ["account_id", "event_id"]).lazy(),
+            "notes": pl.LazyFrame({"note": [f"ping {email} about it", "nothing here", None]})}
+    for anon in (raw, half):
+        want = [(m.metric, m.value, m.n, m.params) for m in ls.leak_scan(raw, anon, IDENTIFIER_COLUMNS)]
+        with monkeypatch.context() as mp:
+            mp.setattr(ls, "KNOWN_GROUPS", groups)
+            got = [(m.metric, m.value, m.n, m.params) for m in ls.leak_scan(raw, anon, IDENTIFIER_COLUMNS)]
+        assert got == want
+        assert want[0][1] > 0
