@@ -101,3 +101,15 @@ def test_leak_scan_in_hash_ranges_equals_one_pass(monkeypatch, groups):
             got = [(m.metric, m.value, m.n, m.params) for m in ls.leak_scan(raw, anon, IDENTIFIER_COLUMNS)]
         assert got == want
         assert want[0][1] > 0
+
+
+def test_replayed_ties_do_not_depend_on_the_block(monkeypatch):
+    from reid import neighbors
+    rng = np.random.default_rng(5)
+    cand = pl.DataFrame({"x": rng.integers(0, 3, 3000), "s": rng.choice(list("ab"), 3000)})
+    qry = pl.DataFrame({"x": rng.integers(0, 3, 40), "s": rng.choice(list("ab"), 40)})
+    c, q = neighbors.encode_pair(cand, qry, ["x", "s"])
+    want = neighbors.kneighbors(c, q, 10)
+    monkeypatch.setattr(neighbors, "REPLAY_CELLS", 3000)            # one row per replayed block
+    got = neighbors.kneighbors(c, q, 10)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
