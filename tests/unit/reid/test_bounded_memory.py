@@ -113,3 +113,35 @@ def test_replayed_ties_do_not_depend_on_the_block(monkeypatch):
     monkeypatch.setattr(neighbors, "REPLAY_CELLS", 3000)            # one row per replayed block
     got = neighbors.kneighbors(c, q, 10)
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_workload_codes_by_enum_cast_equal_replace_strict():
+    """Codes cast through an Enum equal ``replace_strict`` with an "other" default: nulls are a value of their
+    own, a value the raw data never had is "other", and an empty code space codes everything as "other"."""
+    from reid import workload as wl
+
+    frame = pl.DataFrame({"x": ["b", None, "zz", "a", "\x00(null)", "b"]})
+    for values in (["\x00(null)", "a", "b"], ["a", "b"], []):
+        reference = pl.col("x").cast(pl.String).fill_null(wl.NULL).replace_strict(
+            values, list(range(len(values))), default=len(values), return_dtype=pl.UInt32)
+        assert frame.lazy().select(wl._code("x", values)).collect(engine="streaming")["x"].to_list() == \
+            frame.select(reference)["x"].to_list()
+
+
+def test_workload_day_counts_without_the_join_equal_the_joined_ones():
+    """The (day, product) counts are read without the users/orgs joins: the same as grouping the joined
+    events (left joins on unique keys keep each event once), also for ids without a match."""
+    from reid import workload as wl
+
+    tables = population(n_persons=30, events_per_account=25)
+    events = pl.concat([tables["events"], tables["events"].head(5).with_columns(pl.lit("nobody").alias("account_id"))])
+    users = pl.concat([tables["users"], tables["users"].head(3)])         # duplicate keys: first one wins
+    cats = wl.categories(events.lazy(), users.lazy(), None)
+    enc = wl.encode(events.lazy(), users.lazy(), None, cats)
+    t = pl.col("event_time")
+    joined = events.lazy().select(wl._code("product", cats["product"]), "account_id",
+                                  t.dt.epoch("d").cast(pl.Int64).fill_null(wl.NO_DAY).alias("day")) \
+        .join(users.lazy().select("account_id").unique(), on="account_id", how="left") \
+        .group_by("day", "product").agg(pl.len().cast(pl.Float64).alias("n")).collect()
+    assert enc.days is not None and enc.total == events.height
+    assert enc.days.sort("day", "product").equals(joined.sort("day", "product").select(enc.days.columns))
