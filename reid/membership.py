@@ -58,7 +58,13 @@ import scipy.sparse as sp
 from reid import profiles
 from reid.anonymeter_stats import AttackCounts, attack_metrics
 from reid.params import MembershipParams
-from reid.profile_linkage import block_counts, hour_of_week_expr, profile_matrix
+from reid.profile_linkage import (
+    MAX_BLOCK_CELLS,
+    block_counts,
+    hour_of_week_expr,
+    profile_matrix,
+    rows_per_block,
+)
 from reid.result import Metric, wilson_interval
 from reid.unicity import detect_resolution, duration_text, rng_for, sample_targets
 
@@ -211,7 +217,9 @@ class Features:
 
 
 def nearest(queries: Features, release: Features, n_blocks: int, block_size: int) -> dict[str, np.ndarray]:
-    """Distance from each query row to its closest released record, per mode, in blocks of query rows.
+    """Distance from each query row to its closest released record, per mode, in blocks of query rows and
+    chunks of released records (a running minimum over the chunks: memory follows one chunk, not the
+    release; every distance is computed as without chunks, so the minimum is the same).
 
     trace: ``1 - (Σ block cosines + Σ exp(-|Δ log(1+activity)|)) / (blocks + activity columns)``;
     attributes: share of differing columns; joint: the mean of the two against the same released account."""
@@ -223,23 +231,40 @@ def nearest(queries: Features, release: Features, n_blocks: int, block_size: int
     if with_traces and qt is not None and rt is not None:
         used = np.unique(qt.matrix.indices)              # only features some query has can add to a score
         q_mat = qt.matrix[:, used].tocsr()
-        r_dense = np.asarray(rt.matrix[:, used].T.toarray(), dtype=np.float32)   # features x candidates
-        q_act, r_act = qt.activity.astype(np.float32), rt.activity.astype(np.float32)
-    for lo in range(0, n, block_size):
-        hi = min(lo + block_size, n)
-        d_trace = None
-        if with_traces and qt is not None:
-            sim = np.asarray(q_mat[lo:hi] @ r_dense, dtype=np.float32)
-            for k in range(q_act.shape[1]):
-                sim += np.exp(-np.abs(q_act[lo:hi, k, None] - r_act[None, :, k]))
-            d_trace = 1.0 - sim / np.float32(n_blocks + q_act.shape[1])
-            out.setdefault("trace", np.empty(n))[lo:hi] = d_trace.min(axis=1)
-        if with_attrs and qa is not None and release.attrs is not None and release.attrs.shape[0]:
-            out.setdefault("attributes", np.empty(n))[lo:hi] = _mismatch(qa[lo:hi], release.attrs).min(axis=1)
-        if d_trace is not None and with_attrs and qa is not None and release.joint_attrs is not None:
-            joint = (d_trace + _mismatch(qa[lo:hi], release.joint_attrs)) / 2
-            out.setdefault("joint", np.empty(n))[lo:hi] = joint.min(axis=1)
+        r_used = rt.matrix[:, used].tocsr()
+        q_act, r_act_all = qt.activity.astype(np.float32), rt.activity.astype(np.float32)
+        joint = with_attrs and release.joint_attrs is not None
+        step = max(1, MAX_BLOCK_CELLS // max(used.size, 1))
+        for c0 in range(0, r_used.shape[0], step):
+            c1 = min(c0 + step, r_used.shape[0])
+            r_dense = np.asarray(r_used[c0:c1].T.toarray(), dtype=np.float32)   # features x candidates
+            r_act = r_act_all[c0:c1]
+            rows = rows_per_block(block_size, c1 - c0)
+            for lo in range(0, n, rows):
+                hi = min(lo + rows, n)
+                sim = np.asarray(q_mat[lo:hi] @ r_dense, dtype=np.float32)
+                for k in range(q_act.shape[1]):
+                    sim += np.exp(-np.abs(q_act[lo:hi, k, None] - r_act[None, :, k]))
+                d_trace = 1.0 - sim / np.float32(n_blocks + q_act.shape[1])
+                _running_min(out, "trace", n, lo, hi, d_trace.min(axis=1))
+                if joint and qa is not None and release.joint_attrs is not None:
+                    d_joint = (d_trace + _mismatch(qa[lo:hi], release.joint_attrs[c0:c1])) / 2
+                    _running_min(out, "joint", n, lo, hi, d_joint.min(axis=1))
+    if with_attrs and qa is not None and release.attrs is not None and release.attrs.shape[0]:
+        step = max(1, MAX_BLOCK_CELLS // max(qa.shape[1], 1))
+        for c0 in range(0, release.attrs.shape[0], step):
+            c1 = min(c0 + step, release.attrs.shape[0])
+            rows = rows_per_block(block_size, c1 - c0)
+            for lo in range(0, n, rows):
+                hi = min(lo + rows, n)
+                _running_min(out, "attributes", n, lo, hi, _mismatch(qa[lo:hi], release.attrs[c0:c1]).min(axis=1))
     return out
+
+
+def _running_min(out: dict[str, np.ndarray], mode: str, n: int, lo: int, hi: int, values: np.ndarray) -> None:
+    """``out[mode][lo:hi]`` = the smaller of itself and ``values`` (first chunk: ``values``)."""
+    acc = out.setdefault(mode, np.full(n, np.inf))
+    np.minimum(acc[lo:hi], values, out=acc[lo:hi])
 
 
 def _mismatch(q: np.ndarray, c: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ SMALL_QUICKSORT = 15  # numba's quicksort insertion-sorts ranges of up to 15 ent
 TILE = 2048  # candidates per tile
 QUERY_BLOCK = 128  # queries per block
 REPLAY_BLOCK = 32  # queries whose quicksort is replayed together (full distance rows)
+REPLAY_CELLS = 1 << 22  # at most this many full-row distances per replayed block (32 MB of float64 each)
 
 
 def is_numeric(dtype: pl.DataType) -> bool:
@@ -365,7 +366,9 @@ class NeighbourSearch:
             self.dist_k[part] = np.take_along_axis(full, first, axis=1)
             self.tied[part] = False
 
-        self._run(replay, [ties[lo:lo + REPLAY_BLOCK] for lo in range(0, ties.size, REPLAY_BLOCK)])
+        # fewer rows per block against many candidates: memory follows REPLAY_CELLS, each row is replayed alike
+        rows_per = max(1, min(REPLAY_BLOCK, REPLAY_CELLS // max(n, 1)))
+        self._run(replay, [ties[lo:lo + rows_per] for lo in range(0, ties.size, rows_per)])
         return self
 
 

@@ -44,6 +44,14 @@ from reid.unicity import duration_text, rng_for, sample_targets
 CHECK = "profile_linkage"
 BLOCKS = ("hour_of_week", "action", "user_agent", "ip_prefix")
 CONTEXT_BLOCKS = ("user_agent", "ip_prefix")   # devices and networks: known to every profiling attacker
+MAX_BLOCK_CELLS = 1 << 24   # dense (targets x candidates) cells scored at once: ~64 MB per float32 temporary
+
+
+def rows_per_block(block_size: int, candidates: int, cells: int = MAX_BLOCK_CELLS) -> int:
+    """Target rows scored at once: at most ``block_size``, fewer when there are so many candidates that a
+    block's dense score matrix would pass ``cells`` (memory then follows the candidates, not their product
+    with the block; every row is scored alike, so the ranks do not depend on the block)."""
+    return max(1, min(block_size, cells // max(candidates, 1)))
 
 
 def block_order(known_columns: list[str] | tuple[str, ...] = ("action",)) -> list[str]:
@@ -187,6 +195,8 @@ def linkage_ranks(target_profiles: sp.csr_matrix, candidate_profiles: sp.csr_mat
     (e.g. its own org when linking across orgs)."""
     cand_t = candidate_profiles.T.tocsr()
     ranks = np.empty(target_profiles.shape[0], dtype=np.int64)
+    # the tie-break draws are one stream: rng.random(a) then rng.random(b) equals rng.random(a + b)
+    block_size = rows_per_block(block_size, candidate_profiles.shape[0])
     for lo in range(0, target_profiles.shape[0], block_size):
         hi = min(lo + block_size, target_profiles.shape[0])
         scores = (target_profiles[lo:hi] @ cand_t).toarray()

@@ -37,19 +37,44 @@ ANONYMETER_METRICS = ("risk", "attack_rate", "control_rate", "baseline_rate")
 NO_CONTROL = "no control population in truth/control: the attack's chance level cannot be measured"
 
 
+def _mode(counts: pl.DataFrame, value: str, name: str) -> pl.DataFrame:
+    """Per key, the most frequent ``value`` of ``counts`` (key, value, c); ties go to the smallest value and a
+    null among the most frequent wins, as ``mode().sort().first()`` does (nulls sort first)."""
+    return (counts.sort(["key", "c", value], descending=[False, True, False], nulls_last=False)
+            .group_by("key", maintain_order=True).agg(pl.col(value).first().cast(pl.String).alias(name)))
+
+
 def behaviour(events: pl.LazyFrame, key: str) -> pl.DataFrame:
-    """Per-actor behaviour columns from events keyed by ``key`` (actor column)."""
+    """Per-actor behaviour columns from events keyed by ``key`` (actor column).
+
+    Streams: every aggregate is a count per (actor) or per (actor, value) first, so memory follows the
+    number of actors (times products or hours), never the number of events; the modes are picked from the
+    counts afterwards (most frequent value, ties to the smallest, as ``mode().sort().first()``)."""
     names = events.collect_schema().names()
-    aggs: list[pl.Expr] = [pl.len().log(2).floor().cast(pl.Int64).cast(pl.String).alias("activity_band")]
-    if "product" in names:
-        aggs.append(pl.col("product").mode().sort().first().cast(pl.String).alias("main_product"))
+    lf = events.filter(pl.col(key).is_not_null()).with_columns(pl.col(key).cast(pl.String).alias("key"))
+    aggs: list[pl.Expr] = [pl.len().alias("n")]
     if "event_time" in names:
-        t = pl.col("event_time")
-        aggs.append(t.dt.hour().mode().sort().first().cast(pl.String).alias("peak_hour"))
-        aggs.append(((t.dt.weekday() >= 6).mean() * 10).round(0).cast(pl.Int64).cast(pl.String)
-                    .alias("weekend_share_band"))
-    return (events.filter(pl.col(key).is_not_null())
-            .group_by(pl.col(key).cast(pl.String).alias("key")).agg(aggs).collect(engine="streaming"))
+        aggs.append((pl.col("event_time").dt.weekday() >= 6).sum().alias("weekend"))
+        aggs.append(pl.col("event_time").is_not_null().sum().alias("timed"))
+    plans = [lf.group_by("key").agg(aggs)]
+    if "product" in names:
+        plans.append(lf.group_by("key", pl.col("product")).agg(pl.len().alias("c")))
+    if "event_time" in names:
+        plans.append(lf.group_by("key", pl.col("event_time").dt.hour().alias("hour")).agg(pl.len().alias("c")))
+    frames = pl.collect_all(plans, engine="streaming")
+    per_key = frames[0]
+    out = per_key.select("key", pl.col("n").log(2).floor().cast(pl.Int64).cast(pl.String).alias("activity_band"))
+    i = 1
+    if "product" in names:
+        out = out.join(_mode(frames[i], "product", "main_product"), on="key", how="left")
+        i += 1
+    if "event_time" in names:
+        out = out.join(_mode(frames[i], "hour", "peak_hour"), on="key", how="left")
+        # the mean of the weekend flag over the timed events (nulls left out), in tenths
+        mean = pl.when(pl.col("timed") > 0).then(pl.col("weekend") / pl.col("timed"))
+        share = per_key.select("key", (mean * 10).round(0).cast(pl.Int64).cast(pl.String).alias("weekend_share_band"))
+        out = out.join(share, on="key", how="left")
+    return out
 
 
 def build(users: pl.LazyFrame | None, orgs: pl.LazyFrame | None, events: pl.LazyFrame | None,

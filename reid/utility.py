@@ -225,9 +225,24 @@ def encode_release(anon: Mapping[str, pl.LazyFrame], cats: Mapping[str, list[str
     return None, "none"
 
 
-def entropy(lf: pl.LazyFrame, column: str) -> float:
-    """Shannon entropy (bits) of a column's values (nulls count as one value)."""
-    n = lf.group_by(pl.col(column).hash(1).alias("v")).agg(pl.len().alias("n")).collect(engine="streaming")["n"]
+ENTROPY_GROUPS = 16_000_000   # distinct values counted at once (a timestamp column has about one per event)
+
+
+def entropy(lf: pl.LazyFrame, column: str, max_groups: int = ENTROPY_GROUPS) -> float:
+    """Shannon entropy (bits) of a column's values (nulls count as one value).
+
+    The counts per value are taken in ``ceil(distinct / max_groups)`` passes over disjoint hash ranges of the
+    values (distinct values estimated first with HyperLogLog), so memory follows ``max_groups``, not the number
+    of events; each value is counted whole in one pass, so the entropy is that of one pass. The counts are summed in
+    sorted order, whatever order the group-by returned them in: equal columns give exactly equal entropies."""
+    v = pl.col(column).hash(1)
+    distinct = lf.select(v.approx_n_unique()).collect(engine="streaming").item()
+    parts = max(1, -(-int(distinct) // max_groups))
+    counts = []
+    for part in range(parts):
+        sel = lf if parts == 1 else lf.filter(v % parts == part)
+        counts.append(sel.group_by(v.alias("v")).agg(pl.len().alias("n")).collect(engine="streaming")["n"])
+    n = pl.concat(counts).sort()      # summed in a fixed order: equal columns give exactly equal entropies
     p = n.to_numpy() / max(n.sum(), 1)
     return float(-(p * np.log2(p)).sum()) if p.size else 0.0
 

@@ -69,16 +69,22 @@ def categories(events: pl.LazyFrame, users: pl.LazyFrame | None, orgs: pl.LazyFr
         cols = [a for a in attrs if a in _names(table)]
         if table is None or not cols:
             continue
-        row = table.select([pl.col(c).cast(pl.String).fill_null(NULL).unique().sort().implode() for c in cols]) \
-            .collect(engine="streaming")
-        out.update({c: row[c][0].to_list() for c in cols})
+        # one streaming distinct per column, each its own query (an expression-level unique holds the whole
+        # column in memory, and queries collected together share one scan that buffers for the slower one)
+        for c in cols:
+            values = table.select(pl.col(c).cast(pl.String).fill_null(NULL)).unique().collect(engine="streaming")
+            out[c] = values[c].sort().to_list()
     return out
 
 
 def _code(column: str, values: list[str]) -> pl.Expr:
-    """A string column as codes 0..len(values)-1; any other value is ``len(values)`` ("other")."""
-    return pl.col(column).cast(pl.String).fill_null(NULL).replace_strict(
-        values, list(range(len(values))), default=len(values), return_dtype=pl.UInt32).alias(column)
+    """A string column as codes 0..len(values)-1; any other value is ``len(values)`` ("other").
+
+    Cast through an Enum of ``values`` (its physical code is the position in ``values``; a value outside
+    them becomes null, then "other"): elementwise and streaming, where ``replace_strict`` held about
+    50 bytes per row (7 GB for two columns at 100M events)."""
+    return pl.col(column).cast(pl.String).fill_null(NULL).cast(pl.Enum(values), strict=False).to_physical() \
+        .cast(pl.UInt32).fill_null(len(values)).alias(column)
 
 
 def _coded_side(table: pl.LazyFrame | None, key: str, attrs: tuple[str, ...], cats: Mapping[str, list[str]],
@@ -104,33 +110,40 @@ def encode(events: pl.LazyFrame, users: pl.LazyFrame | None, orgs: pl.LazyFrame 
         t = pl.col("event_time")
         day = (t.dt.weekday().cast(pl.UInt32) - 1).fill_null(7)
         exprs += [(day * 24 + t.dt.hour().cast(pl.UInt32)).fill_null(168).alias("hour_of_week"),
-                  day.alias("weekday"), t.dt.epoch("d").cast(pl.Int64).fill_null(NO_DAY).alias("day")]
+                  day.alias("weekday")]
     w = pl.col(weight).cast(pl.Float64).clip(lower_bound=0).fill_null(0) if weight else pl.lit(1.0)
     lf = events.select(*exprs, *ids, w.alias("w"))
     coded = set(own)
     u, ucols = _coded_side(users, "account_id", USER_ATTRIBUTES, cats, coded)
     if u is not None and "account_id" in names:
         if users is not None and "org_id" not in names and "org_id" in _names(users):
-            u = u.join(users.select("account_id", "org_id").unique("account_id", keep="first"), on="account_id")
+            u = u.join(users.select("account_id", "org_id").unique("account_id", keep="first"), on="account_id",
+                       build_side="force_right")
             ids.append("org_id")
-        lf = lf.join(u, on="account_id", how="left")
+        lf = lf.join(u, on="account_id", how="left", build_side="force_right")
         coded |= set(ucols)
     o, ocols = _coded_side(orgs, "org_id", ORG_ATTRIBUTES, cats, coded)
     if o is not None and "org_id" in ids:
-        lf = lf.join(o, on="org_id", how="left")
+        lf = lf.join(o, on="org_id", how="left", build_side="force_right")
         coded |= set(ocols)
     sizes = {a: len(cats[a]) + 1 for a in ATTRIBUTES if a in coded}
     if "event_time" in names:
         sizes |= {a: n + 1 for a, n in TIME_ATTRIBUTES.items()}
     attrs = [a for a in ATTRIBUTES if a in sizes]
     lf = lf.with_columns([pl.col(a).fill_null(sizes[a] - 1) for a in attrs])    # unmatched ids: "other"
-    queries = [lf.group_by(attrs).agg(pl.col("w").sum()) if attrs else lf.select(pl.col("w").sum())]
+    # Two queries, collected one after the other: collected together they share one scan, which buffers
+    # events for the slower one (5.5 GB at 100M events). The day counts need no join (a left join on unique
+    # keys keeps every event once), so their pass reads two columns.
+    grouped = (lf.group_by(attrs).agg(pl.col("w").sum()) if attrs else lf.select(pl.col("w").sum())) \
+        .collect(engine="streaming").filter(pl.col("w") > 0)
+    days = None
     if "event_time" in names and "product" in sizes:
-        queries.append(lf.group_by("day", "product").agg(pl.col("w").sum().alias("n")))
-    frames = pl.collect_all(queries, engine="streaming")
-    grouped = frames[0].filter(pl.col("w") > 0)
+        t = pl.col("event_time")
+        days = events.select(_code("product", cats["product"]), t.dt.epoch("d").cast(pl.Int64).fill_null(NO_DAY)
+                             .alias("day"), w.alias("w")) \
+            .group_by("day", "product").agg(pl.col("w").sum().alias("n")).collect(engine="streaming")
     return Encoded({a: grouped[a].to_numpy() for a in attrs}, sizes, grouped["w"].to_numpy().astype(np.float64),
-                   frames[1] if len(frames) > 1 else None)
+                   days)
 
 
 def marginal(enc: Encoded, attrs: tuple[str, ...], sizes: Mapping[str, int]) -> np.ndarray:
