@@ -47,7 +47,7 @@ from reid import profiles
 from reid.cross_tenant import cross_tenant
 from reid.dictionary import candidate_domains, dictionary_attack
 from reid.dp_audit import AuditSettings, dp_audit
-from reid.leak_scan import leak_scan
+from reid.leak_scan import TenantIds, leak_scan
 from reid.membership import declared_budget, membership
 from reid.params import AttackParams, KnowledgeSet
 from reid.passthrough import passthrough
@@ -63,6 +63,7 @@ from runformat.layout import RunDir, shards
 log = logging.getLogger(__name__)
 _OBJECT_IDS = {(t, c) for t, cs in OBJECT_ID_COLUMNS.items() for c in cs}
 MIN_ID_CHARS = 10  # the leak scan's object and container ids: shorter ones recur by chance
+OBJECT_IDS_SOURCE = "events.object_ids"  # how the leak scan's results name them
 ERROR_METRIC = "error"
 
 FINGERPRINT = ("object_id", "container_id", "action", "product", "outcome", "auth_type", "geo_country",
@@ -300,17 +301,15 @@ def _leak_scan(data: RunData, p: AttackParams) -> list[Metric]:
     for t, cs in p.leak_scan.extra_columns.items():
         columns[t] = list(dict.fromkeys([*columns.get(t, []), *cs]))
     events = raw.get("events")
+    tenant_ids: list[TenantIds] = []
     if events is not None and "org_id" in events.collect_schema().names():
         # object and container ids of one tenant, of at least MIN_ID_CHARS characters: an id several tenants
         # hold, or a short one such as "cfg-450", names nothing (independent data holds it by chance)
         kept = sorted(c for t, c in _OBJECT_IDS if t == "events" and c in events.collect_schema().names())
         if kept:
-            raw["events.object_ids"] = pl.concat([
-                events.group_by(c).agg(pl.col("org_id").n_unique().alias("orgs"))
-                .filter((pl.col("orgs") == 1) & (pl.col(c).cast(pl.String).str.len_chars() >= MIN_ID_CHARS))
-                .select(pl.col(c).cast(pl.String).alias("id")) for c in kept])
-            columns["events.object_ids"] = ["id"]
-    return leak_scan(raw, data.anon, columns, extract_embedded=p.leak_scan.extract_embedded)
+            tenant_ids.append(TenantIds(OBJECT_IDS_SOURCE, "events", tuple(kept), "org_id", MIN_ID_CHARS))
+    return leak_scan(raw, data.anon, columns, extract_embedded=p.leak_scan.extract_embedded,
+                     tenant_ids=tenant_ids)
 
 
 def _dictionary(data: RunData, p: AttackParams) -> list[Metric]:

@@ -16,7 +16,7 @@ are never written anywhere — only counts per anonymized column.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,25 @@ _STRING_TYPES = (pl.String, pl.Categorical, pl.Enum)
 SEED = 20130325  # any fixed seed: hashes are compared within one process only
 MANY = 50_000     # more candidates than this: compare strings directly
 KNOWN_GROUPS = 30_000_000  # distinct raw identifier hashes held at once (then: disjoint hash ranges)
+CHECK_SEED = 19790611  # a second, independent hash: tells two ids of one 64-bit hash apart
+
+
+@dataclass(frozen=True)
+class TenantIds:
+    """Raw identifiers that count only when one tenant holds them: the values of ``columns`` of ``table``
+    (each column on its own) of at least ``min_chars`` characters whose rows all carry one ``tenant`` value
+    (a null tenant counts as one value, as ``n_unique`` counts it). Listed in the results as ``name: ["id"]``.
+
+    Found by a group-by over 64-bit hashes, not strings (a string group-by of every object id of 100M events
+    is the memory peak of the scan); ids sharing a hash are told apart by a second hash and settled on their
+    strings, and the strings of the few candidates are grouped exactly, so the result equals a string
+    group-by's."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    tenant: str
+    min_chars: int
 
 
 def _sources(raw: Mapping[str, pl.LazyFrame], columns: Mapping[str, list[str]]) -> list[pl.LazyFrame]:
@@ -101,19 +120,61 @@ def _scan_column(lf: pl.LazyFrame, table: str, column: str, known: np.ndarray, e
     return _Column(table, column, hashes[_in_sorted(hashes, known)], inner)
 
 
-def _known(sources: list[pl.LazyFrame], part: int = 0, parts: int = 1) -> np.ndarray:
-    """The sorted distinct hashes of the raw identifier values (those of hash range ``part`` of ``parts``)."""
-    if not sources:
+def _tenant_strings(lf: pl.LazyFrame, ids: TenantIds, column: str, hashes: np.ndarray) -> pl.LazyFrame:
+    """The ids (``value``) of ``column`` whose hash is one of ``hashes`` and that one tenant holds: the
+    exact string group-by, over the few rows of those hashes only."""
+    value = pl.col(column).cast(pl.String)
+    return (lf.filter(_hash(pl.col(column)).is_in(pl.Series(hashes, dtype=pl.UInt64).implode()))
+            .group_by(value.alias("value")).agg(pl.col(ids.tenant).n_unique().alias("tenants"))
+            .filter((pl.col("tenants") == 1) & (pl.col("value").str.len_chars() >= ids.min_chars))
+            .select("value"))
+
+
+def tenant_id_hashes(raw: Mapping[str, pl.LazyFrame], ids: TenantIds) -> np.ndarray:
+    """The sorted distinct hashes of the ids ``ids`` describes: one streaming group-by per column on the
+    64-bit hash of the id, with the least and greatest hash of its tenant (one tenant: they are equal) and of
+    a second hash of the id (unequal: two ids share the hash, settled on their strings)."""
+    lf = raw.get(ids.table)
+    if lf is None:
         return np.array([], dtype=np.uint64)
-    h = _hash(pl.col("value")).alias("h")
-    lf = pl.concat([s.select(h) for s in sources])
-    if parts > 1:
-        lf = lf.filter(pl.col("h") % parts == part)
-    return np.sort(lf.unique().collect(engine="streaming")["h"].to_numpy())
+    names = lf.collect_schema().names()
+    found: list[np.ndarray] = [np.array([], dtype=np.uint64)]
+    for column in (c for c in ids.columns if c in names):
+        value = pl.col(column).cast(pl.String)
+        o, c2 = pl.col("o"), pl.col("c")
+        g = (lf.filter(value.is_not_null() & (value.str.len_chars() >= ids.min_chars))
+             .select(_hash(value).alias("h"), value.hash(CHECK_SEED).alias("c"),
+                     pl.col(ids.tenant).cast(pl.String).hash(SEED).fill_null(0).alias("o"))
+             .group_by("h").agg(o.min().alias("o0"), o.max().alias("o1"), c2.min().alias("c0"),
+                                c2.max().alias("c1"))
+             .collect(engine="streaming"))
+        one = g["c0"] == g["c1"]
+        found.append(g.filter(one & (g["o0"] == g["o1"]))["h"].to_numpy())
+        shared = g.filter(~one)["h"].to_numpy()
+        if shared.size:
+            settled = _tenant_strings(lf, ids, column, shared).select(_hash(pl.col("value")).alias("h"))
+            found.append(settled.collect(engine="streaming")["h"].to_numpy())
+    return np.unique(np.concatenate(found))
+
+
+def _known(sources: list[pl.LazyFrame], part: int = 0, parts: int = 1,
+           extra: np.ndarray | None = None) -> np.ndarray:
+    """The sorted distinct hashes of the raw identifier values (those of hash range ``part`` of ``parts``),
+    with the (sorted, distinct) hashes ``extra`` of that range."""
+    out = np.array([], dtype=np.uint64)
+    if sources:
+        h = _hash(pl.col("value")).alias("h")
+        lf = pl.concat([s.select(h) for s in sources])
+        if parts > 1:
+            lf = lf.filter(pl.col("h") % parts == part)
+        out = np.sort(lf.unique().collect(engine="streaming")["h"].to_numpy())
+    if extra is not None and extra.size:
+        out = np.union1d(out, extra[extra % np.uint64(parts) == part] if parts > 1 else extra)
+    return out
 
 
 def _scan_in_parts(sources: list[pl.LazyFrame], anon: Mapping[str, pl.LazyFrame], embedded: bool,
-                   parts: int) -> tuple[list[_Column], int]:
+                   parts: int, extra: np.ndarray) -> tuple[list[_Column], int]:
     """``_scan_column`` for every released string column, over ``parts`` disjoint hash ranges: the raw
     identifiers of one range and the released values of the same range are compared, so no range holds more
     than its share of the distinct values. The embedded substrings (of the few values holding ``@`` or ``.``)
@@ -130,7 +191,7 @@ def _scan_in_parts(sources: list[pl.LazyFrame], anon: Mapping[str, pl.LazyFrame]
     keep = {tc: np.zeros(len(s), dtype=bool) for tc, s in inner.items()}
     n_known = 0
     for part in range(parts):
-        known = _known(sources, part, parts)
+        known = _known(sources, part, parts, extra)
         n_known += known.size
         for t, c in columns:
             h = _hash(pl.col(c)).alias("h")
@@ -145,26 +206,31 @@ def _scan_in_parts(sources: list[pl.LazyFrame], anon: Mapping[str, pl.LazyFrame]
 
 
 def leak_scan(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
-              identifier_columns: Mapping[str, list[str]], *, extract_embedded: bool = True) -> list[Metric]:
+              identifier_columns: Mapping[str, list[str]], *, extract_embedded: bool = True,
+              tenant_ids: Sequence[TenantIds] = ()) -> list[Metric]:
     """``leaked_values``: distinct raw identifier values found verbatim in the anonymized tables.
 
     One total row (``leaked_values``) and one row per scanned anonymized column (``leaked_values_in_column``,
     table and column in ``params``). ``n`` is the number of distinct raw identifier values searched for.
+    ``tenant_ids``: more raw identifiers, those of one tenant only (``TenantIds``), hashed once.
     """
     t0 = time.perf_counter()
     sources = _sources(raw, identifier_columns)
+    # the ids of one tenant: hashed and grouped once, then every hash range takes its share of the hashes
+    extra = np.unique(np.concatenate([tenant_id_hashes(raw, ids) for ids in tenant_ids]
+                                     + [np.array([], dtype=np.uint64)]))
     # as many hash ranges as needed for each to hold at most KNOWN_GROUPS distinct raw identifiers (an id per
     # event, such as event_id, makes them grow with the events); one range (one read of everything) below that
     distinct = pl.concat([s.select(_hash(pl.col("value")).approx_n_unique().alias("n")) for s in sources]) \
         .select(pl.col("n").sum()).collect(engine="streaming").item() if sources else 0
-    parts = max(1, -(-int(distinct) // KNOWN_GROUPS))
+    parts = max(1, -(-(int(distinct) + extra.size) // KNOWN_GROUPS))
     if parts == 1:
-        known = _known(sources)
+        known = _known(sources, extra=extra)
         scanned = [_scan_column(anon[t], t, c, known, extract_embedded)
                    for t in sorted(anon) for c in string_columns(anon[t])]
         n_known = int(known.size)
     else:
-        scanned, n_known = _scan_in_parts(sources, anon, extract_embedded, parts)
+        scanned, n_known = _scan_in_parts(sources, anon, extract_embedded, parts, extra)
     # second pass: the raw strings behind the candidate hashes, once for all columns — skipped for a column
     # leaking wholesale (a control chain), whose count is that of 64-bit hash matches (P(false match) < 1e-6)
     small = [c for c in scanned if c.candidates.size <= MANY]
@@ -173,8 +239,12 @@ def leak_scan(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
     exact = pl.DataFrame(schema={"value": pl.String})
     if wanted.size:
         keys = pl.Series(wanted).implode()
-        exact = pl.concat([s.filter(_hash(pl.col("value")).is_in(keys)) for s in sources]).unique() \
-            .collect(engine="streaming")
+        tenant_wanted = wanted[_in_sorted(wanted, extra)]
+        exact = pl.concat([s.filter(_hash(pl.col("value")).is_in(keys)) for s in sources]
+                          + [_tenant_strings(raw[ids.table], ids, c, tenant_wanted) for ids in tenant_ids
+                             if tenant_wanted.size and ids.table in raw
+                             for c in ids.columns if c in raw[ids.table].collect_schema().names()]
+                          + [pl.LazyFrame(schema={"value": pl.String})]).unique().collect(engine="streaming")
     per_column, leaked = [], []
     for c in scanned:
         found = exact.join(pl.DataFrame({"value": c.embedded}), on="value", how="semi")["value"].hash(SEED)
@@ -191,6 +261,7 @@ def leak_scan(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
     total = pl.concat(leaked).n_unique() if leaked else 0
     head = Metric(CHECK, "leaked_values", float(total), n_known,
                   params={"tables": sorted(anon), "embedded": extract_embedded,
-                          "identifier_columns": {k: list(v) for k, v in identifier_columns.items()}},
+                          "identifier_columns": {**{k: list(v) for k, v in identifier_columns.items()},
+                                                 **{ids.name: ["id"] for ids in tenant_ids}}},
                   seconds=time.perf_counter() - t0)
     return [head, *per_column]

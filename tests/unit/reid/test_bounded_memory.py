@@ -145,3 +145,53 @@ def test_workload_day_counts_without_the_join_equal_the_joined_ones():
         .group_by("day", "product").agg(pl.len().cast(pl.Float64).alias("n")).collect()
     assert enc.days is not None and enc.total == events.height
     assert enc.days.sort("day", "product").equals(joined.sort("day", "product").select(enc.days.columns))
+
+
+def _tenant_events() -> pl.DataFrame:
+    """Object and container ids of one tenant, of several, short ones, nulls (ids and tenants), and an id
+    that is an object of one tenant and a container of two."""
+    rows = [("obj-aaaaaaaa01", "box-aaaaaaa01", "org-1"), ("obj-aaaaaaaa01", "box-aaaaaaa01", "org-1"),
+            ("obj-shared0001", "box-aaaaaaa01", "org-2"), ("obj-shared0001", "box-bbbbbbb01", "org-1"),
+            ("short-1", "box-bbbbbbb01", "org-1"), ("short-1", None, "org-2"), (None, "box-ccccccc01", "org-3"),
+            ("obj-nulltenant", "box-ccccccc01", None), ("obj-nulltenant", "box-ddddddd01", None),
+            ("obj-halfnull01", "box-ddddddd01", None), ("obj-halfnull01", "obj-aaaaaaaa01", "org-4"),
+            ("obj-aaaaaaaa01", "obj-aaaaaaaa01", "org-1"), ("obj-only-org-3", "box-eeeeeee01", "org-3")]
+    extra = [(f"obj-{i:010d}", f"box-{i % 7:09d}", f"org-{i % 5}") for i in range(300)]
+    return pl.DataFrame(rows + extra, schema=["object_id", "container_id", "org_id"], orient="row")
+
+
+def _one_pass_object_ids(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The object-id source as it was built before it was hashed: a string group-by per column."""
+    return pl.concat([events.group_by(c).agg(pl.col("org_id").n_unique().alias("orgs"))
+                      .filter((pl.col("orgs") == 1) & (pl.col(c).cast(pl.String).str.len_chars() >= 10))
+                      .select(pl.col(c).cast(pl.String).alias("id")) for c in ("container_id", "object_id")])
+
+
+@pytest.mark.parametrize("groups", [40, 1_000_000])
+def test_tenant_ids_by_hash_equal_the_string_group_by(monkeypatch, groups):
+    from reid import leak_scan as ls
+    events = _tenant_events()
+    raw = {"events": events.lazy()}
+    ids = ls.TenantIds("events.object_ids", "events", ("container_id", "object_id"), "org_id", 10)
+    leaks = events.head(12).with_columns(pl.col("object_id").str.to_uppercase(), pl.col("org_id").alias("x"))
+    anon = {"events": pl.concat([leaks, events.slice(100, 40).with_columns(pl.col("container_id").alias("x"))])
+            .with_columns(pl.concat_str([pl.lit("see "), pl.col("object_id")]).alias("note")).lazy()}
+    monkeypatch.setattr(ls, "KNOWN_GROUPS", groups)
+    for release in (raw, anon):
+        one = ls.leak_scan({**raw, "events.object_ids": _one_pass_object_ids(raw["events"])}, release,
+                           {"events.object_ids": ["id"]})
+        hashed = ls.leak_scan(raw, release, {}, tenant_ids=[ids])
+        assert [(m.metric, m.value, m.n, m.params) for m in hashed] == \
+            [(m.metric, m.value, m.n, m.params) for m in one]
+        assert one[0].value > 0
+
+
+def test_tenant_ids_sharing_a_hash_are_settled_on_their_strings(monkeypatch):
+    from reid import leak_scan as ls
+    raw = {"events": _tenant_events().lazy()}
+    ids = ls.TenantIds("events.object_ids", "events", ("container_id", "object_id"), "org_id", 10)
+    monkeypatch.setattr(ls, "_hash", lambda e: e.cast(pl.String).hash(ls.SEED) % 8)   # most ids collide
+    want = _one_pass_object_ids(raw["events"]).select(ls._hash(pl.col("id"))).unique().collect()
+    got = ls.tenant_id_hashes(raw, ids)
+    assert got.tolist() == sorted(want.to_series().to_list())
+    assert 0 < got.size <= 8
