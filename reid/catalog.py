@@ -174,7 +174,7 @@ def _build() -> dict[str, CheckSpec]:
         CheckSpec("cross_tenant", {"linked_share": risk(proportion=True),
                                    "linked_share_identifier": risk(proportion=True),
                                    "linked_share_behaviour": risk(proportion=True), "baseline": info()},
-                  (), ("behaviour", "link_columns", "max_group"),
+                  (), ("behaviour", "link_columns", "max_group", "targets", "sampled"),
                   description="persons linked across the orgs they hold accounts in"),
         CheckSpec("utility", {name: utility(d) for name, d in _utility_directions().items()},
                   ("column", "period", "table", "way"), ("source", "answered", "unanswered", "attributes"),

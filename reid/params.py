@@ -240,6 +240,11 @@ class CrossTenantParams(_Model):
         description="Identifier columns whose equal values link accounts across orgs.")
     max_group: int = Field(5, ge=2, description="A value shared by more actors than this links nothing.")
     behaviour: bool = Field(True, description="Also link by behavioural profile (nearest neighbour).")
+    targets: int = Field(2000, ge=1,
+                         description="Multi-org persons the behaviour attack profiles (a seeded sample when there "
+                                     "are more; each is ranked against every released actor): linked_share and "
+                                     "linked_share_behaviour are then proportions over that sample, "
+                                     "linked_share_identifier stays over every multi-org person.")
 
 
 class UtilityParams(_Model):

@@ -53,3 +53,17 @@ def test_common_values_link_nothing(max_group, linked):
     records = pl.DataFrame({"entity": ["a", "b", "c"], "org": ["o1", "o2", "o3"], "value": ["v", "v", "v"],
                             "person_id": ["p", "p", "q"]})
     assert identifier_links(records, max_group).height == linked
+
+
+def test_behaviour_attack_on_a_sample_of_persons(pop):
+    """Beyond ``targets`` persons the behaviour attack profiles a seeded sample: linked_share and
+    linked_share_behaviour are proportions over the sample, the identifier attack still over everyone."""
+    ev = pseudonymize(pop["events"], ["account_id", "actor_email"])
+    full = attack(pop, ev)
+    part = attack(pop, ev, targets=3)
+    assert full["linked_share"].n == 8 and not full["linked_share"].params["sampled"]
+    assert part["linked_share"].n == part["linked_share_behaviour"].n == 3
+    assert part["linked_share"].params["sampled"] and part["linked_share_identifier"].n == 8
+    assert part["linked_share_identifier"].value == full["linked_share_identifier"].value == 1.0
+    assert part["linked_share"].value == 1.0          # every sampled person is linked by the shared pseudonym
+    assert attack(pop, ev, targets=3)["linked_share_behaviour"].value == part["linked_share_behaviour"].value
