@@ -31,9 +31,10 @@ import time
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from reid.params import CrossTenantParams, ProfileLinkageParams
-from reid.profile_linkage import feature_counts, linkage_ranks, person_codes, profile_matrix
+from reid.profile_linkage import events_profile_matrix, feature_blocks, linkage_ranks, person_codes
 from reid.result import Metric
 from reid.unicity import duration_text, rng_for
 
@@ -70,18 +71,15 @@ def behaviour_links(events: pl.LazyFrame, actor_column: str, actor_truth: pl.Dat
     person. Returns (linked persons, number of candidate actors)."""
     res = duration_text(max(resolution or dt.timedelta(seconds=1), dt.timedelta(seconds=1)))
     lp = ProfileLinkageParams.model_validate({})
-    rows = feature_counts(events, actor_column, res, lp.ipv4_prefix)
     org_of = (events.group_by(pl.col(actor_column).alias("entity"))
               .agg(pl.col("org_id").cast(pl.String).min().alias("org")).collect(engine="streaming"))
     actors = (org_of.join(actor_truth.select(pl.col("actor").cast(org_of.schema["entity"]).alias("entity"),
                                              "person_id"), on="entity", how="left").sort("entity"))
-    targets = actors.join(persons, on="person_id", how="semi")
+    targets = actors.with_row_index("i").join(persons, on="person_id", how="semi")
     if targets.height == 0 or actors.height < 2:
         return persons.clear(), actors.height
-    blocks = sorted(set(rows["block"].unique().to_list()))
-    weights = {b: 1.0 for b in blocks}
-    tmat = profile_matrix(rows, targets["entity"], blocks, weights, lp.hash_buckets)
-    cmat = profile_matrix(rows, actors["entity"], blocks, weights, lp.hash_buckets)
+    cmat = actor_profiles(events, actor_column, actors["entity"], res, lp)
+    tmat = cmat[targets["i"].to_numpy()]          # the targets are released actors: their rows of cmat
     tkeys, ckeys = person_codes(targets["person_id"], actors["person_id"])
     tgroups, cgroups = person_codes(targets["org"].cast(pl.String), actors["org"].cast(pl.String))
     cgroups = cgroups.copy()
@@ -90,6 +88,26 @@ def behaviour_links(events: pl.LazyFrame, actor_column: str, actor_truth: pl.Dat
                           exclude=(tgroups, cgroups))
     linked = targets.filter(pl.Series(ranks == 1)).select("person_id").unique()
     return linked, actors.height
+
+
+def actor_profiles(events: pl.LazyFrame, actor_column: str, actors: pl.Series, resolution: str,
+                   lp: ProfileLinkageParams) -> sp.csr_matrix:
+    """The whole-period profile of every released actor (``actors``, distinct, non-null, every actor of the
+    events): the blocks of :func:`feature_counts`, in name order, each weighing 1, the blocks no event fills
+    left out — the matrix ``profile_matrix(feature_counts(...), actors, <blocks present>, ...)`` gives, built
+    without the (actor, block, value, n) strings frame (:func:`events_profile_matrix`)."""
+    exprs = feature_blocks(events, resolution, lp.ipv4_prefix)
+    names = sorted(exprs)
+    full = events_profile_matrix(events, actor_column, actors, {b: exprs[b] for b in names},
+                                 {b: 1.0 for b in names}, lp.hash_buckets)
+    nnz = np.diff(full.tocsc().indptr)
+    keep, start = [], 0
+    for b in names:
+        width = 168 if b == "hour_of_week" else lp.hash_buckets
+        if nnz[start:start + width].any():
+            keep.append(np.arange(start, start + width))
+        start += width
+    return full[:, np.concatenate(keep)] if keep else full[:, :0]
 
 
 def cross_tenant(anon: dict[str, pl.LazyFrame], *, accounts: pl.DataFrame, actor_column: str | None,

@@ -60,9 +60,8 @@ from reid.anonymeter_stats import AttackCounts, attack_metrics
 from reid.params import MembershipParams
 from reid.profile_linkage import (
     MAX_BLOCK_CELLS,
-    block_counts,
+    events_profile_matrix,
     hour_of_week_expr,
-    profile_matrix,
     rows_per_block,
 )
 from reid.result import Metric, wilson_interval
@@ -176,8 +175,8 @@ class Traces:
         lf = events.filter(pl.col(key).cast(pl.String).is_in(entities.implode()))
         exprs = {"hour_of_week": hour_of_week_expr(resolution), "action": pl.col("action"),
                  "product": pl.col("product")}
-        counts = block_counts(lf, key, {b: exprs[b] for b in blocks})
-        matrix = profile_matrix(counts, entities, blocks, {b: 1.0 for b in blocks}, buckets)
+        matrix = events_profile_matrix(lf, key, entities, {b: exprs[b] for b in blocks}, {b: 1.0 for b in blocks},
+                                       buckets)
         aggs = {"events": pl.len(), "days": pl.col("event_time").dt.truncate("1d").n_unique(),
                 "sessions": pl.col("session_id").n_unique()}
         act = (lf.group_by(pl.col(key).cast(pl.String).alias("entity")).agg([aggs[a].alias(a) for a in activity])

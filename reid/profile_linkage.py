@@ -85,6 +85,12 @@ def feature_counts(events: pl.LazyFrame, entity: str, resolution: str, ipv4_pref
     the known columns (a block per column, named by its knowledge field: ``action``, ``container``…), user
     agent and IP prefix. Each block is counted with its native type first and turned into strings only once
     aggregated (formatting millions of hours as strings would dominate)."""
+    return block_counts(events, entity, feature_blocks(events, resolution, ipv4_prefix, known_columns))
+
+
+def feature_blocks(events: pl.LazyFrame, resolution: str, ipv4_prefix: int,
+                   known_columns: list[str] | tuple[str, ...] = ("action",)) -> dict[str, pl.Expr]:
+    """The feature blocks of :func:`feature_counts`: block name -> expression over the events."""
     names = events.collect_schema().names()
     blocks: dict[str, pl.Expr] = {"hour_of_week": hour_of_week_expr(resolution)}
     for c in known_columns:
@@ -95,7 +101,7 @@ def feature_counts(events: pl.LazyFrame, entity: str, resolution: str, ipv4_pref
     if "client_ip" in names:
         # the prefix of an address; a token (pseudonymized address) is kept as it is: still a consistent value
         blocks["ip_prefix"] = pl.coalesce(ip_prefix_expr("client_ip", ipv4_prefix), pl.col("client_ip").cast(pl.String))
-    return block_counts(events, entity, blocks)
+    return blocks
 
 
 def hour_of_week_expr(resolution: str) -> pl.Expr:
@@ -162,6 +168,43 @@ def profile_matrix(counts: pl.DataFrame, entities: pl.Series, blocks: list[str],
         (pl.col("n") / pl.col("norm") * pl.col("block").replace_strict(weights, default=1.0,
                                                                       return_dtype=pl.Float64)).alias("w"))
     return sp.csr_matrix((df["w"].to_numpy().astype(np.float32), (df["row"].to_numpy(), df["col"].to_numpy())),
+                         shape=(len(entities), width))
+
+
+def events_profile_matrix(events: pl.LazyFrame, entity: str, entities: pl.Series, blocks: dict[str, pl.Expr],
+                          weights: dict[str, float], buckets: int) -> sp.csr_matrix:
+    """``profile_matrix(block_counts(events, entity, blocks), entities, list(blocks), weights, buckets)``
+    without the ``(entity, block, value, n)`` frame: per block, one streaming plan joins the events to the
+    row of their entity first (``entities`` distinct), so the counts are grouped by integer row and value
+    and only ``(row, column, weight)`` numbers are kept. The strings frame held every entity string once per
+    (entity, value) pair: at 100M events, 1.26M released actors, it was the 7.5 GB peak of ``membership``.
+    Equal to the two-step result (the same counts, columns and float arithmetic)."""
+    names = list(blocks)
+    if entities.n_unique() != entities.len():   # a row per entity is what the join below needs
+        return profile_matrix(block_counts(events, entity, blocks), entities, names, weights, buckets)
+    index = pl.LazyFrame({"entity": entities.cast(pl.String), "row": np.arange(len(entities), dtype=np.int64)})
+    width = 168 + buckets * (len(names) - 1) if "hour_of_week" in names else buckets * len(names)
+    start, plans = 0, []
+    for b in names:
+        value = pl.col("value").cast(pl.String)
+        col = value.cast(pl.Int64, strict=False) if b == "hour_of_week" else \
+            (value.hash(7) % pl.lit(buckets, dtype=pl.UInt64)).cast(pl.Int64)
+        plans.append(events.select(pl.col(entity).cast(pl.String).alias("entity"), blocks[b].alias("value"))
+                     .drop_nulls().join(index, on="entity", how="inner")
+                     .group_by("row", "value").agg(pl.len().cast(pl.UInt32).alias("n"))
+                     .select("row", (col + start).alias("col"), "n")
+                     .group_by("row", "col").agg(pl.col("n").sum().cast(pl.Float64)))
+        start += 168 if b == "hour_of_week" else buckets
+    rows, cols, data = [], [], []
+    for b, df in zip(names, pl.collect_all(plans, engine="streaming"), strict=True):
+        df = df.with_columns((pl.col("n") / (pl.col("n") ** 2).sum().sqrt().over("row")
+                              * weights.get(b, 1.0)).alias("w"))
+        rows.append(df["row"].to_numpy())
+        cols.append(df["col"].to_numpy())
+        data.append(df["w"].to_numpy().astype(np.float32))
+    if not names:
+        return sp.csr_matrix((len(entities), width), dtype=np.float32)
+    return sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
                          shape=(len(entities), width))
 
 
