@@ -122,3 +122,31 @@ def test_synthetic_reading_counts_copies_beyond_chance():
     excess = got[("reidentified_share", 4)]
     assert 0.35 < excess.value < 0.6 and excess.ci_low < excess.value < excess.ci_high
     assert excess.params["synthetic"] is True and excess.params["n_control"] == ctl["account_id"].n_unique()
+
+
+@pytest.mark.parametrize("cells", [1, 37, 5_000])
+def test_point_matches_in_blocks_of_targets_equal_the_whole_product(monkeypatch, cells):
+    """The target x actor product is computed in blocks (MAX_PRODUCT_CELLS): the same matches, the same
+    matching actor and the same lists of few, in the same order, as in one product."""
+    from reid import unicity as u
+
+    pop = population(n_persons=40, events_per_account=30)
+    anon = pseudonymize(pop["events"], ["account_id"]).lazy()
+    chosen = pop["events"].select("account_id").unique().sort("account_id")
+
+    def run() -> dict[int, pl.DataFrame]:
+        return u.point_matches(pop["events"].lazy(), anon, chosen, actor_column="account_id", points=[1, 2, 4],
+                               res="6h", point_columns=[], seed=5, few=6)
+
+    def canonical(df: pl.DataFrame) -> pl.DataFrame:
+        # the row order, and which of several matching actors is named, follow Polars' unordered group-bys
+        return df.sort("account_id").with_columns(
+            pl.when(pl.col("matches") == 1).then(pl.col("actor")).alias("actor"), pl.col("few").list.sort())
+
+    whole = run()
+    monkeypatch.setattr(u, "MAX_PRODUCT_CELLS", cells)
+    blocks = run()
+    for p, df in whole.items():
+        assert df.height > 0 and canonical(df).equals(canonical(blocks[p]))
+    assert (whole[4]["matches"] == 1).any() and whole[4]["few"].drop_nulls().len() > 0
+    assert whole[1]["matches"].max() > 6           # coarse knowledge: many actors hold a target's point
