@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from reid.arrays import distinct as distinct_values
 from reid.result import Metric
 
 CHECK = "dictionary"
@@ -47,7 +48,7 @@ def _ipv4_ints(ips: pl.Series) -> tuple[np.ndarray, pl.Series]:
 def ipv4_blocks(ints: np.ndarray, prefix: int, max_prefixes: int, seed: int) -> np.ndarray:
     """The ``/prefix`` blocks the attacker enumerates: at most ``max_prefixes``, those holding the most
     distinct addresses first (ties broken with ``seed``)."""
-    blocks, counts = np.unique(np.unique(ints) >> np.uint64(32 - prefix), return_counts=True)
+    blocks, counts = np.unique(distinct_values(ints) >> np.uint64(32 - prefix), return_counts=True)
     if blocks.size > max_prefixes:
         tiebreak = np.random.default_rng(seed).random(blocks.size)
         blocks = np.sort(blocks[np.lexsort((tiebreak, -counts))[:max_prefixes]])

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from reid.arrays import distinct as distinct_values
 from reid.result import Metric
 
 CHECK = "leak_scan"
@@ -156,7 +157,7 @@ def tenant_id_hashes(raw: Mapping[str, pl.LazyFrame], ids: TenantIds) -> np.ndar
         if shared.size:
             settled = _tenant_strings(lf, ids, column, shared).select(_hash(pl.col("value")).alias("h"))
             found.append(settled.collect(engine="streaming")["h"].to_numpy())
-    return np.unique(np.concatenate(found))
+    return distinct_values(np.concatenate(found))
 
 
 def _known(sources: list[pl.LazyFrame], part: int = 0, parts: int = 1,
@@ -172,7 +173,7 @@ def _known(sources: list[pl.LazyFrame], part: int = 0, parts: int = 1,
             lf = lf.filter(pl.col("h") % parts == part)
         out = np.sort(lf.unique().collect(engine="streaming")["h"].to_numpy())
     if extra is not None and extra.size:
-        out = np.union1d(out, extra[extra % np.uint64(parts) == part] if parts > 1 else extra)
+        out = distinct_values(np.concatenate([out, extra[extra % np.uint64(parts) == part] if parts > 1 else extra]))
     return out
 
 
@@ -230,7 +231,7 @@ def leak_scan(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
     t0 = time.perf_counter()
     sources = _sources(raw, identifier_columns)
     # the ids of one tenant: hashed and grouped once, then every hash range takes its share of the hashes
-    extra = np.unique(np.concatenate([tenant_id_hashes(raw, ids) for ids in tenant_ids]
+    extra = distinct_values(np.concatenate([tenant_id_hashes(raw, ids) for ids in tenant_ids]
                                      + [np.array([], dtype=np.uint64)]))
     # as many hash ranges as needed for each to hold at most KNOWN_GROUPS distinct raw identifiers (an id per
     # event, such as event_id, makes them grow with the events); one range (one read of everything) below that
@@ -247,7 +248,7 @@ def leak_scan(raw: Mapping[str, pl.LazyFrame], anon: Mapping[str, pl.LazyFrame],
     # second pass: the raw strings behind the candidate hashes, once for all columns — skipped for a column
     # leaking wholesale (a control chain), whose count is that of 64-bit hash matches (P(false match) < 1e-6)
     small = [c for c in scanned if c.candidates.size <= MANY]
-    wanted = np.unique(np.concatenate([c.candidates for c in small] + [c.embedded.hash(SEED).to_numpy()
+    wanted = distinct_values(np.concatenate([c.candidates for c in small] + [c.embedded.hash(SEED).to_numpy()
                                                                        for c in scanned] + [np.array([], np.uint64)]))
     exact = pl.DataFrame(schema={"value": pl.String})
     if wanted.size:

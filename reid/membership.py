@@ -57,6 +57,7 @@ import scipy.sparse as sp
 
 from reid import profiles
 from reid.anonymeter_stats import AttackCounts, attack_metrics
+from reid.arrays import distinct
 from reid.params import MembershipParams
 from reid.profile_linkage import (
     MAX_BLOCK_CELLS,
@@ -228,7 +229,7 @@ def nearest(queries: Features, release: Features, n_blocks: int, block_size: int
     n = qt.matrix.shape[0] if qt is not None else qa.shape[0] if qa is not None else 0
     out: dict[str, np.ndarray] = {}
     if with_traces and qt is not None and rt is not None:
-        used = np.unique(qt.matrix.indices)              # only features some query has can add to a score
+        used = distinct(qt.matrix.indices)              # only features some query has can add to a score
         q_mat = qt.matrix[:, used].tocsr()
         r_used = rt.matrix[:, used].tocsr()
         q_act, r_act_all = qt.activity.astype(np.float32), rt.activity.astype(np.float32)
