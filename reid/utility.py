@@ -225,24 +225,44 @@ def encode_release(anon: Mapping[str, pl.LazyFrame], cats: Mapping[str, list[str
     return None, "none"
 
 
-ENTROPY_GROUPS = 16_000_000   # distinct values counted at once (a timestamp column has about one per event)
+ENTROPY_GROUPS = 16_000_000   # distinct values counted by a group-by (a timestamp column has about one per event)
+ENTROPY_SORT_ROWS = 200_000_000   # values sorted at once above that (8 bytes each, then disjoint hash ranges)
 
 
-def entropy(lf: pl.LazyFrame, column: str, max_groups: int = ENTROPY_GROUPS) -> float:
+def _run_lengths(hashes: np.ndarray) -> np.ndarray:
+    """How often each distinct value of ``hashes`` occurs (in sorted order of the values)."""
+    if hashes.size == 0:
+        return np.array([], dtype=np.int64)
+    s = np.sort(hashes)
+    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    return np.diff(np.append(starts, s.size))
+
+
+def entropy(lf: pl.LazyFrame, column: str, max_groups: int = ENTROPY_GROUPS,
+            sort_rows: int = ENTROPY_SORT_ROWS) -> float:
     """Shannon entropy (bits) of a column's values (nulls count as one value).
 
-    The counts per value are taken in ``ceil(distinct / max_groups)`` passes over disjoint hash ranges of the
-    values (distinct values estimated first with HyperLogLog), so memory follows ``max_groups``, not the number
-    of events; each value is counted whole in one pass, so the entropy is that of one pass. The counts are summed in
-    sorted order, whatever order the group-by returned them in: equal columns give exactly equal entropies."""
+    Up to ``max_groups`` distinct values (estimated first with HyperLogLog) are counted by one streaming
+    group-by on the values' 64-bit hashes. Above that (a timestamp column has about one value per event, and
+    a group-by held ~45 bytes a group), the hashes are collected and counted by sorting, 8 bytes a value, in
+    ``ceil(rows / sort_rows)`` disjoint hash ranges, so memory follows ``sort_rows``, not the number of
+    events; each value is counted whole in one range. The counts are summed in sorted order, whatever order
+    they were found in: equal columns give exactly equal entropies."""
     v = pl.col(column).hash(1)
     distinct = lf.select(v.approx_n_unique()).collect(engine="streaming").item()
-    parts = max(1, -(-int(distinct) // max_groups))
-    counts = []
-    for part in range(parts):
-        sel = lf if parts == 1 else lf.filter(v % parts == part)
-        counts.append(sel.group_by(v.alias("v")).agg(pl.len().alias("n")).collect(engine="streaming")["n"])
-    n = pl.concat(counts).sort()      # summed in a fixed order: equal columns give exactly equal entropies
+    if int(distinct) <= max_groups:
+        n = lf.group_by(v.alias("v")).agg(pl.len().alias("n")).collect(engine="streaming")["n"].sort()
+    else:
+        rows = lf.select(pl.len()).collect(engine="streaming").item()
+        parts = max(1, -(-int(rows) // sort_rows))
+        counts = []
+        for part in range(parts):
+            sel = lf.select(v.alias("v"))
+            if parts > 1:
+                sel = sel.filter(pl.col("v") % parts == part)
+            counts.append(pl.Series("n", _run_lengths(sel.collect(engine="streaming")["v"].to_numpy()),
+                                    dtype=pl.UInt32))
+        n = pl.concat(counts).sort()    # summed in a fixed order: equal columns give exactly equal entropies
     p = n.to_numpy() / max(n.sum(), 1)
     return float(-(p * np.log2(p)).sum()) if p.size else 0.0
 

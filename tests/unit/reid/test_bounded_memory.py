@@ -73,17 +73,20 @@ def test_nearest_in_chunks_equals_one_piece(monkeypatch):
         assert np.array_equal(got[mode], want[mode]), mode
 
 
-def test_entropy_in_hash_ranges_equals_one_pass():
+def test_entropy_by_sorting_in_hash_ranges_equals_the_group_by():
     from reid.utility import entropy
     events = population(n_persons=30, events_per_account=25)["events"].lazy()
+    events = pl.concat([events, events.head(40)])             # repeated values: counts above 1
     for column in ("event_time", "action", "account_id"):
         one = entropy(events, column)
-        assert entropy(events, column, max_groups=7) == pytest.approx(one, rel=1e-12, abs=1e-12)
+        for sort_rows in (10**9, 97, 1):                      # one sort, several hash ranges, one row a range
+            assert entropy(events, column, max_groups=7, sort_rows=sort_rows) == one
         assert one > 0
 
 
+@pytest.mark.parametrize("sort_above", [0, None])      # 0: every released column made distinct by sorting
 @pytest.mark.parametrize("groups", [13, 40, 1000])
-def test_leak_scan_in_hash_ranges_equals_one_pass(monkeypatch, groups):
+def test_leak_scan_in_hash_ranges_equals_one_pass(monkeypatch, groups, sort_above):
     from event_fixtures import pseudonymize
 
     from generators.schema import IDENTIFIER_COLUMNS
@@ -98,6 +101,8 @@ def test_leak_scan_in_hash_ranges_equals_one_pass(monkeypatch, groups):
         want = [(m.metric, m.value, m.n, m.params) for m in ls.leak_scan(raw, anon, IDENTIFIER_COLUMNS)]
         with monkeypatch.context() as mp:
             mp.setattr(ls, "KNOWN_GROUPS", groups)
+            if sort_above is not None:
+                mp.setattr(ls, "SORT_DISTINCT_ABOVE", sort_above)
             got = [(m.metric, m.value, m.n, m.params) for m in ls.leak_scan(raw, anon, IDENTIFIER_COLUMNS)]
         assert got == want
         assert want[0][1] > 0
