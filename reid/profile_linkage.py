@@ -115,7 +115,8 @@ def block_counts(events: pl.LazyFrame, entity: str, blocks: dict[str, pl.Expr]) 
              .drop_nulls().group_by("entity", "value").agg(pl.len().cast(pl.UInt32).alias("n"))
              .select("entity", pl.lit(block).alias("block"), pl.col("value").cast(pl.String), "n")
              for block, expr in blocks.items()]
-    return pl.concat(pl.collect_all(plans, engine="streaming"))
+    # one plan after the other (collected together they share one scan that buffers for the slowest)
+    return pl.concat([plan.collect(engine="streaming") for plan in plans])
 
 
 def vocabulary(events: pl.LazyFrame, ipv4_prefix: int,
@@ -196,7 +197,10 @@ def events_profile_matrix(events: pl.LazyFrame, entity: str, entities: pl.Series
                      .group_by("row", "col").agg(pl.col("n").sum().cast(pl.Float64)))
         start += 168 if b == "hour_of_week" else buckets
     rows, cols, data = [], [], []
-    for b, df in zip(names, pl.collect_all(plans, engine="streaming"), strict=True):
+    # one plan after the other: collected together they share one scan that buffers events for the slowest
+    # (cross_tenant's actor profiles at 100M events: 3.06 GB and 68 s together, 2.82 GB and 59 s one by one)
+    for b, plan in zip(names, plans, strict=True):
+        df = plan.collect(engine="streaming")
         df = df.with_columns((pl.col("n") / (pl.col("n") ** 2).sum().sqrt().over("row")
                               * weights.get(b, 1.0)).alias("w"))
         rows.append(df["row"].to_numpy())

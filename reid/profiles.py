@@ -61,7 +61,9 @@ def behaviour(events: pl.LazyFrame, key: str) -> pl.DataFrame:
         plans.append(lf.group_by("key", pl.col("product")).agg(pl.len().alias("c")))
     if "event_time" in names:
         plans.append(lf.group_by("key", pl.col("event_time").dt.hour().alias("hour")).agg(pl.len().alias("c")))
-    frames = pl.collect_all(plans, engine="streaming")
+    # one query after the other: collected together they share one scan, which buffers events for the slower
+    # one (100M raw events: 5.8 GB and 26 s together, 2.3 GB and 24 s one by one)
+    frames = [plan.collect(engine="streaming") for plan in plans]
     per_key = frames[0]
     out = per_key.select("key", pl.col("n").log(2).floor().cast(pl.Int64).cast(pl.String).alias("activity_band"))
     i = 1
