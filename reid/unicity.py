@@ -140,6 +140,7 @@ def point_matches(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, chosen: p
     tgt = target_points.join(key_index, on=keys).join(accounts, on="account_id")
     r = sp.csr_matrix((np.ones(rel.height, np.int32), (rel["k"].to_numpy(), rel["a"].to_numpy())),
                       shape=(key_index.height, actors.height))
+    del released, rel         # with coarse knowledge, every (actor, point) of the release: GBs at 100M events
     rank, row, col = tgt["rank"].to_numpy(), tgt["i"].to_numpy(), tgt["k"].to_numpy()
     names = actors["actor"]
     out = {}
@@ -147,19 +148,16 @@ def point_matches(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, chosen: p
         first = rank <= p
         t = sp.csr_matrix((np.ones(int(first.sum()), np.int32), (row[first], col[first])),
                           shape=(accounts.height, key_index.height))
-        who, actor = _full_matches(t, r, p)
-        matches = np.bincount(who, minlength=accounts.height)
-        one = np.full(accounts.height, -1, np.int64)
-        one[who] = actor                          # one of the matching traces (the unique one when matches = 1)
+        # one of the matching traces (the unique one when matches = 1); the pairs of the targets with few
+        matches, one, who, actor = _full_matches(t, r, p, few)
         found = pl.Series("idx", one).set(pl.Series(one < 0), None)
         per_target = accounts.with_columns(pl.Series("matches", matches, dtype=pl.UInt32),
                                            names.gather(found).alias("actor") if names.len()
                                            else pl.lit(None, names.dtype).alias("actor"))
         kept = ["account_id", "matches", "actor"]
         if few > 0:
-            small = matches[who] <= few
-            lists = (pl.DataFrame({"i": who[small].astype(np.uint32),
-                                   "few": names.gather(pl.Series(actor[small].astype(np.int64)))
+            lists = (pl.DataFrame({"i": who.astype(np.uint32),
+                                   "few": names.gather(pl.Series(actor))
                                    if names.len() else pl.Series([], dtype=names.dtype)})
                      .group_by("i").agg("few"))
             per_target = per_target.join(lists, on="i", how="left")
@@ -169,22 +167,35 @@ def point_matches(raw_events: pl.LazyFrame, anon_events: pl.LazyFrame, chosen: p
     return out
 
 
-def _full_matches(t: sp.csr_matrix, r: sp.csr_matrix, p: int) -> tuple[np.ndarray, np.ndarray]:
-    """(target row, actor column) of every actor whose trace holds all ``p`` points of the target:
-    ``t @ r == p``, computed in blocks of targets of at most ``MAX_PRODUCT_CELLS`` counts (a target above it
-    alone), in target order — the pairs, and their order, of the whole product."""
+def _full_matches(t: sp.csr_matrix, r: sp.csr_matrix, p: int, few: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per target, the actors whose trace holds all ``p`` of its points (``t @ r == p``): how many
+    (``matches``), one of them (``one``, the last in product order; -1 when none) and — for the targets with at
+    most ``few`` — the (target, actor) pairs in product order. Computed in blocks of targets of at most
+    ``MAX_PRODUCT_CELLS`` counts (a target above it alone) and reduced per block: with coarse knowledge nearly
+    every actor matches every target, and the list of all pairs (1000 targets x 1.26M actors at 100M events)
+    held 7 GB."""
+    n = t.shape[0]
+    matches = np.zeros(n, dtype=np.int64)
+    one = np.full(n, -1, dtype=np.int64)
     bound = np.cumsum(t @ np.diff(r.indptr).astype(np.int64))   # per target, an upper bound of its row's cells
     whos, actors, lo, done = [], [], 0, 0
-    while lo < t.shape[0]:
+    while lo < n:
         hi = max(lo + 1, int(np.searchsorted(bound, done + MAX_PRODUCT_CELLS, side="right")))
         part = (t[lo:hi] @ r).tocoo()
         hit = part.data == p                      # the actor's trace holds all p points of the target
-        whos.append(part.row[hit].astype(np.int64) + lo)
-        actors.append(part.col[hit].astype(np.int64))
+        who = part.row[hit].astype(np.int64)
+        actor = part.col[hit].astype(np.int64)
+        del part, hit
+        counts = np.bincount(who, minlength=hi - lo)
+        matches[lo:hi] = counts
+        one[who + lo] = actor                     # the last of a target's actors, as one assignment of all pairs
+        small = counts[who] <= few
+        whos.append(who[small] + lo)
+        actors.append(actor[small])
         done, lo = int(bound[hi - 1]), hi
-    if not whos:
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    return np.concatenate(whos), np.concatenate(actors)
+    empty = np.array([], dtype=np.int64)
+    return matches, one, np.concatenate([empty, *whos]), np.concatenate([empty, *actors])
 
 
 NO_POINTS = "no sampled target holds p distinct points of this knowledge set (nobody can be known by that many)"
