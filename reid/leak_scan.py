@@ -161,14 +161,13 @@ def tenant_id_hashes(raw: Mapping[str, pl.LazyFrame], ids: TenantIds) -> np.ndar
     return distinct_values(np.concatenate(found))
 
 
-def _distinct_hashes(lf: pl.LazyFrame, column: str, sort_above: int | None = None) -> np.ndarray:
-    """The distinct hashes of a column's non-null values. A high-cardinality column (more than ``sort_above``
-    distinct values, estimated by HyperLogLog) is collected whole and made distinct by sorting, 8 bytes a
-    value: a streaming ``unique`` of ~100M distinct hashes (``event_id`` at 100M events) held ~45 bytes a
-    value (leak_scan peaked at 6.7 GB)."""
+def _distinct_hashes(lf: pl.LazyFrame, column: str) -> np.ndarray:
+    """The distinct hashes of a column's non-null values. A high-cardinality column (more than
+    ``SORT_DISTINCT_ABOVE`` distinct values, estimated by HyperLogLog) is collected whole and made distinct by
+    sorting, 8 bytes a value: a streaming ``unique`` of ~100M distinct hashes (``event_id`` at 100M events)
+    held ~45 bytes a value (leak_scan peaked at 6.7 GB)."""
     h = lf.filter(pl.col(column).is_not_null()).select(_hash(pl.col(column)).alias("h"))
-    limit = SORT_DISTINCT_ABOVE if sort_above is None else sort_above
-    if h.select(pl.col("h").approx_n_unique()).collect(engine="streaming").item() <= limit:
+    if h.select(pl.col("h").approx_n_unique()).collect(engine="streaming").item() <= SORT_DISTINCT_ABOVE:
         return h.unique().collect(engine="streaming")["h"].to_numpy()
     return distinct_values(h.collect(engine="streaming")["h"].to_numpy())
 

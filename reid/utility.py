@@ -43,6 +43,7 @@ import numpy as np
 import polars as pl
 
 from reid import workload as wl
+from reid.arrays import distinct_counts
 from reid.result import Metric
 
 CHECK = "utility"
@@ -229,15 +230,6 @@ ENTROPY_GROUPS = 16_000_000   # distinct values counted by a group-by (a timesta
 ENTROPY_SORT_ROWS = 200_000_000   # values sorted at once above that (8 bytes each, then disjoint hash ranges)
 
 
-def _run_lengths(hashes: np.ndarray) -> np.ndarray:
-    """How often each distinct value of ``hashes`` occurs (in sorted order of the values)."""
-    if hashes.size == 0:
-        return np.array([], dtype=np.int64)
-    s = np.sort(hashes)
-    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-    return np.diff(np.append(starts, s.size))
-
-
 def entropy(lf: pl.LazyFrame, column: str, max_groups: int = ENTROPY_GROUPS,
             sort_rows: int = ENTROPY_SORT_ROWS) -> float:
     """Shannon entropy (bits) of a column's values (nulls count as one value).
@@ -255,12 +247,11 @@ def entropy(lf: pl.LazyFrame, column: str, max_groups: int = ENTROPY_GROUPS,
     else:
         rows = lf.select(pl.len()).collect(engine="streaming").item()
         parts = max(1, -(-int(rows) // sort_rows))
+        hashes = lf.select(v.alias("v"))
         counts = []
         for part in range(parts):
-            sel = lf.select(v.alias("v"))
-            if parts > 1:
-                sel = sel.filter(pl.col("v") % parts == part)
-            counts.append(pl.Series("n", _run_lengths(sel.collect(engine="streaming")["v"].to_numpy()),
+            sel = hashes.filter(pl.col("v") % parts == part) if parts > 1 else hashes
+            counts.append(pl.Series("n", distinct_counts(sel.collect(engine="streaming")["v"].to_numpy()),
                                     dtype=pl.UInt32))
         n = pl.concat(counts).sort()    # summed in a fixed order: equal columns give exactly equal entropies
     p = n.to_numpy() / max(n.sum(), 1)
